@@ -1,0 +1,218 @@
+"""Python API: ``annotate(AnnotateConfig(...)) -> AnnotateResult``.
+
+The CLI only turns options into an ``AnnotateConfig`` and calls ``annotate``;
+everything here raises ``ResmarkError`` subclasses and never exits.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from annotator import genome
+from annotator.errors import MultipleErrors, ResmarkError, UsageError
+from annotator.io.atomic import OutputDir, safe_name
+from annotator.io.vcfin import VcfSource
+from annotator.pipeline import (
+    REPORT_MODES,
+    AnnotateOptions,
+    PanelRegions,
+    SampleAnnotation,
+    SampleAnnotator,
+)
+
+log = logging.getLogger(__name__)
+
+FORMATS = ("tsv", "json", "parquet", "vcf", "maf", "html")
+DEFAULT_FORMATS = ("tsv", "json", "parquet", "vcf", "html")
+
+
+@dataclass(frozen=True)
+class AnnotateConfig:
+    inputs: Sequence[str | Path]
+    outdir: str | Path
+    sample: str | None = None
+    build: str = "auto"
+    panel: str | Path | None = None
+    panel_extend: bool = False
+    fasta: str | Path | None = None
+    include_filtered: bool = False
+    report: str = "matched"
+    formats: Sequence[str] = DEFAULT_FORMATS
+    force: bool = False
+    cnv: str | Path | None = None
+    sv: str | Path | None = None
+    tumor_fraction: float | None = None
+    ploidy: float = 2.0
+    jobs: int = 1
+    command: Sequence[str] | None = None
+
+
+@dataclass
+class AnnotateResult:
+    samples: list[SampleAnnotation]
+    outdir: Path
+    outputs: list[Path] = field(default_factory=list)
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def rows(self) -> list[Any]:
+        return [r for s in self.samples for r in s.rows]
+
+
+@dataclass
+class RunContext:
+    """Per-run state: the loaded panel and a cache of references per build."""
+
+    config: AnnotateConfig
+    panel: Any
+    references: dict[str, Any] = field(default_factory=dict)
+    progress: Callable[[int], None] | None = None
+
+    def reference(self, build: str) -> Any:
+        if build not in self.references:
+            from annotator.reference import load_reference
+
+            self.references[build] = load_reference(build, self.config.fasta)
+        return self.references[build]
+
+
+def check_config(config: AnnotateConfig) -> None:
+    """Collect every problem with the options before doing any work."""
+    problems: list[ResmarkError] = []
+    if not config.inputs:
+        problems.append(UsageError("no input VCF/BCF given"))
+    for p in config.inputs:
+        path = Path(p)
+        if not path.exists():
+            problems.append(UsageError("input file not found", path=path))
+    if config.report not in REPORT_MODES:
+        problems.append(UsageError(f"--report must be one of {', '.join(REPORT_MODES)}, not {config.report!r}"))
+    bad = [f for f in config.formats if f not in FORMATS]
+    if bad:
+        problems.append(UsageError(f"unknown format(s) {', '.join(bad)}; choose from {', '.join(FORMATS)}"))
+    if config.build.lower() != "auto":
+        try:
+            genome.get(config.build)
+        except UsageError as e:
+            problems.append(e)
+    if config.fasta is not None and not Path(config.fasta).exists():
+        problems.append(UsageError("--fasta file not found", path=config.fasta))
+    if config.tumor_fraction is not None and not 0 < config.tumor_fraction <= 1:
+        problems.append(UsageError(f"--tumor-fraction must be in (0, 1], not {config.tumor_fraction}"))
+    if config.jobs < 1:
+        problems.append(UsageError(f"--jobs must be at least 1, not {config.jobs}"))
+    if config.sample is not None and len(config.inputs) > 1:
+        problems.append(UsageError("--sample applies to one input; for cohorts use a sample sheet"))
+    try:
+        OutputDir(config.outdir, config.force).check()
+    except ResmarkError as e:
+        problems.append(e)
+    if len(problems) == 1:
+        raise problems[0]
+    if problems:
+        raise MultipleErrors(problems)
+
+
+def annotate_file(
+    path: str | Path,
+    ctx: RunContext,
+    sample: str | None = None,
+) -> SampleAnnotation:
+    """Annotate one VCF/BCF in memory (no files written)."""
+    from annotator.consequence import ConsequenceEngine
+    from annotator.consequence.upstream import UpstreamParser
+
+    cfg = ctx.config
+    source = VcfSource(path, sample)
+    try:
+        header = source.header
+        evidence = genome.infer_build(header.contigs, header.reference_line, header.assembly_hints)
+        build = genome.resolve_build(cfg.build, evidence, str(path))
+        reference = ctx.reference(build.name)
+        engine = ConsequenceEngine(reference)
+        upstream = UpstreamParser.from_header(header.lines)
+        panel_genes = ctx.panel.gene_symbols()
+        regions = PanelRegions.build(
+            (r.chrom, r.start, r.end, r.gene)
+            for r in reference.gene_regions()
+            if r.gene in panel_genes
+        )
+        sample_name = header.tumour_sample or Path(path).name.split(".")[0]
+        sv_handler = _sv_handler(ctx, build, reference, sample_name)
+        annotator = SampleAnnotator(
+            sample=sample_name,
+            header=header,
+            build=build,
+            panel=ctx.panel,
+            reference=reference,
+            engine=engine,
+            upstream=upstream,
+            regions=regions,
+            options=AnnotateOptions(cfg.include_filtered, cfg.report),
+            sv_handler=sv_handler,
+        )
+        use_index = header.indexed and cfg.report != "all"
+        query = regions.query_regions() if use_index else None
+        for n, rec in enumerate(source.records(query), start=1):
+            annotator.add(rec)
+            if ctx.progress is not None and n % 10_000 == 0:
+                ctx.progress(10_000)
+        result = annotator.finish(str(path))
+        if use_index and header.total_records_from_index is not None:
+            result.accounting.off_panel_by_index = max(
+                0, header.total_records_from_index - result.accounting.records_read
+            )
+        _add_segment_calls(ctx, result, build, reference)
+        return result
+    finally:
+        source.close()
+
+
+def _sv_handler(ctx: RunContext, build: Any, reference: Any, sample: str) -> Any:
+    try:
+        from annotator.cnv.handler import make_vcf_sv_handler
+    except ImportError:
+        return None
+    handler: Any = make_vcf_sv_handler(ctx, build, reference, sample)
+    return handler
+
+
+def _add_segment_calls(ctx: RunContext, result: SampleAnnotation, build: Any, reference: Any) -> None:
+    cfg = ctx.config
+    if cfg.cnv is None and cfg.sv is None:
+        return
+    from annotator.cnv.handler import add_external_calls
+
+    add_external_calls(ctx, result, build, reference)
+
+
+def annotate(config: AnnotateConfig) -> AnnotateResult:
+    """Annotate every input and write the requested outputs atomically."""
+    from annotator.knowledge import load_panel
+
+    check_config(config)
+    panel = load_panel(config.panel, extend=config.panel_extend)
+    ctx = RunContext(config=config, panel=panel)
+    samples: list[SampleAnnotation] = []
+    for path in config.inputs:
+        samples.append(annotate_file(path, ctx, config.sample))
+    _check_unique_samples(samples)
+    from annotator.outputs import write_outputs
+
+    return write_outputs(config, ctx, samples)
+
+
+def _check_unique_samples(samples: list[SampleAnnotation]) -> None:
+    seen: dict[str, str] = {}
+    for s in samples:
+        safe = safe_name(s.sample)
+        if safe in seen:
+            raise UsageError(
+                f"sample {s.sample!r} appears in two inputs ({seen[safe]} and {s.path}); "
+                "sample names must be unique in one run"
+            )
+        seen[safe] = s.path

@@ -1,0 +1,114 @@
+"""Command line: a thin click layer over ``annotator.api``.
+
+This package is the only place that imports click, configures logging,
+prints, or exits.  Each subcommand lives in its own module
+(``annotator/cli/<name>.py`` exposing a click command called ``command``)
+and is imported only when invoked, so ``resmark --help`` stays fast.
+
+Exit codes: 0 ok, 1 bad input/data/panel/I-O, 2 usage, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+from typing import Any
+
+import click
+
+from annotator import __version__
+from annotator.errors import ResmarkError
+
+SUBCOMMANDS: dict[str, str] = {
+    "annotate": "Annotate VCF/BCF files (one sample or a cohort) against the resistance panel.",
+    "track": "Compare a patient's ctDNA across timepoints.",
+    "panel": "List, show, validate or export the knowledge base.",
+    "report": "Render HTML/MAF reports from an annotate or track output directory.",
+}
+
+log = logging.getLogger("annotator")
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(SUBCOMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in SUBCOMMANDS:
+            return None
+        module = importlib.import_module(f"annotator.cli.{cmd_name}")
+        command: click.Command = module.command
+        return command
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        # "did you mean" for mistyped subcommands
+        if args and args[0] not in SUBCOMMANDS and not args[0].startswith("-"):
+            import difflib
+
+            close = difflib.get_close_matches(args[0], list(SUBCOMMANDS), n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            ctx.fail(f"No such command {args[0]!r}.{hint}")
+        return super().resolve_command(ctx, args)
+
+
+def setup_logging(quiet: bool, verbose: bool, debug: bool) -> None:
+    level = logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING
+    if quiet:
+        level = logging.ERROR
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("resmark: %(levelname)s: %(message)s"))
+    root = logging.getLogger("annotator")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    root.propagate = False
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="resmark")
+@click.option("--debug", is_flag=True, help="Show tracebacks and debug logging.")
+@click.option("-v", "--verbose", is_flag=True, help="More logging on stderr.")
+@click.option("-q", "--quiet", is_flag=True, help="Only errors and the final summary.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool, verbose: bool, quiet: bool) -> None:
+    """resmark: resistance markers in tumour and ctDNA variant calls (research use only)."""
+    ctx.ensure_object(dict)
+    ctx.obj.update(debug=debug, verbose=verbose, quiet=quiet)
+    setup_logging(quiet, verbose, debug)
+
+
+def main(argv: list[str] | None = None) -> Any:
+    """Entry point: the one error boundary of resmark."""
+    args = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in args
+    try:
+        return cli.main(args=args, prog_name="resmark", standalone_mode=False)
+    except click.exceptions.Exit as e:
+        sys.exit(e.exit_code)
+    except click.ClickException as e:
+        e.show()
+        sys.exit(2)
+    except click.exceptions.Abort:
+        click.echo("resmark: interrupted", err=True)
+        sys.exit(130)
+    except KeyboardInterrupt:
+        click.echo("resmark: interrupted", err=True)
+        sys.exit(130)
+    except ResmarkError as e:
+        if debug:
+            raise
+        click.echo(f"resmark: error: {e.one_line()}", err=True)
+        sys.exit(e.exit_code)
+    except BrokenPipeError:
+        sys.exit(1)
+    except Exception as e:  # noqa: BLE001 - last resort: still one line unless --debug
+        if debug:
+            raise
+        click.echo(
+            f"resmark: internal error: {type(e).__name__}: {' '.join(str(e).split())} "
+            "(rerun with --debug for a traceback and please report it)",
+            err=True,
+        )
+        sys.exit(1)

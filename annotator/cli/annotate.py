@@ -1,0 +1,72 @@
+"""``resmark annotate``: options -> AnnotateConfig -> api.annotate -> summary."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from annotator.api import DEFAULT_FORMATS, FORMATS, AnnotateConfig, annotate
+
+
+def _formats(ctx: click.Context, param: click.Parameter, value: str) -> tuple[str, ...]:
+    items = tuple(x.strip().lower() for x in value.split(",") if x.strip())
+    bad = [x for x in items if x not in FORMATS]
+    if bad:
+        raise click.BadParameter(f"unknown format(s) {', '.join(bad)}; choose from {', '.join(FORMATS)}")
+    return items
+
+
+@click.command("annotate")
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("-o", "--outdir", required=True, type=click.Path(file_okay=False), help="Output directory.")
+@click.option("--sample", help="Tumour sample column (default: ##tumor_sample, else the only sample).")
+@click.option("--build", default="auto", show_default=True, help="auto, GRCh37 or GRCh38.")
+@click.option("--panel", help="Panel name or path to a panel directory/YAML (default: built-in).")
+@click.option("--extend-panel", is_flag=True, help="Merge --panel over the built-in panel instead of replacing it.")
+@click.option("--fasta", type=click.Path(dir_okay=False), help="Indexed reference FASTA (extends sequence to every gene).")
+@click.option("--include-filtered", is_flag=True, help="Annotate records whose FILTER is not PASS.")
+@click.option("--report", type=click.Choice(["matched", "panel", "all"]), default="matched", show_default=True,
+              help="matched: alterations matching a rule; panel: every variant in a panel gene; all: every variant.")
+@click.option("--formats", default=",".join(DEFAULT_FORMATS), show_default=True, callback=_formats,
+              help=f"Comma-separated subset of {','.join(FORMATS)}.")
+@click.option("--cnv", type=click.Path(dir_okay=False), help="Copy-number segments or gene table (CNVkit .cns/.cnr, SEG, PURPLE, gene table).")
+@click.option("--sv", type=click.Path(dir_okay=False), help="Structural-variant VCF (Manta, Delly, LUMPY, ...).")
+@click.option("--tumor-fraction", type=float, help="Tumour fraction / purity, used for copy-number calls (ctDNA).")
+@click.option("--ploidy", type=float, default=2.0, show_default=True, help="Tumour ploidy for copy-number calls.")
+@click.option("-j", "--jobs", type=int, default=1, show_default=True, help="Parallel processes for cohorts.")
+@click.option("--force", is_flag=True, help="Replace results already in OUTDIR.")
+def command(**kw: object) -> None:
+    """Annotate INPUTS (VCF, VCF.GZ or BCF) against the resistance knowledge base."""
+    config = AnnotateConfig(
+        inputs=tuple(str(p) for p in kw["inputs"]),  # type: ignore[attr-defined]
+        outdir=str(kw["outdir"]),
+        sample=kw["sample"],  # type: ignore[arg-type]
+        build=str(kw["build"]),
+        panel=kw["panel"],  # type: ignore[arg-type]
+        panel_extend=bool(kw["extend_panel"]),
+        fasta=kw["fasta"],  # type: ignore[arg-type]
+        include_filtered=bool(kw["include_filtered"]),
+        report=str(kw["report"]),
+        formats=kw["formats"],  # type: ignore[arg-type]
+        force=bool(kw["force"]),
+        cnv=kw["cnv"],  # type: ignore[arg-type]
+        sv=kw["sv"],  # type: ignore[arg-type]
+        tumor_fraction=kw["tumor_fraction"],  # type: ignore[arg-type]
+        ploidy=float(kw["ploidy"]),  # type: ignore[arg-type]
+        jobs=int(kw["jobs"]),  # type: ignore[call-overload]
+        command=["resmark", *sys.argv[1:]],
+    )
+    result = annotate(config)
+    for s in result.samples:
+        matched = [r for r in s.rows if r.rule_id]
+        click.echo(f"{s.sample} ({s.build.name}): {s.accounting.summary_line()}", err=True)
+        for r in matched[:20]:
+            click.echo(
+                f"  {r.gene} {r.hgvsp_short or r.hgvsc or r.alteration_class} "
+                f"[{r.rule_id}] {r.mechanism} ({r.mechanism_category}); evidence {r.evidence_level}",
+                err=True,
+            )
+        for f in s.flags:
+            click.echo(f"  FLAG {f.kind} {f.gene}: {f.message}", err=True)
+    click.echo(f"results in {result.outdir} (research use only)", err=True)

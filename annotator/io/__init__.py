@@ -1,0 +1,1 @@
+"""One module per file format: readers (``vcfin``) and writers (tsv, json, parquet, vcf ...)."""

@@ -1,0 +1,40 @@
+"""TSV output: one row per listed alteration, columns in ``rows.COLUMNS`` order.
+
+Missing values are empty cells (never 0); booleans are ``true``/``false``.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from annotator.rows import COLUMNS, Row
+
+
+def _cell(v: Any) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float):
+        return f"{v:.6g}"
+    return str(v).replace("\t", " ").replace("\n", " ").replace("\r", " ")
+
+
+def write_rows(path: Path, rows: Iterable[Row], columns: Sequence[str] = COLUMNS) -> None:
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh, delimiter="\t", lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
+        w.writerow(columns)
+        for r in rows:
+            d = r.as_dict()
+            w.writerow([_cell(d[c]) for c in columns])
+
+
+def write_table(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh, delimiter="\t", lineterminator="\n")
+        w.writerow(header)
+        for r in rows:
+            w.writerow([_cell(v) for v in r])

@@ -1,0 +1,122 @@
+"""Write an annotate run's outputs into OUTDIR atomically.
+
+Per sample (``<s>`` is the sample name made file-safe):
+``<s>.resmark.tsv``, ``<s>.resmark.parquet``, ``<s>.resmark.json``,
+``<s>.resmark.vcf.gz`` (+ ``.tbi``), ``<s>.report.html``, ``<s>.resmark.maf``;
+per run: ``accounting.tsv``, ``provenance.json`` (written last: its presence
+marks a complete result) and ``resmark.log``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from annotator.io import jsonout, parquetout, tsvout
+from annotator.io.atomic import OutputDir, safe_name
+from annotator.provenance import InputFile, Provenance, command_line, sha256_file
+
+if TYPE_CHECKING:
+    from annotator.api import AnnotateConfig, AnnotateResult, RunContext
+    from annotator.pipeline import SampleAnnotation
+
+log = logging.getLogger(__name__)
+
+
+def build_provenance(config: AnnotateConfig, ctx: RunContext, samples: list[SampleAnnotation]) -> Provenance:
+    inputs: list[InputFile] = []
+    for s in samples:
+        inputs.append(InputFile.of("vcf", s.path))
+        if s.header.index_path:
+            inputs.append(InputFile.of("index", s.header.index_path))
+    for role, p in (("cnv", config.cnv), ("sv", config.sv), ("fasta", config.fasta)):
+        if p is not None:
+            inputs.append(InputFile.of(role, p))
+    builds = sorted({s.build.name for s in samples})
+    panel = ctx.panel
+    refs = {b: r.describe() for b, r in ctx.references.items() if hasattr(r, "describe")}
+    return Provenance(
+        command=command_line(config.command),
+        panel_name=panel.name,
+        panel_version=panel.version,
+        panel_release_date=str(panel.release_date),
+        panel_checksum=panel.checksum,
+        build=",".join(builds) if builds else None,
+        samples=tuple(s.sample for s in samples),
+        inputs=tuple(inputs),
+        reference=refs,
+    )
+
+
+def sample_document(s: SampleAnnotation, prov: dict[str, Any], panel: Any) -> dict[str, Any]:
+    listed = {r.variant_key for r in s.rows}
+    explanations = [
+        {"variant_key": key, "alteration": alt, "matches": list(matches)}
+        for key, alt, matches in s.alterations
+        if key in listed and matches
+    ]
+    return {
+        "resmark": prov,
+        "sample": s.sample,
+        "input": s.path,
+        "genome_build": s.build.name,
+        "tumour_sample_chosen_by": s.header.tumour_reason,
+        "accounting": s.accounting.as_dict(),
+        "flags": list(s.flags),
+        "rows": [r.as_dict() for r in s.rows],
+        "explanations": explanations,
+        "upstream_disagreements": s.disagreements,
+        "non_dna_markers": list(getattr(panel, "non_dna_markers", ())),
+    }
+
+
+def write_outputs(config: AnnotateConfig, ctx: RunContext, samples: list[SampleAnnotation]) -> AnnotateResult:
+    from annotator.api import AnnotateResult
+
+    prov = build_provenance(config, ctx, samples)
+    prov_dict = prov.as_dict()
+    written: list[Path] = []
+    with OutputDir(config.outdir, config.force) as out:
+        acc_rows: list[tuple[Any, ...]] = []
+        for s in samples:
+            stem = safe_name(s.sample)
+            doc_prov = {**prov_dict, "samples": [s.sample]}
+            if "tsv" in config.formats:
+                tsvout.write_rows(out.stage(f"{stem}.resmark.tsv"), s.rows)
+            if "parquet" in config.formats:
+                parquetout.write_rows(out.stage(f"{stem}.resmark.parquet"), s.rows, doc_prov)
+            if "json" in config.formats:
+                jsonout.write(out.stage(f"{stem}.resmark.json"), sample_document(s, doc_prov, ctx.panel))
+            if "vcf" in config.formats:
+                from annotator.io import vcfout
+
+                target = out.stage(f"{stem}.resmark.vcf.gz")
+                out.stage(f"{stem}.resmark.vcf.gz.tbi")
+                vcfout.write(target, s.path, s.rows, prov.header_lines())
+            if "maf" in config.formats:
+                from annotator.io import mafout
+
+                mafout.write(out.stage(f"{stem}.resmark.maf"), s, prov)
+            if "html" in config.formats:
+                from annotator.report import html
+
+                html.write_sample_report(out.stage(f"{stem}.report.html"), s, prov_dict, ctx.panel)
+            acc_rows += [(s.sample, b, d, n) for b, d, n in s.accounting.rows()]
+            log.info("%s: %s", s.sample, s.accounting.summary_line())
+        tsvout.write_table(out.stage("accounting.tsv"), ("sample", "bucket", "detail", "count"), acc_rows)
+        staged = [n for n in out.names]
+        outputs_meta = []
+        assert out.staging is not None
+        for name in staged:
+            p = out.staging / name
+            if p.exists():
+                outputs_meta.append({"file": name, "sha256": sha256_file(p)})
+        final = {**prov_dict, "outputs": outputs_meta,
+                 "accounting": {s.sample: s.accounting.as_dict() for s in samples}}
+        with open(out.stage(OutputDir.MARKER), "w", encoding="utf-8") as fh:
+            json.dump(final, fh, indent=2)
+            fh.write("\n")
+        written = [Path(config.outdir) / n for n in out.names if (out.staging / n).exists()]
+    return AnnotateResult(samples=samples, outdir=Path(config.outdir), outputs=written, provenance=prov_dict)

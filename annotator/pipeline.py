@@ -1,0 +1,389 @@
+"""Annotate one VCF/BCF: read, split, normalise, interpret, match, account.
+
+Order of steps for each input record:
+
+1. FILTER: a non-PASS record is counted as filtered unless --include-filtered.
+2. Each ALT allele: symbolic/breakend alleles go to the CNV/SV handler;
+   ``*``, ``.`` and non-ACGTN alleles are rejected with the reason.
+3. Panel regions: an allele touching no panel gene region is off-panel
+   (still listed with ``--report all``).
+4. REF is checked against the reference sequence where resmark has it (a
+   mismatch usually means the wrong build) and the allele is trimmed and
+   left-aligned; a second allele with the same key is a duplicate.
+5. Built-in consequence and HGVS; upstream CSQ/ANN/EFF/BCSQ are read and
+   compared; the built-in one wins when it has sequence.
+6. Knowledge-base match; flags (biallelic loss, polyclonal) across the sample.
+"""
+
+from __future__ import annotations
+
+import bisect
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from annotator import chromnames, coords
+from annotator.accounting import Accounting
+from annotator.alteration import from_consequence
+from annotator.errors import InputError
+from annotator.genome import GenomeBuild
+from annotator.io.vcfin import InputRecord, VcfHeader
+from annotator.models import Alteration, TranscriptConsequence, Variant, VariantKey
+from annotator.normalize import is_simple_allele, normalise
+from annotator.rows import Row
+
+log = logging.getLogger(__name__)
+
+REPORT_MODES = ("matched", "panel", "all")
+REGION_FLANK = 5_000  # upstream/downstream reach around each panel gene
+REF_MISMATCH_LIMIT = 0.2  # fraction of checked alleles that suggests the wrong build
+
+# handler(record, allele_index, alt) -> list of (Row-ready dicts) or None; set by the CNV/SV module
+SvHandler = Callable[[InputRecord, int, str], "Sequence[dict[str, Any]] | None"]
+
+
+@dataclass(frozen=True)
+class AnnotateOptions:
+    include_filtered: bool = False
+    report: str = "matched"
+
+
+@dataclass(frozen=True)
+class PanelRegions:
+    """Sorted, merged panel gene regions per canonical chromosome, for fast lookups."""
+
+    by_chrom: dict[str, tuple[tuple[int, int], ...]]
+    genes: dict[str, tuple[tuple[int, int, str], ...]]
+
+    @classmethod
+    def build(cls, regions: Iterable[tuple[str, int, int, str]]) -> PanelRegions:
+        per: dict[str, list[tuple[int, int, str]]] = {}
+        for chrom, start, end, gene in regions:
+            per.setdefault(chrom, []).append((max(1, start - REGION_FLANK), end + REGION_FLANK, gene))
+        merged: dict[str, tuple[tuple[int, int], ...]] = {}
+        for chrom, items in per.items():
+            items.sort()
+            out: list[list[int]] = []
+            for s, e, _ in items:
+                if out and s <= out[-1][1] + 1:
+                    out[-1][1] = max(out[-1][1], e)
+                else:
+                    out.append([s, e])
+            merged[chrom] = tuple((s, e) for s, e in out)
+        return cls(merged, {c: tuple(sorted(v)) for c, v in per.items()})
+
+    def query_regions(self) -> list[tuple[str, int, int]]:
+        return [(c, s, e) for c in sorted(self.by_chrom) for s, e in self.by_chrom[c]]
+
+    def touches(self, chrom: str, start: int, end: int) -> bool:
+        spans = self.by_chrom.get(chrom)
+        if not spans:
+            return False
+        i = bisect.bisect_right(spans, (end, float("inf"))) - 1
+        return i >= 0 and spans[i][1] >= start
+
+    def genes_at(self, chrom: str, start: int, end: int) -> tuple[str, ...]:
+        return tuple(
+            sorted({g for s, e, g in self.genes.get(chrom, ()) if coords.overlaps(s, e, start, end)})
+        )
+
+
+@dataclass
+class SampleAnnotation:
+    sample: str
+    path: str
+    build: GenomeBuild
+    header: VcfHeader
+    rows: list[Row]
+    accounting: Accounting
+    flags: tuple[Any, ...] = ()
+    disagreements: list[str] = field(default_factory=list)
+    alterations: list[tuple[str, Alteration, tuple[Any, ...]]] = field(default_factory=list)
+
+
+class SampleAnnotator:
+    """Per-sample state for one pass over a VCF; the hot loop lives in ``add``."""
+
+    def __init__(
+        self,
+        *,
+        sample: str,
+        header: VcfHeader,
+        build: GenomeBuild,
+        panel: Any,
+        reference: Any,
+        engine: Any,
+        upstream: Any,
+        regions: PanelRegions,
+        options: AnnotateOptions,
+        sv_handler: SvHandler | None = None,
+    ) -> None:
+        self.sample = sample
+        self.header = header
+        self.build = build
+        self.panel = panel
+        self.panel_genes = frozenset(panel.gene_symbols())
+        self.reference = reference
+        self.engine = engine
+        self.upstream = upstream
+        self.regions = regions
+        self.options = options
+        self.sv_handler = sv_handler
+        self.acc = Accounting()
+        self.rows: list[Row] = []
+        self.alterations: list[tuple[str, Alteration, tuple[Any, ...]]] = []
+        self.disagreements: list[str] = []
+        self.seen: dict[VariantKey, int] = {}
+        self.ref_checked = 0
+        self.ref_mismatched = 0
+        self.mane = frozenset(
+            t.split(".")[0] for t in _mane_ids(reference) if t
+        )
+
+    # -- per record ---------------------------------------------------------------
+    def add(self, rec: InputRecord) -> None:
+        self.acc.alleles_read += len(rec.alts)
+        filt = ";".join(rec.filters) if rec.filters else "PASS"
+        passed = filt in ("PASS", ".")
+        if not passed and not self.options.include_filtered:
+            self.acc.add_record("filtered", filt, rec.where())
+            return
+        if not rec.alts or rec.alts == (".",):
+            self.acc.add_record("rejected", "no ALT allele (reference-only record)", rec.where())
+            return
+        if not is_simple_allele(rec.ref.upper()):
+            self.acc.add_record(
+                "rejected", "REF is not a sequence of A, C, G, T, N", rec.where()
+            )
+            return
+        buckets: list[str] = []
+        reasons: list[str] = []
+        for i, alt in enumerate(rec.alts, start=1):
+            bucket, reason = self._allele(rec, i, alt, filt)
+            buckets.append(bucket)
+            if reason:
+                reasons.append(reason)
+        bucket = Accounting.best(buckets)
+        self.acc.add_record(bucket, reasons[0] if bucket == "rejected" and reasons else None, rec.where())
+
+    def _allele(self, rec: InputRecord, i: int, alt: str, filt: str) -> tuple[str, str | None]:
+        chrom = chromnames.canonical(rec.chrom)
+        if alt.startswith("<") or "[" in alt or "]" in alt or alt.startswith(".") or alt.endswith("."):
+            return self._symbolic(rec, i, alt)
+        if alt == "*":
+            return "rejected", "ALT * (allele missing due to an overlapping deletion)"
+        if not is_simple_allele(alt.upper()):
+            return "rejected", f"ALT {alt[:20]!r} is not a sequence of A, C, G, T, N"
+        end = coords.vcf_end(rec.pos, rec.ref)
+        on_panel = self.regions.touches(chrom, rec.pos, end)
+        if not on_panel and self.options.report != "all":
+            return "off_panel", None
+        if on_panel:
+            seq = self.reference.sequence(chrom, rec.pos, end)
+            if seq is not None:
+                self.ref_checked += 1
+                if seq.upper() != rec.ref.upper():
+                    self.ref_mismatched += 1
+                    return "rejected", f"REF does not match the {self.build.name} reference"
+        norm = normalise(chrom, rec.pos, rec.ref, alt, self.reference.sequence if on_panel else None)
+        key = norm.key
+        if key in self.seen:
+            return "rejected", "duplicate of an earlier record (same normalised allele)"
+        self.seen[key] = rec.index
+        variant = Variant(
+            key=key,
+            record_index=rec.index,
+            input_chrom=rec.chrom,
+            input_pos=rec.pos,
+            input_ref=rec.ref,
+            input_alt=alt,
+            id=rec.id,
+            filters=rec.filters,
+            qual=rec.qual,
+            allele_index=i,
+            n_alleles=len(rec.alts),
+            support=rec.support[i - 1],
+        )
+        if not on_panel:
+            self._emit(variant, filt, None, None, norm.left_aligned, matches=())
+            return "off_panel", None
+        tc, disagreement = self._consequence(rec, variant)
+        if tc is None or (tc.gene not in self.panel_genes and self.options.report != "all"):
+            if self.options.report == "all":
+                self._emit(variant, filt, tc, None, norm.left_aligned, matches=())
+            return "off_panel", None
+        alteration = from_consequence(tc)
+        matches = tuple(self.panel.match(alteration)) if tc.gene in self.panel_genes else ()
+        if matches:
+            self.acc.matched += 1
+        self.alterations.append((str(key), alteration, matches))
+        listed = self.options.report != "matched" or bool(matches)
+        if listed:
+            self._emit(variant, filt, tc, alteration, norm.left_aligned, matches, disagreement)
+        return "annotated", None
+
+    def _symbolic(self, rec: InputRecord, i: int, alt: str) -> tuple[str, str | None]:
+        if self.sv_handler is None:
+            return "rejected", "symbolic or breakend ALT needs CNV/SV support"
+        produced = self.sv_handler(rec, i, alt)
+        if produced is None:
+            return "off_panel", None
+        for item in produced:
+            row, alteration, matches = item["row"], item["alteration"], item["matches"]
+            self.alterations.append((row.variant_key, alteration, matches))
+            if matches:
+                self.acc.matched += 1
+            if self.options.report != "matched" or matches:
+                self.rows.append(row)
+                self.acc.listed += 1
+        return ("annotated", None) if produced else ("off_panel", None)
+
+    def _consequence(
+        self, rec: InputRecord, variant: Variant
+    ) -> tuple[TranscriptConsequence | None, str | None]:
+        builtin = [
+            tc for tc in self.engine.annotate(variant.key)
+            if self.options.report == "all" or tc.gene in self.panel_genes
+        ]
+        upstream_tc = None
+        if self.upstream is not None and rec.info:
+            from annotator.consequence.upstream import pick
+
+            tcs = self.upstream.consequences(rec.info, variant.input_alt, variant.allele_index)
+            upstream_tc = pick(tcs, self.mane)
+        chosen = builtin[0] if builtin else None
+        disagreement = None
+        if chosen is not None and upstream_tc is not None:
+            from annotator.consequence.upstream import compare
+
+            disagreement = compare(chosen, upstream_tc)
+            if disagreement:
+                self.disagreements.append(f"{variant.key}: {disagreement}")
+            if chosen.source == "builtin-coordinates" and upstream_tc.gene == chosen.gene:
+                # built-in engine lacks sequence for this gene: upstream supplies the protein change
+                chosen = upstream_tc
+        elif chosen is None and upstream_tc is not None:
+            chosen = upstream_tc
+        if chosen is None:
+            genes = [g for g in self.regions.genes_at(variant.key.chrom, variant.key.pos, variant.key.pos)
+                     if g in self.panel_genes]
+            if genes:
+                chosen = TranscriptConsequence(
+                    gene=genes[0], transcript=None, consequence=("gene_variant",),
+                    source="panel-gene-region",
+                )
+        return chosen, disagreement
+
+    def _emit(
+        self,
+        v: Variant,
+        filt: str,
+        tc: TranscriptConsequence | None,
+        alteration: Alteration | None,
+        left_aligned: bool,
+        matches: tuple[Any, ...],
+        disagreement: str | None = None,
+    ) -> None:
+        top = matches[0] if matches else None
+        s = v.support
+        self.rows.append(
+            Row(
+                sample=self.sample,
+                chrom=v.key.chrom,
+                pos=v.key.pos,
+                id=v.id,
+                ref=v.key.ref,
+                alt=v.key.alt,
+                gene=tc.gene if tc else None,
+                transcript=tc.transcript if tc else None,
+                consequence="&".join(tc.consequence) if tc else None,
+                hgvsc=tc.hgvsc if tc else None,
+                hgvsp=tc.hgvsp if tc else None,
+                hgvsp_short=tc.hgvsp_short if tc else None,
+                exon=tc.exon if tc else None,
+                filter=filt,
+                vaf=s.vaf,
+                depth=s.depth,
+                alt_count=s.alt_count,
+                alteration_class=alteration.alteration_class if alteration else None,
+                rule_id=top.rule_id if top else None,
+                mechanism=top.mechanism.name if top else None,
+                mechanism_category=top.mechanism.category if top else None,
+                strategies="; ".join(st.name for st in top.strategies) if top else None,
+                evidence_level=top.evidence_level if top else None,
+                variant_key=str(v.key),
+                build=self.build.name,
+                input_chrom=v.input_chrom,
+                input_pos=v.input_pos,
+                input_ref=v.input_ref,
+                input_alt=v.input_alt,
+                record_index=v.record_index,
+                allele_index=v.allele_index,
+                qual=v.qual,
+                support_source=s.source,
+                intron=tc.intron if tc else None,
+                protein_start=tc.protein_start if tc else None,
+                impact=tc.impact if tc else None,
+                annotation_source=tc.source if tc else None,
+                upstream_disagreement=disagreement,
+                left_aligned=left_aligned,
+                match_level=top.match_level if top else None,
+                rule_ids="; ".join(m.rule_id for m in matches) if matches else None,
+                mechanism_id=top.mechanism.id if top else None,
+                pathway=top.mechanism.pathway if top else None,
+                drug_classes="; ".join(top.mechanism.drug_classes) if top else None,
+                over_claim_guard=bool(top.over_claim_guard) if top else False,
+                flags=None,
+            )
+        )
+        self.acc.listed += 1
+
+    # -- end of sample -------------------------------------------------------------
+    def finish(self, path: str) -> SampleAnnotation:
+        if self.ref_checked >= 5 and self.ref_mismatched / self.ref_checked > REF_MISMATCH_LIMIT:
+            raise InputError(
+                f"{self.ref_mismatched} of {self.ref_checked} REF alleles in panel genes do not "
+                f"match {self.build.name}; is the genome build right? (see --build)",
+                path=path,
+            )
+        flags = tuple(self.panel.flags(self.alterations)) if self.alterations else ()
+        if flags:
+            by_member: dict[str, list[str]] = {}
+            for f in flags:
+                for m in f.members:
+                    by_member.setdefault(m, []).append(f"{f.kind}:{f.gene}")
+            self.rows = [
+                _replace_flags(r, "; ".join(by_member[r.variant_key]))
+                if r.variant_key in by_member else r
+                for r in self.rows
+            ]
+        if self.disagreements:
+            log.info("%s: %d upstream annotation disagreement(s)", path, len(self.disagreements))
+        return SampleAnnotation(
+            sample=self.sample,
+            path=path,
+            build=self.build,
+            header=self.header,
+            rows=self.rows,
+            accounting=self.acc,
+            flags=flags,
+            disagreements=self.disagreements,
+            alterations=self.alterations,
+        )
+
+
+def _replace_flags(row: Row, flags: str) -> Row:
+    from dataclasses import replace
+
+    return replace(row, flags=flags)
+
+
+def _mane_ids(reference: Any) -> list[str]:
+    ids: list[str] = []
+    for t in getattr(reference, "transcripts", {}).values():
+        for attr in ("refseq", "ensembl", "transcript_id", "refseq_id", "ensembl_id"):
+            val = getattr(t, attr, None)
+            if isinstance(val, str):
+                ids.append(val)
+    return ids

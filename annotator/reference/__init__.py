@@ -1,0 +1,210 @@
+"""Embedded reference: MANE transcript models, panel-gene sequence, gene spans.
+
+``load_reference(build)`` reads what ``scripts/build_reference.py`` wrote to
+``annotator/data/reference``; ``fasta=`` adds a user's indexed FASTA, which
+then supplies every base (and so sequence for genes that ship without it).
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import logging
+from collections.abc import Collection, Mapping
+from pathlib import Path
+from typing import Any
+
+from annotator import chromnames, genome, resources
+from annotator.errors import ReferenceError_
+from annotator.reference.sequence import EmbeddedSequence, UserFasta
+from annotator.reference.transcripts import (
+    GeneRegion,
+    SequenceContig,
+    Transcript,
+    load_gene_coordinates,
+    load_transcripts,
+)
+
+__all__ = [
+    "DEFAULT_EXTRA_GENES",
+    "FLANK",
+    "GeneRegion",
+    "Reference",
+    "SequenceContig",
+    "Transcript",
+    "load_reference",
+]
+
+log = logging.getLogger(__name__)
+
+FLANK = 5000  # VEP's upstream/downstream distance
+
+# Genes located from the MANE coordinate table in addition to the transcript
+# models: resistance pathways of CDK4/6, endocrine and PI3K/AKT/mTOR therapy.
+DEFAULT_EXTRA_GENES: tuple[str, ...] = (
+    "EGFR", "ERBB3", "FZR1", "E2F1", "E2F2", "E2F3", "PLK1", "AURKA", "AURKB", "CDK2", "CDK7",
+    "SRC", "STAT1", "MTOR", "RPTOR", "RICTOR", "TSC1", "TSC2", "MAP2K1", "MAP2K2", "MAPK1",
+    "HRAS", "NRAS", "KRAS", "BRAF", "RAF1", "NF1", "PIK3R1", "PIK3CB", "AKT2", "AKT3", "PTEN",
+    "ESR1", "PGR", "AR", "GATA3", "FOXA1", "NCOA3", "SPOP", "CTCF", "KMT2C", "KMT2D", "ARID1B",
+    "CDKN1A", "CDKN1B", "CDKN2B", "CDKN2C", "CCND2", "CCND3", "CDK4", "CDK6", "CCNE1", "CCNE2",
+    "RB1", "TP53", "MDM2", "MYC", "ERBB2", "ERBB4", "FGFR1", "FGFR2", "FGFR3", "FGFR4", "FGF3",
+    "FGF4", "FGF19", "MET", "ALK", "RET", "ROS1", "NTRK1", "NTRK2", "NTRK3", "IGF1R", "INPP4B",
+    "PDK1", "PDPK1", "SGK1", "STK11", "PTPN11", "BRCA1", "BRCA2", "PALB2", "ATM", "CHEK2",
+    "FAT1", "YAP1", "TEAD1", "NOTCH1", "ARID1A", "CREBBP", "EP300", "TERT",
+)
+
+
+def _ref_dir() -> Path:
+    return resources.reference_dir()
+
+
+class Reference:
+    """Transcript models, sequence and gene spans of one build."""
+
+    def __init__(
+        self,
+        build: str,
+        transcripts: Mapping[str, Transcript],
+        coordinates: Mapping[str, GeneRegion],
+        embedded: EmbeddedSequence | None,
+        user_fasta: UserFasta | None = None,
+        provenance: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.build = build
+        self.transcripts = transcripts
+        self._coordinates = coordinates
+        self._embedded = embedded
+        self._user = user_fasta
+        self._provenance = dict(provenance or {})
+        self._index: dict[str, tuple[list[int], list[tuple[int, int, str]]]] = {}
+        self._max_len: dict[str, int] = {}
+        spans: dict[str, list[tuple[int, int, str]]] = {}
+        for t in transcripts.values():
+            spans.setdefault(t.chrom, []).append((t.start - FLANK, t.end + FLANK, t.gene))
+        for g in coordinates.values():
+            if g.gene not in transcripts:
+                spans.setdefault(g.chrom, []).append((g.start, g.end, g.gene))
+        for chrom, lst in spans.items():
+            lst.sort()
+            self._index[chrom] = ([s for s, _, _ in lst], lst)
+            self._max_len[chrom] = max(e - s for s, e, _ in lst) + 1
+
+    # ------------------------------------------------------------ genes
+
+    def gene_regions(
+        self, extra_genes: Collection[str] | None = None, flank: int = 0
+    ) -> tuple[GeneRegion, ...]:
+        """Transcript-model genes plus ``extra_genes`` (default DEFAULT_EXTRA_GENES).
+
+        Spans are exon-to-exon (``flank`` bases added on both sides); unknown
+        symbols are skipped with a warning.
+        """
+        out: dict[str, GeneRegion] = {}
+        for t in self.transcripts.values():
+            out[t.gene] = GeneRegion(t.gene, t.chrom, t.start, t.end, t.strand)
+        for gene in DEFAULT_EXTRA_GENES if extra_genes is None else extra_genes:
+            if gene in out:
+                continue
+            region = self._coordinates.get(gene)
+            if region is None:
+                log.warning("gene %s has no %s coordinates in the embedded table", gene, self.build)
+                continue
+            out[gene] = region
+        regions = (
+            GeneRegion(r.gene, r.chrom, max(1, r.start - flank), r.end + flank, r.strand)
+            for r in out.values()
+        )
+        return tuple(sorted(regions, key=lambda r: (_chrom_rank(r.chrom), r.start, r.gene)))
+
+    def gene_region(self, gene: str) -> GeneRegion | None:
+        t = self.transcripts.get(gene)
+        if t is not None:
+            return GeneRegion(t.gene, t.chrom, t.start, t.end, t.strand)
+        return self._coordinates.get(gene)
+
+    def genes_at(self, chrom: str, start: int, end: int) -> tuple[str, ...]:
+        """Genes overlapping chrom:start-end; transcript-model genes with a 5 kb flank."""
+        entry = self._index.get(chromnames.canonical(chrom))
+        if entry is None:
+            return ()
+        starts, spans = entry
+        hi = bisect.bisect_right(starts, end)
+        lo = bisect.bisect_left(starts, start - self._max_len[chromnames.canonical(chrom)])
+        found = [g for s, e, g in spans[lo:hi] if s <= end and e >= start]
+        return tuple(dict.fromkeys(found))
+
+    # ------------------------------------------------------------ sequence
+
+    def sequence(self, chrom: str, start: int, end: int) -> str | None:
+        """Plus-strand bases of chrom:start-end (1-based inclusive), None when not covered."""
+        if end < start:
+            return ""
+        chrom = chromnames.canonical(chrom)
+        if self._user is not None:
+            return self._user.fetch(chrom, start, end)
+        if self._embedded is not None:
+            return self._embedded.fetch(chrom, start, end)
+        return None
+
+    def has_sequence(self, gene: str) -> bool:
+        """True when every exon of the gene's transcript (or its span) has reference bases."""
+        t = self.transcripts.get(gene)
+        region = self.gene_region(gene)
+        if region is None:
+            return False
+        source = self._user if self._user is not None else self._embedded
+        if source is None:
+            return False
+        if t is None:
+            return source.covers(region.chrom, region.start, region.end)
+        if self._user is None and t.cds_seq is not None:
+            return True
+        return all(source.covers(t.chrom, s, e) for s, e in t.exons)
+
+    @property
+    def user_fasta(self) -> Path | None:
+        return self._user.path if self._user is not None else None
+
+    def describe(self) -> dict[str, Any]:
+        info: dict[str, Any] = {
+            "build": self.build,
+            "transcripts": len(self.transcripts),
+            "genes_with_sequence": sorted(g for g in self.transcripts if self.has_sequence(g)),
+            "gene_coordinates": len(self._coordinates),
+            "user_fasta": str(self._user.path) if self._user is not None else None,
+        }
+        info.update(self._provenance)
+        return info
+
+
+def _chrom_rank(chrom: str) -> int:
+    return chromnames.PRIMARY.index(chrom) if chrom in chromnames.PRIMARY else 99
+
+
+def load_reference(
+    build: str, fasta: str | Path | None = None, data_dir: Path | None = None
+) -> Reference:
+    """The embedded reference of ``build`` (GRCh37/GRCh38 or an alias), plus an optional FASTA."""
+    name = genome.get(build).name
+    root = data_dir if data_dir is not None else _ref_dir()
+    tx_path = root / f"transcripts_{name}.json"
+    if not tx_path.is_file():
+        raise ReferenceError_(
+            "embedded reference is missing; run scripts/build_reference.py", path=tx_path
+        )
+    tset = load_transcripts(tx_path)
+    coords = load_gene_coordinates(root / f"gene_coordinates_{name}.tsv")
+    embedded = EmbeddedSequence(root / f"regions_{name}.fa.gz", tset.contigs)
+    user = UserFasta(fasta, name) if fasta is not None else None
+    provenance: dict[str, Any] = {}
+    manifest = root / "MANIFEST.json"
+    if manifest.is_file():
+        doc = json.loads(manifest.read_text())
+        provenance = {
+            "sources": doc.get("sources", {}),
+            "inputs_sha256": doc.get("inputs", {}),
+            "files_sha256": {
+                k: v for k, v in doc.get("outputs", {}).items() if name in k
+            },
+        }
+    return Reference(name, tset.transcripts, coords, embedded, user, provenance)

@@ -1,0 +1,104 @@
+"""The output row: one interpreted ALT allele (or CNV/SV call) per row.
+
+``COLUMNS`` is the contract shared by TSV, Parquet and the cohort dataset;
+the first block is the documented core set that users' scripts rely on.
+``ARROW_TYPES`` gives each column its Arrow type (documented in the README).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+CORE_COLUMNS = (
+    "sample", "chrom", "pos", "id", "ref", "alt", "gene", "transcript", "consequence",
+    "hgvsc", "hgvsp", "hgvsp_short", "exon", "filter", "vaf", "depth", "alt_count",
+    "alteration_class", "rule_id", "mechanism", "mechanism_category", "strategies",
+    "evidence_level",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    sample: str
+    chrom: str  # canonical (chr1..chrX); input_chrom keeps the file's spelling
+    pos: int
+    id: str
+    ref: str
+    alt: str
+    gene: str | None
+    transcript: str | None
+    consequence: str | None  # SO terms joined with "&" (VEP style)
+    hgvsc: str | None
+    hgvsp: str | None
+    hgvsp_short: str | None
+    exon: str | None
+    filter: str
+    vaf: float | None
+    depth: int | None
+    alt_count: int | None
+    alteration_class: str | None
+    rule_id: str | None
+    mechanism: str | None
+    mechanism_category: str | None
+    strategies: str | None  # ranked strategy names joined with "; "
+    evidence_level: str | None
+    # --- extended columns ---
+    variant_key: str
+    build: str
+    input_chrom: str
+    input_pos: int
+    input_ref: str
+    input_alt: str
+    record_index: int
+    allele_index: int
+    qual: float | None
+    support_source: str | None
+    intron: str | None
+    protein_start: int | None
+    impact: str | None
+    annotation_source: str | None
+    upstream_disagreement: str | None
+    left_aligned: bool
+    match_level: str | None
+    rule_ids: str | None  # every matching rule, most specific first, "; "
+    mechanism_id: str | None
+    pathway: str | None
+    drug_classes: str | None
+    over_claim_guard: bool
+    flags: str | None
+    copy_number: float | None = None
+    log2: float | None = None
+    segment: str | None = None  # chrom:start-end of the segment(s) behind a CN call
+    partner_gene: str | None = None
+    breakpoint: str | None = None
+    sv_type: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(Row))
+
+_INT = ("pos", "depth", "alt_count", "input_pos", "record_index", "allele_index", "protein_start")
+_FLOAT = ("vaf", "qual", "copy_number", "log2")
+_BOOL = ("left_aligned", "over_claim_guard")
+
+
+def arrow_type_name(column: str) -> str:
+    if column in _INT:
+        return "int64"
+    if column in _FLOAT:
+        return "float64"
+    if column in _BOOL:
+        return "bool"
+    return "string"
+
+
+def arrow_schema(extra_metadata: dict[bytes, bytes] | None = None) -> Any:
+    import pyarrow as pa
+
+    mapping = {"int64": pa.int64(), "float64": pa.float64(), "bool": pa.bool_(), "string": pa.string()}
+    return pa.schema(
+        [pa.field(c, mapping[arrow_type_name(c)]) for c in COLUMNS], metadata=extra_metadata
+    )
