@@ -49,6 +49,8 @@ class AnnotateConfig:
     ploidy: float = 2.0
     jobs: int = 1
     command: Sequence[str] | None = None
+    # called with the number of records read since the last call (progress bars)
+    progress: Callable[[int], None] | None = None
 
 
 @dataclass
@@ -196,7 +198,7 @@ def annotate(config: AnnotateConfig) -> AnnotateResult:
 
     check_config(config)
     panel = load_panel(config.panel, extend=config.panel_extend)
-    ctx = RunContext(config=config, panel=panel)
+    ctx = RunContext(config=config, panel=panel, progress=config.progress)
     samples: list[SampleAnnotation] = []
     for path in config.inputs:
         samples.append(annotate_file(path, ctx, config.sample))

@@ -217,8 +217,8 @@ def _info(info: InfoGetter, allele: int, numbers: FieldNumbers) -> ReadSupport:
     if tvaf is not None:
         vaf = _num(_per_allele(_as_list(tvaf), numbers.info.get("TVAF"), allele))
         depth = _int(info("TDP"))
-        alt_count = int(round(vaf * depth)) if vaf is not None and depth is not None else None
-        return ReadSupport(vaf, depth, alt_count, "INFO:TVAF/TDP")
+        # the caller wrote no alt count; vaf*depth would be a guess, so leave it missing
+        return ReadSupport(vaf, depth, None, "INFO:TVAF/TDP")
     af = info("AF")
     if af is not None and info("AN") is None:
         vaf = _num(_per_allele(_as_list(af), numbers.info.get("AF"), allele))

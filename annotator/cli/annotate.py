@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import click
 
@@ -15,6 +18,23 @@ def _formats(ctx: click.Context, param: click.Parameter, value: str) -> tuple[st
     if bad:
         raise click.BadParameter(f"unknown format(s) {', '.join(bad)}; choose from {', '.join(FORMATS)}")
     return items
+
+
+@contextmanager
+def progress_reporter(enabled: bool) -> Iterator[Callable[[int], None] | None]:
+    """A rich progress counter on stderr, only for a terminal outside CI."""
+    if not enabled or not sys.stderr.isatty() or os.environ.get("CI"):
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        SpinnerColumn(), TextColumn("records read: {task.completed:,.0f}"), TimeElapsedColumn(),
+        console=Console(stderr=True), transient=True,
+    ) as bar:
+        task = bar.add_task("annotate", total=None)
+        yield lambda n: bar.advance(task, n)
 
 
 @click.command("annotate")
@@ -36,8 +56,15 @@ def _formats(ctx: click.Context, param: click.Parameter, value: str) -> tuple[st
 @click.option("--ploidy", type=float, default=2.0, show_default=True, help="Tumour ploidy for copy-number calls.")
 @click.option("-j", "--jobs", type=int, default=1, show_default=True, help="Parallel processes for cohorts.")
 @click.option("--force", is_flag=True, help="Replace results already in OUTDIR.")
-def command(**kw: object) -> None:
+@click.pass_context
+def command(ctx: click.Context, **kw: object) -> None:
     """Annotate INPUTS (VCF, VCF.GZ or BCF) against the resistance knowledge base."""
+    quiet = bool((ctx.obj or {}).get("quiet"))
+    with progress_reporter(enabled=not quiet) as progress:
+        _run(kw, progress)
+
+
+def _run(kw: dict[str, object], progress: Callable[[int], None] | None) -> None:
     config = AnnotateConfig(
         inputs=tuple(str(p) for p in kw["inputs"]),  # type: ignore[attr-defined]
         outdir=str(kw["outdir"]),
@@ -56,6 +83,7 @@ def command(**kw: object) -> None:
         ploidy=float(kw["ploidy"]),  # type: ignore[arg-type]
         jobs=int(kw["jobs"]),  # type: ignore[call-overload]
         command=["resmark", *sys.argv[1:]],
+        progress=progress,
     )
     result = annotate(config)
     for s in result.samples:
