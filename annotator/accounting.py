@@ -33,10 +33,15 @@ class Accounting:
     off_panel: int = 0
     filtered: int = 0
     rejected: int = 0
-    matched: int = 0
-    listed: int = 0
+    matched: int = 0  # alleles (and CNV/SV calls) matching a rule
+    listed: int = 0  # rows written under --report
     alleles_read: int = 0
     off_panel_by_index: int | None = None  # records skipped through the index, not read
+    # --sv records are counted in the buckets above too; --cnv segments/genes are not records
+    sv_records_read: int = 0  # of records_read, those from the --sv file
+    cn_records_read: int = 0  # segments, bins or gene rows read from --cnv
+    cn_records_skipped: int = 0  # --cnv lines on non-primary contigs or without a value
+    cn_genes_called: int = 0  # gene-level copy-number calls other than neutral
     filters: Counter[str] = field(default_factory=Counter)
     reasons: Counter[str] = field(default_factory=Counter)
     examples: dict[str, str] = field(default_factory=dict)  # reason -> first record
@@ -73,6 +78,10 @@ class Accounting:
             "rejected": self.rejected,
             "alleles_read": self.alleles_read,
             "off_panel_skipped_by_index": self.off_panel_by_index,
+            "sv_records_read": self.sv_records_read,
+            "cn_records_read": self.cn_records_read,
+            "cn_records_skipped": self.cn_records_skipped,
+            "cn_genes_called": self.cn_genes_called,
             "balanced": self.balanced,
             "filters": dict(sorted(self.filters.items())),
             "rejected_reasons": dict(sorted(self.reasons.items())),
@@ -81,9 +90,9 @@ class Accounting:
 
     def summary_line(self) -> str:
         text = (
-            f"records read {self.records_read} = annotated {self.annotated} "
-            f"(rule matched {self.matched}, listed {self.listed}) + off-panel {self.off_panel} "
-            f"+ filtered {self.filtered} + rejected {self.rejected}"
+            f"records read {self.records_read} = annotated {self.annotated} + off-panel {self.off_panel} "
+            f"+ filtered {self.filtered} + rejected {self.rejected}; "
+            f"{self.matched} alleles matched a rule, {self.listed} rows listed"
         )
         if self.off_panel_by_index:
             text += f"; {self.off_panel_by_index} off-panel records skipped through the index"
@@ -98,4 +107,12 @@ class Accounting:
         out += [("rejected", k, v) for k, v in sorted(self.reasons.items())]
         if self.off_panel_by_index is not None:
             out.append(("off_panel", "skipped_by_index", self.off_panel_by_index))
+        if self.sv_records_read:
+            out.append(("records_read", "sv_file", self.sv_records_read))
+        if self.cn_records_read:
+            out += [
+                ("copy_number", "records_read", self.cn_records_read),
+                ("copy_number", "records_skipped", self.cn_records_skipped),
+                ("copy_number", "gene_calls", self.cn_genes_called),
+            ]
         return out

@@ -51,6 +51,8 @@ class AnnotateConfig:
     command: Sequence[str] | None = None
     # called with the number of records read since the last call (progress bars)
     progress: Callable[[int], None] | None = None
+    samplesheet: str | Path | None = None  # cohort: TSV/CSV of VCFs (annotator.cohort)
+    dataset: str | Path | None = None  # cohort: hive-partitioned Parquet dataset to update
 
 
 @dataclass
@@ -59,6 +61,8 @@ class AnnotateResult:
     outdir: Path
     outputs: list[Path] = field(default_factory=list)
     provenance: dict[str, Any] = field(default_factory=dict)
+    failures: list[Any] = field(default_factory=list)  # cohort.SampleFailure per failed input
+    dataset: list[Path] = field(default_factory=list)  # partition files written
 
     @property
     def rows(self) -> list[Any]:
@@ -157,16 +161,16 @@ def annotate_file(
             options=AnnotateOptions(cfg.include_filtered, cfg.report),
             sv_handler=sv_handler,
         )
-        use_index = header.indexed and cfg.report != "all"
+        use_index = cfg.report != "all"  # unindexed files: annotator.io.regionscan
         query = regions.query_regions() if use_index else None
         for n, rec in enumerate(source.records(query), start=1):
             annotator.add(rec)
             if ctx.progress is not None and n % 10_000 == 0:
                 ctx.progress(10_000)
         result = annotator.finish(str(path))
-        if use_index and header.total_records_from_index is not None:
+        if use_index and source.total_records is not None:
             result.accounting.off_panel_by_index = max(
-                0, header.total_records_from_index - result.accounting.records_read
+                0, source.total_records - result.accounting.records_read
             )
         _add_segment_calls(ctx, result, build, reference)
         return result
@@ -193,19 +197,42 @@ def _add_segment_calls(ctx: RunContext, result: SampleAnnotation, build: Any, re
 
 
 def annotate(config: AnnotateConfig) -> AnnotateResult:
-    """Annotate every input and write the requested outputs atomically."""
+    """Annotate every input and write the requested outputs atomically.
+
+    Inputs are paths, globs and/or the rows of ``config.samplesheet``.  With
+    one input its error is raised; with several (a cohort) a sample that
+    fails is listed in ``result.failures`` and the others are written (the
+    run fails only if none succeeds).  ``config.jobs > 1`` annotates in
+    worker processes; ``config.dataset`` also updates a Parquet dataset.
+    """
+    from dataclasses import replace
+
+    from annotator import cohort
     from annotator.knowledge import load_panel
 
+    items = cohort.resolve_items(config, config.samplesheet)
+    config = replace(config, inputs=tuple(str(i.path) for i in items))
     check_config(config)
+    if config.dataset is not None:
+        from annotator.io import dataset
+
+        dataset.check_root(config.dataset)
     panel = load_panel(config.panel, extend=config.panel_extend)
     ctx = RunContext(config=config, panel=panel, progress=config.progress)
-    samples: list[SampleAnnotation] = []
-    for path in config.inputs:
-        samples.append(annotate_file(path, ctx, config.sample))
-    _check_unique_samples(samples)
+    if len(items) == 1:
+        run = cohort.CohortRun([cohort.annotate_item(items[0], ctx, strict=True)], [])
+    else:
+        run = cohort.run_cohort(items, ctx)
+    if not run.samples:
+        raise MultipleErrors([ResmarkError(f.one_line()) for f in run.failures])
+    _check_unique_samples(run.samples)
     from annotator.outputs import write_outputs
 
-    return write_outputs(config, ctx, samples)
+    result = write_outputs(config, ctx, run.samples)
+    result.failures = list(run.failures)
+    if config.dataset is not None:
+        result.dataset = cohort.write_dataset(config.dataset, result)
+    return result
 
 
 def _check_unique_samples(samples: list[SampleAnnotation]) -> None:

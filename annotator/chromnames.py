@@ -109,7 +109,7 @@ def to_style(chrom: str, style: str, build: str | None = None) -> str:
     if style == "refseq":
         if chrom == "chrM":
             return _MITO_REFSEQ
-        if build not in _REFSEQ_VERSIONS:
+        if build is None or build not in _REFSEQ_VERSIONS:
             raise ValueError(f"RefSeq chromosome names need a known build, not {build!r}")
         number = {"chrX": 23, "chrY": 24}.get(chrom) or int(chrom[3:])
         return f"NC_{number:06d}.{_REFSEQ_VERSIONS[build][chrom]}"

@@ -73,7 +73,6 @@ class MultipleErrors(ResmarkError):
 
     def __init__(self, errors: list[ResmarkError]) -> None:
         self.errors = errors
-        exit_code = max(e.exit_code for e in errors) if errors else 1
-        self.exit_code = exit_code  # type: ignore[misc]
+        self.exit_code = max(e.exit_code for e in errors) if errors else 1
         msg = f"{len(errors)} problems: " + " | ".join(e.one_line() for e in errors)
         super().__init__(msg)

@@ -347,6 +347,7 @@ class SampleAnnotator:
                 f"match {self.build.name}; is the genome build right? (see --build)",
                 path=path,
             )
+        self.rows.sort(key=_row_order)
         flags = tuple(self.panel.flags(self.alterations)) if self.alterations else ()
         if flags:
             by_member: dict[str, list[str]] = {}
@@ -371,6 +372,11 @@ class SampleAnnotator:
             disagreements=self.disagreements,
             alterations=self.alterations,
         )
+
+
+def _row_order(row: Row) -> tuple[int, str, int, int, str]:
+    rank = chromnames.PRIMARY.index(row.chrom) if row.chrom in chromnames.PRIMARY else len(chromnames.PRIMARY)
+    return (rank, row.chrom, row.pos, row.record_index, row.alt)
 
 
 def _replace_flags(row: Row, flags: str) -> Row:

@@ -84,7 +84,8 @@ class Inputs:
 
 
 def read_fasta(path: Path) -> Iterator[tuple[str, str]]:
-    name, chunks = None, []
+    name: str | None = None
+    chunks: list[str] = []
     for line in path.read_text().splitlines():
         if line.startswith(">"):
             if name is not None:

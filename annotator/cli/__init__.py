@@ -13,7 +13,7 @@ from __future__ import annotations
 import importlib
 import logging
 import sys
-from typing import Any
+from typing import NoReturn
 
 import click
 
@@ -79,12 +79,13 @@ def cli(ctx: click.Context, debug: bool, verbose: bool, quiet: bool) -> None:
     setup_logging(quiet, verbose, debug)
 
 
-def main(argv: list[str] | None = None) -> Any:
+def main(argv: list[str] | None = None) -> NoReturn:
     """Entry point: the one error boundary of resmark."""
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
     try:
-        return cli.main(args=args, prog_name="resmark", standalone_mode=False)
+        rv = cli.main(args=args, prog_name="resmark", standalone_mode=False)
+        sys.exit(rv if isinstance(rv, int) else 0)
     except click.exceptions.Exit as e:
         sys.exit(e.exit_code)
     except click.ClickException as e:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import math
 import re
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -128,6 +129,8 @@ class VcfSource:
             raise InputError(f"cannot open as VCF/BCF ({_clean(e)})", path=self.path) from e
         self.header = self._read_header(sample)
         self._tumour = self.header.tumour_index
+        # records in the file when known (index statistics, or counted by regionscan)
+        self.total_records: int | None = self.header.total_records_from_index
 
     def _read_header(self, sample: str | None) -> VcfHeader:
         raw = self._vcf.raw_header or ""
@@ -189,14 +192,24 @@ class VcfSource:
     def records(
         self, regions: Sequence[tuple[str, int, int]] | None = None
     ) -> Iterator[InputRecord]:
-        """All records, or (with an index) only those overlapping ``regions``.
+        """All records, or only those overlapping ``regions``.
 
         ``regions`` are canonical (chrom, start, end), 1-based inclusive,
         sorted and non-overlapping; records spanning two regions are read once.
+        Without an index, ``annotator.io.regionscan`` skips the other records
+        without parsing them (and sets ``total_records``).
         """
-        if regions is None or not self.header.indexed:
+        if regions is None:
             yield from self._convert(iter(self._vcf), 0)
             return
+        if not self.header.indexed:
+            from annotator.io.regionscan import unindexed_records
+
+            yield from unindexed_records(self, regions)
+            return
+        yield from self._query(self._vcf, regions)
+
+    def _query(self, vcf: Any, regions: Sequence[tuple[str, int, int]]) -> Iterator[InputRecord]:
         count = 0
         previous: dict[str, int] = {}
         for chrom, start, end in regions:
@@ -204,15 +217,18 @@ class VcfSource:
             if native is None:
                 continue
             try:
-                it = self._vcf(f"{native}:{start}-{end}")
+                it = vcf(f"{native}:{start}-{end}")
             except Exception as e:  # noqa: BLE001 - cyvcf2 raises bare Exception
                 raise InputError(f"index query failed ({_clean(e)})", path=self.path) from e
             prev_end = previous.get(chrom, 0)
-            for rec in self._convert(it, count):
-                count += 1
-                if rec.pos <= prev_end:
-                    continue  # already read through the previous region
-                yield rec
+            with warnings.catch_warnings():
+                # cyvcf2 warns for every region without records: expected for a panel query
+                warnings.filterwarnings("ignore", message="no intervals found", category=UserWarning)
+                for rec in self._convert(it, count):
+                    count += 1
+                    if rec.pos <= prev_end:
+                        continue  # already read through the previous region
+                    yield rec
             previous[chrom] = end
 
     def _guess_native(self, chrom: str) -> str | None:

@@ -124,12 +124,13 @@ class Reference:
 
     def genes_at(self, chrom: str, start: int, end: int) -> tuple[str, ...]:
         """Genes overlapping chrom:start-end; transcript-model genes with a 5 kb flank."""
-        entry = self._index.get(chromnames.canonical(chrom))
+        chrom = chromnames.canonical(chrom)
+        entry = self._index.get(chrom)
         if entry is None:
             return ()
         starts, spans = entry
         hi = bisect.bisect_right(starts, end)
-        lo = bisect.bisect_left(starts, start - self._max_len[chromnames.canonical(chrom)])
+        lo = bisect.bisect_left(starts, start - self._max_len[chrom])
         found = [g for s, e, g in spans[lo:hi] if s <= end and e >= start]
         return tuple(dict.fromkeys(found))
 
@@ -139,7 +140,12 @@ class Reference:
         """Plus-strand bases of chrom:start-end (1-based inclusive), None when not covered."""
         if end < start:
             return ""
-        chrom = chromnames.canonical(chrom)
+        return self.sequence_canonical(chromnames.canonical(chrom), start, end)
+
+    def sequence_canonical(self, chrom: str, start: int, end: int) -> str | None:
+        """``sequence`` for a name already in canonical form (the engine's hot path)."""
+        if end < start:
+            return ""
         if self._user is not None:
             return self._user.fetch(chrom, start, end)
         if self._embedded is not None:

@@ -96,7 +96,7 @@ class UserFasta:
 
     def covers(self, chrom: str, start: int, end: int) -> bool:
         length = self._lengths.get(chrom)
-        return length is not None and 1 <= start and end <= length
+        return length is not None and start >= 1 and end <= length
 
     def fetch(self, chrom: str, start: int, end: int) -> str | None:
         if not self.covers(chrom, start, end):

@@ -1,0 +1,317 @@
+"""Entry points called by ``annotator.api``.
+
+* ``make_vcf_sv_handler(ctx, build, reference, sample)``: the pipeline's
+  ``SvHandler`` for symbolic / breakend ALT alleles of the main VCF.
+* ``add_external_calls(ctx, result, build, reference)``: ``--cnv`` (segments
+  or gene table) and ``--sv`` (SV VCF or fusion table) appended to a sample.
+
+Thresholds: ``ctx.config.cnv_thresholds`` (a ``CnThresholds``) when the
+config has it, else the defaults of ``annotator.cnv.thresholds``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from annotator import chromnames
+from annotator.cnv import fusion
+from annotator.cnv.breakends import Breakend
+from annotator.cnv.genecall import GeneCnCall, call_genes
+from annotator.cnv.genetable import DISCRETE_CLASSES
+from annotator.cnv.readers import read_cnv
+from annotator.cnv.rowbuild import CN_TERMS, SV_TERMS, make_row
+from annotator.cnv.segment import CnvInput
+from annotator.cnv.sv import SvInterpreter
+from annotator.cnv.svvcf import FusionRecord, is_fusion_table, read_fusion_table, read_sv_vcf
+from annotator.cnv.thresholds import DEFAULT_THRESHOLDS, CnThresholds
+from annotator.models import Alteration
+
+log = logging.getLogger(__name__)
+
+_ALT = {"amplification": "<DUP>", "gain": "<DUP>", "loss": "<DEL>", "deep_deletion": "<DEL>"}
+
+
+def _thresholds(ctx: Any) -> CnThresholds:
+    th = getattr(ctx.config, "cnv_thresholds", None)
+    return th if isinstance(th, CnThresholds) else DEFAULT_THRESHOLDS
+
+
+def _regions(reference: Any, panel: Any, everything: bool = False) -> dict[str, Any]:
+    """gene -> GeneRegion for the panel genes (all known genes with ``everything``)."""
+    from annotator.reference import DEFAULT_EXTRA_GENES
+
+    panel_genes = set(panel.gene_symbols())
+    extra = sorted(panel_genes | set(DEFAULT_EXTRA_GENES))
+    out: dict[str, Any] = {}
+    for r in reference.gene_regions(extra_genes=extra):
+        if everything or r.gene in panel_genes:
+            out[r.gene] = r
+    return out
+
+
+def _interpreter(
+    ctx: Any, build: Any, reference: Any, sample: str, source: str,
+    regions: Mapping[str, Any] | None = None,
+) -> SvInterpreter:
+    cfg = ctx.config
+    return SvInterpreter(
+        sample=sample,
+        build=build.name,
+        reference=reference,
+        panel=ctx.panel,
+        regions=regions if regions is not None else _regions(reference, ctx.panel),
+        source=source,
+        purity=cfg.tumor_fraction,
+        ploidy=cfg.ploidy,
+        thresholds=_thresholds(ctx),
+    )
+
+
+def make_vcf_sv_handler(ctx: Any, build: Any, reference: Any, sample: str) -> SvInterpreter:
+    """The pipeline's handler for symbolic/breakend alleles of the main VCF."""
+    return _interpreter(ctx, build, reference, sample, "vcf-sv")
+
+
+def add_external_calls(ctx: Any, result: Any, build: Any, reference: Any) -> None:
+    """Append ``--cnv`` and ``--sv`` calls to ``result`` (rows, alterations, accounting)."""
+    cfg = ctx.config
+    regions = _regions(reference, ctx.panel, everything=cfg.report == "all")
+    panel_genes = ctx.panel.gene_symbols()
+    panel_regions = {g: r for g, r in regions.items() if g in panel_genes}
+    if cfg.cnv is not None:
+        cnv = read_cnv(cfg.cnv, result.sample)
+        _add_cnv(ctx, result, build, reference, cnv, regions)
+    if cfg.sv is not None:
+        if is_fusion_table(cfg.sv):
+            _add_fusion_table(ctx, result, build, reference, read_fusion_table(cfg.sv))
+        else:
+            _add_sv_vcf(ctx, result, build, reference, cfg.sv, panel_regions)
+
+
+def _list(ctx: Any, result: Any, key: str, row: Any, alteration: Alteration,
+          matches: tuple[Any, ...]) -> None:
+    acc = result.accounting
+    result.alterations.append((key, alteration, matches))
+    if matches:
+        acc.matched += 1
+    if ctx.config.report != "matched" or matches:
+        result.rows.append(row)
+        acc.listed += 1
+
+
+# -- copy number ------------------------------------------------------------------
+def _add_cnv(
+    ctx: Any, result: Any, build: Any, reference: Any, cnv: CnvInput, regions: Mapping[str, Any]
+) -> None:
+    cfg = ctx.config
+    acc = result.accounting
+    acc.cn_records_read += cnv.n_records
+    acc.cn_records_skipped += cnv.skipped
+    panel_genes = set(ctx.panel.gene_symbols())
+    everything = cfg.report == "all"
+    if cnv.genes:
+        calls = _gene_table_calls(
+            cnv, regions, panel_genes, everything, _thresholds(ctx), cfg.ploidy
+        )
+    else:
+        exons = {g: t.exons for g, t in getattr(reference, "transcripts", {}).items()}
+        calls = call_genes(
+            cnv,
+            [(g, r.chrom, r.start, r.end) for g, r in regions.items()],
+            exons,
+            _thresholds(ctx),
+            cfg.tumor_fraction,
+            cfg.ploidy,
+        )
+    for call in calls:
+        if call.call == "neutral":
+            continue
+        acc.cn_genes_called += 1
+        tx = getattr(reference, "transcripts", {}).get(call.gene)
+        alteration = Alteration(
+            gene=call.gene,
+            alteration_class=call.call,
+            consequence=(CN_TERMS[call.call],),
+            copy_number=call.copy_number,
+        )
+        matches = tuple(ctx.panel.match(alteration)) if call.gene in panel_genes else ()
+        key = f"CNV:{call.chrom}:{call.gene}:{call.call}"
+        first = call.segments[0] if call.segments else None
+        flags = []
+        if call.segments and call.partial:
+            flags.append(f"partial_gene:{call.fraction:.2f}")
+        if call.purity_adjusted:
+            flags.append(f"purity_adjusted:{cfg.tumor_fraction:g}")
+        row = make_row(
+            sample=result.sample,
+            build=build.name,
+            chrom=call.chrom,
+            pos=call.start,
+            gene=call.gene,
+            alteration_class=call.call,
+            variant_key=key,
+            matches=matches,
+            annotation_source=cnv.source,
+            alt=_ALT[call.call],
+            transcript=getattr(tx, "refseq", None),
+            consequence=CN_TERMS[call.call],
+            input_chrom=first.chrom if first else call.chrom,
+            input_pos=first.start if first else call.start,
+            input_alt=cnv.fmt,
+            record_index=(first.line - 1) if first and first.line else -1,
+            flags="; ".join(flags) or None,
+            copy_number=call.copy_number,
+            log2=call.log2,
+            segment=call.segment_text(),
+            sv_type="CNV",
+        )
+        _list(ctx, result, key, row, alteration, matches)
+    log.info(
+        "%s: %d %s records, %d gene-level copy-number calls",
+        cnv.path, cnv.n_records, cnv.fmt, acc.cn_genes_called,
+    )
+
+
+def _gene_table_calls(
+    cnv: CnvInput,
+    regions: Mapping[str, Any],
+    panel_genes: set[str],
+    everything: bool,
+    th: CnThresholds,
+    ploidy: float,
+) -> list[GeneCnCall]:
+    out: list[GeneCnCall] = []
+    for g in cnv.genes:
+        if not everything and g.gene not in panel_genes:
+            continue
+        region = regions.get(g.gene)
+        chrom, start, end = (region.chrom, region.start, region.end) if region else (".", 0, 0)
+        if g.discrete is not None:
+            call = DISCRETE_CLASSES[g.discrete]
+        elif g.copy_number is not None:
+            call = th.classify(g.copy_number, ploidy)
+        else:
+            continue
+        out.append(GeneCnCall(g.gene, chrom, start, end, call, g.copy_number, None, 1.0, (), False))
+    return out
+
+
+# -- structural variants ------------------------------------------------------------
+def _add_sv_vcf(
+    ctx: Any, result: Any, build: Any, reference: Any, path: str | Path,
+    regions: Mapping[str, Any],
+) -> None:
+    cfg = ctx.config
+    acc = result.accounting
+    interp = _interpreter(ctx, build, reference, result.sample, "sv-vcf", regions)
+    for rec in read_sv_vcf(path, result.sample):
+        acc.sv_records_read += 1
+        acc.alleles_read += len(rec.alts)
+        filt = ";".join(rec.filters) if rec.filters else "PASS"
+        if filt not in ("PASS", ".") and not cfg.include_filtered:
+            acc.add_record("filtered", filt, rec.where())
+            continue
+        if not rec.alts:
+            acc.add_record("rejected", "no ALT allele (reference-only record)", rec.where())
+            continue
+        buckets: list[str] = []
+        for i, alt in enumerate(rec.alts, start=1):
+            if not _structural(alt) and "SVTYPE" in rec.info:
+                alt = f"<{rec.info['SVTYPE']}>"  # sequence-resolved SV (Manta, Delly INS)
+            if not _structural(alt):
+                buckets.append("rejected")
+                continue
+            produced = interp(rec, i, alt)
+            if produced is None:
+                buckets.append("off_panel")
+                continue
+            buckets.append("annotated")
+            for item in produced:
+                _list(ctx, result, item["row"].variant_key, item["row"], item["alteration"],
+                      item["matches"])
+        bucket = min(buckets, key=("annotated", "off_panel", "rejected").index)
+        reason = "not a structural-variant allele (no SVTYPE)" if bucket == "rejected" else None
+        acc.add_record(bucket, reason, rec.where())
+
+
+def _structural(alt: str) -> bool:
+    return alt.startswith("<") or "[" in alt or "]" in alt or alt.startswith(".") or alt.endswith(".")
+
+
+def _add_fusion_table(
+    ctx: Any, result: Any, build: Any, reference: Any, records: Sequence[FusionRecord]
+) -> None:
+    acc = result.accounting
+    panel_genes = set(ctx.panel.gene_symbols())
+    for fr in records:
+        acc.sv_records_read += 1
+        where = f"line {fr.line} ({fr.text})"
+        five = _named_hit(reference, fr.five_gene, fr.five_chrom, fr.five_pos, "5p")
+        three = _named_hit(reference, fr.three_gene, fr.three_chrom, fr.three_pos, "3p")
+        genes = [g for g in (fr.five_gene, fr.three_gene) if g in panel_genes]
+        if not genes:
+            acc.add_record("off_panel", None, where)
+            continue
+        acc.add_record("annotated", None, where)
+        fc = fusion.fusion_call(five, three)
+        for gene in genes:
+            hit = five if gene == fr.five_gene else three
+            partner = fr.three_gene if gene == fr.five_gene else fr.five_gene
+            named_ok = five is not None and three is not None
+            cls = "fusion" if named_ok and fusion.is_fusion(fc, gene) else "rearrangement"
+            alteration = Alteration(
+                gene=gene, alteration_class=cls, consequence=(SV_TERMS[cls],),
+                partner_gene=partner, kinase_domain_retained=fc.kinase_retained.get(gene),
+                exon=_exon(hit),
+            )
+            matches = tuple(ctx.panel.match(alteration))
+            c5, c3 = chromnames.canonical(fr.five_chrom), chromnames.canonical(fr.three_chrom)
+            own = (c5, fr.five_pos) if gene == fr.five_gene else (c3, fr.three_pos)
+            key = f"SV:{c5}:{fr.five_pos}-{c3}:{fr.three_pos}:{gene}"
+            flags = []
+            if gene in fc.kinase_retained and fc.kinase_retained[gene] is not None:
+                flags.append("kinase_domain_retained" if fc.kinase_retained[gene] else "kinase_domain_lost")
+            if hit is None:
+                flags.append("breakpoint_outside_named_gene")
+            if fc.in_frame is not None:
+                flags.append("in_frame" if fc.in_frame else "out_of_frame")
+            row = make_row(
+                sample=result.sample, build=build.name,
+                chrom=hit.breakpoint.split(":")[0] if hit else own[0], pos=own[1], gene=gene,
+                alteration_class=cls, variant_key=key, matches=matches,
+                annotation_source="fusion-table", alt=fr.text,
+                transcript=hit.transcript if hit else None, consequence=SV_TERMS[cls],
+                exon=hit.exon if hit else None, intron=hit.intron if hit else None,
+                input_chrom=own[0], input_pos=own[1], input_alt=fr.text,
+                record_index=fr.line - 1, flags="; ".join(flags) or None,
+                partner_gene=partner,
+                breakpoint=hit.breakpoint if hit else f"{own[0]}:{own[1]}", sv_type="FUSION",
+            )
+            _list(ctx, result, key, row, alteration, matches)
+
+
+def _named_hit(
+    reference: Any, gene: str | None, chrom: str, pos: int, role: str
+) -> fusion.GeneHit | None:
+    """The breakpoint in the named gene, the kept side following from its role and strand."""
+    if not gene:
+        return None
+    region = reference.gene_region(gene)
+    if region is None:
+        return None
+    forward = region.strand != "-"
+    keeps = "left" if (role == "5p") == forward else "right"
+    be = Breakend(chromnames.canonical(chrom), pos, keeps)
+    hits = fusion.locate(reference, be, [gene])
+    return hits[0] if hits else None
+
+
+def _exon(hit: fusion.GeneHit | None) -> int | None:
+    if hit is None:
+        return None
+    text = hit.exon or hit.intron
+    head = text.split("/")[0] if text else ""
+    return int(head) if head.isdigit() else None

@@ -1,0 +1,130 @@
+"""Output rows for copy-number and structural-variant calls.
+
+The rule columns are filled from the top match exactly as
+``SampleAnnotator._emit`` does for small variants (``match_columns``; the
+lead may move it to ``annotator.rows`` so both use one function).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from annotator.rows import Row
+
+# Sequence Ontology terms for the consequence column
+CN_TERMS = {
+    "amplification": "transcript_amplification",
+    "gain": "copy_number_gain",
+    "loss": "copy_number_loss",
+    "deep_deletion": "transcript_ablation",
+}
+SV_TERMS = {
+    "fusion": "gene_fusion",
+    "rearrangement": "structural_variant",
+    "amplification": "transcript_amplification",
+    "gain": "copy_number_gain",
+    "loss": "copy_number_loss",
+    "deep_deletion": "transcript_ablation",
+}
+
+
+def match_columns(matches: Sequence[Any]) -> dict[str, Any]:
+    top = matches[0] if matches else None
+    return {
+        "rule_id": top.rule_id if top else None,
+        "mechanism": top.mechanism.name if top else None,
+        "mechanism_category": top.mechanism.category if top else None,
+        "strategies": "; ".join(st.name for st in top.strategies) if top else None,
+        "evidence_level": top.evidence_level if top else None,
+        "match_level": top.match_level if top else None,
+        "rule_ids": "; ".join(m.rule_id for m in matches) if matches else None,
+        "mechanism_id": top.mechanism.id if top else None,
+        "pathway": top.mechanism.pathway if top else None,
+        "drug_classes": "; ".join(top.mechanism.drug_classes) if top else None,
+        "over_claim_guard": bool(top.over_claim_guard) if top else False,
+    }
+
+
+def make_row(
+    *,
+    sample: str,
+    build: str,
+    chrom: str,
+    pos: int,
+    gene: str | None,
+    alteration_class: str | None,
+    variant_key: str,
+    matches: Sequence[Any],
+    annotation_source: str,
+    id: str = ".",
+    ref: str = "N",
+    alt: str = ".",
+    transcript: str | None = None,
+    consequence: str | None = None,
+    exon: str | None = None,
+    intron: str | None = None,
+    filter: str = "PASS",
+    vaf: float | None = None,
+    depth: int | None = None,
+    alt_count: int | None = None,
+    support_source: str | None = None,
+    input_chrom: str | None = None,
+    input_pos: int | None = None,
+    input_ref: str = ".",
+    input_alt: str | None = None,
+    record_index: int = -1,
+    allele_index: int = 0,
+    qual: float | None = None,
+    flags: str | None = None,
+    copy_number: float | None = None,
+    log2: float | None = None,
+    segment: str | None = None,
+    partner_gene: str | None = None,
+    breakpoint: str | None = None,
+    sv_type: str | None = None,
+) -> Row:
+    return Row(
+        sample=sample,
+        chrom=chrom,
+        pos=pos,
+        id=id,
+        ref=ref,
+        alt=alt,
+        gene=gene,
+        transcript=transcript,
+        consequence=consequence,
+        hgvsc=None,
+        hgvsp=None,
+        hgvsp_short=None,
+        exon=exon,
+        filter=filter,
+        vaf=vaf,
+        depth=depth,
+        alt_count=alt_count,
+        alteration_class=alteration_class,
+        variant_key=variant_key,
+        build=build,
+        input_chrom=input_chrom if input_chrom is not None else chrom,
+        input_pos=input_pos if input_pos is not None else pos,
+        input_ref=input_ref,
+        input_alt=input_alt if input_alt is not None else alt,
+        record_index=record_index,
+        allele_index=allele_index,
+        qual=qual,
+        support_source=support_source,
+        intron=intron,
+        protein_start=None,
+        impact=None,
+        annotation_source=annotation_source,
+        upstream_disagreement=None,
+        left_aligned=False,
+        flags=flags,
+        copy_number=None if copy_number is None else round(copy_number, 3),
+        log2=None if log2 is None else round(log2, 4),
+        segment=segment,
+        partner_gene=partner_gene,
+        breakpoint=breakpoint,
+        sv_type=sv_type,
+        **match_columns(matches),
+    )

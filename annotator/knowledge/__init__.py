@@ -1,0 +1,74 @@
+"""The curated knowledge base: load a panel and match alterations against it.
+
+    from annotator.knowledge import load_panel
+    panel = load_panel()                      # built-in resmark_core
+    matches = panel.match(alteration)         # most specific rule first
+    flags = panel.flags([(key, alteration, matches), ...])
+
+The panel itself is data (``panels/resmark_core/*.yaml``), validated with the
+JSON Schema in ``annotator/knowledge/schema`` and cross-checked on load; see
+docs/knowledge_base.md.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from annotator.knowledge.model import (
+    MATCH_LEVEL_RANK,
+    EvidenceItem,
+    EvidenceLevel,
+    Flag,
+    Gene,
+    Mechanism,
+    NonDnaMarker,
+    Panel,
+    Rule,
+    RuleMatch,
+    Source,
+    Strategy,
+)
+
+__all__ = [
+    "MATCH_LEVEL_RANK",
+    "EvidenceItem",
+    "EvidenceLevel",
+    "Flag",
+    "Gene",
+    "Mechanism",
+    "NonDnaMarker",
+    "Panel",
+    "Rule",
+    "RuleMatch",
+    "Source",
+    "Strategy",
+    "load_panel",
+]
+
+
+def load_panel(spec: str | Path | None = None, extend: bool = False) -> Panel:
+    """Load, validate and cross-check a panel.
+
+    ``spec``: None or "resmark_core" for the built-in panel; otherwise a panel
+    directory or a single YAML file.  ``extend=True`` merges the user's
+    entries over the built-in panel (same id replaces, new ids are added).
+    Raises ``PanelError`` naming file, entry and field on any fault.
+    """
+    from annotator.knowledge.build import build_panel
+    from annotator.knowledge.loader import merge, read_raw, resolve_spec
+
+    components: tuple[tuple[str, str, str], ...] = ()
+    if extend and spec is not None and resolve_spec(spec) != resolve_spec(None):
+        base = read_raw(None)
+        user = read_raw(spec, partial=True)
+        raw = merge(base, user)
+        user_meta = user.meta or {"name": user.source_path.stem, "version": "unversioned"}
+        components = (
+            (base.meta["name"], base.meta["version"], base.checksum()),
+            (str(user_meta["name"]), str(user_meta["version"]), user.checksum()),
+        )
+    else:
+        raw = read_raw(spec)
+    checksum = raw.checksum()
+    panel = build_panel(raw, checksum, components)
+    return panel

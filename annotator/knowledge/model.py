@@ -1,0 +1,235 @@
+"""Typed, immutable view of a loaded knowledge-base panel.
+
+The YAML files are the source of truth; these classes are what the rest of
+resmark sees after ``annotator.knowledge.loader`` has validated and
+cross-checked them.  Matching lives in ``annotator.knowledge.matcher``;
+``Panel.match`` and ``Panel.flags`` delegate to it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    from annotator.models import Alteration
+
+# Specificity of each match level: lower is more specific.  Class-level
+# CNV/SV rules rank with loss of function (brief: "class-level CNV/SV rules
+# rank with LoF").
+MATCH_LEVEL_RANK: Mapping[str, int] = {
+    "hotspot": 0,
+    "codon": 1,
+    "domain": 2,
+    "loss_of_function": 3,
+    "amplification": 3,
+    "deep_deletion": 3,
+    "fusion": 3,
+    "gene": 4,
+}
+MATCH_LEVELS = tuple(MATCH_LEVEL_RANK)
+
+
+@dataclass(frozen=True)
+class EvidenceLevel:
+    level: str
+    label: str
+    description: str
+
+
+@dataclass(frozen=True)
+class Source:
+    id: str
+    title: str
+    file: str | None
+    sha256: str | None
+    references: Mapping[str, str]
+    citation_style: str = "numbered"
+
+
+@dataclass(frozen=True)
+class Figure:
+    measure: str
+    text: str
+
+
+@dataclass(frozen=True)
+class EvidenceItem:
+    id: str
+    study: str
+    identifier: str | None
+    phase: str | None
+    population: str
+    endpoint: str
+    figures: tuple[str, ...]  # verbatim strings from the cited seed
+    source: str  # source id (sources.yaml), e.g. "seed001"
+    reference: str  # citation text as the seed gives it
+    note: str | None = None
+    refs: tuple[str, ...] = ()
+    intervention: str | None = None
+    labelled_figures: tuple[Figure, ...] = ()
+
+
+@dataclass(frozen=True)
+class Gene:
+    symbol: str
+    role: str  # tumour_suppressor | oncogene | other
+    core: bool
+    uniprot: str | None = None
+    polyclonal_flag: bool = False
+    why: str | None = None
+
+
+@dataclass(frozen=True)
+class Mechanism:
+    id: str
+    name: str
+    category: str  # cell_cycle_specific | cell_cycle_non_specific
+    pathway: str
+    description: str
+    drug_classes: tuple[str, ...]
+    sources: tuple[str, ...]  # "seed003: Condorelli et al., 2018; O'Leary et al., 2018"
+    effect: str = "resistance"  # resistance | actionable | context
+    evidence_level: str = "E"
+    evidence: tuple[EvidenceItem, ...] = ()
+
+
+@dataclass(frozen=True)
+class Strategy:
+    id: str
+    name: str
+    approach: str
+    rank: int  # 1 = first choice within the rule; 0 in the panel-wide catalogue
+    evidence_level: str
+    evidence: tuple[EvidenceItem, ...]
+    kind: str = "treat"  # treat | avoid
+    note: str | None = None  # rule-specific comment (e.g. why the level differs)
+    sources: tuple[str, ...] = ()
+    requires_wildtype: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    gene: str
+    type: str  # one of MATCH_LEVELS
+    mechanism: Mechanism
+    strategies: tuple[Strategy, ...]  # ranked
+    classes: frozenset[str]
+    changes: tuple[tuple[str, int, str], ...] = ()  # (ref_aa, position, alt_aa)
+    codons: tuple[tuple[str, int], ...] = ()  # (ref_aa, position)
+    domain_name: str | None = None
+    domain_start: int | None = None
+    domain_end: int | None = None
+    uniprot: str | None = None
+    partners: frozenset[str] = frozenset()
+    requires_kinase_domain: bool = False
+    evidence_level_cap: str | None = None
+    basis: str | None = None
+    note: str | None = None
+
+    @property
+    def over_claim_guard(self) -> bool:
+        return self.type == "gene"
+
+    def spec(self) -> str:
+        """Short human-readable description of what the rule matches."""
+        if self.type == "hotspot":
+            return ",".join(f"{r}{p}{a}" for r, p, a in self.changes)
+        if self.type == "codon":
+            return ",".join(f"{r}{p}" for r, p in self.codons)
+        if self.type == "domain":
+            return f"{self.domain_name} {self.domain_start}-{self.domain_end}"
+        if self.type == "fusion":
+            partners = ",".join(sorted(self.partners)) or "any partner"
+            kd = "; kinase domain retained" if self.requires_kinase_domain else ""
+            return f"fusion ({partners}{kd})"
+        return ",".join(sorted(self.classes))
+
+
+@dataclass(frozen=True)
+class NonDnaMarker:
+    id: str
+    name: str
+    genes: tuple[str, ...]
+    assay: str
+    why_not_dna: str
+    mechanism: Mechanism | None
+    strategies: tuple[Strategy, ...]
+    sources: tuple[str, ...]
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class RuleMatch:
+    rule_id: str
+    gene: str
+    match_level: str
+    mechanism: Mechanism
+    strategies: tuple[Strategy, ...]
+    evidence_level: str
+    note: str | None
+    over_claim_guard: bool
+
+
+@dataclass(frozen=True)
+class Flag:
+    kind: str  # biallelic_loss | polyclonal | convergent_mechanism | strategy_caveat
+    gene: str | None
+    mechanism_id: str | None
+    members: tuple[str, ...]
+    message: str
+
+
+@dataclass(frozen=True, eq=False)
+class Panel:
+    name: str
+    version: str
+    release_date: str
+    checksum: str
+    source_path: Path
+    description: str
+    genes: Mapping[str, Gene]
+    mechanisms: Mapping[str, Mechanism]
+    strategies: Mapping[str, Strategy]
+    evidence: Mapping[str, EvidenceItem]
+    rules: tuple[Rule, ...]
+    non_dna_markers: tuple[NonDnaMarker, ...]
+    evidence_levels: tuple[EvidenceLevel, ...]
+    sources: Mapping[str, Source]
+    components: tuple[tuple[str, str, str], ...] = ()  # (name, version, checksum) when extended
+    rules_by_gene: Mapping[str, tuple[Rule, ...]] | None = None
+
+    def gene_symbols(self) -> frozenset[str]:
+        return frozenset(self.genes)
+
+    def level_order(self) -> tuple[str, ...]:
+        return tuple(e.level for e in self.evidence_levels)
+
+    def provenance(self) -> dict[str, str]:
+        """Panel identity to copy into every output."""
+        return {
+            "panel_name": self.name,
+            "panel_version": self.version,
+            "panel_release_date": self.release_date,
+            "panel_checksum": self.checksum,
+        }
+
+    def rules_for(self, gene: str) -> tuple[Rule, ...]:
+        if self.rules_by_gene is not None:
+            return self.rules_by_gene.get(gene, ())
+        return tuple(r for r in self.rules if r.gene == gene)
+
+    def match(self, alt: Alteration) -> tuple[RuleMatch, ...]:
+        from annotator.knowledge.matcher import match_alteration
+
+        return match_alteration(self, alt)
+
+    def flags(
+        self, items: Sequence[tuple[str, Alteration, tuple[RuleMatch, ...]]]
+    ) -> tuple[Flag, ...]:
+        from annotator.knowledge.matcher import compute_flags
+
+        return compute_flags(self, items)

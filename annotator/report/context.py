@@ -1,0 +1,507 @@
+"""Template data for the HTML reports, built from plain (JSON-shaped) documents.
+
+The sample report is a view of the annotate JSON document
+(``annotator.outputs.sample_document``), so ``resmark report`` can re-render it
+from ``<sample>.resmark.json`` alone.  Every function here takes and returns
+plain dicts, lists and scalars; escaping is the template engine's job.
+
+Order of the sample report: alerts, mechanisms found, candidate strategies,
+the alteration table, evidence and citations per alteration, markers to test
+next that DNA cannot show, QC, provenance.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+LEVEL_ORDER = ("A", "B", "C", "D", "E", "U")
+SEVERITY_ORDER = ("high", "warning", "info")
+
+# Default legend when the panel is not at hand (``resmark report`` on an old
+# directory); the panel's own ``evidence_levels`` replace it when available.
+DEFAULT_LEVELS = (
+    {"level": "A", "label": "randomised phase 3 (or pivotal) trial, alteration-selected"},
+    {"level": "B", "label": "randomised phase 2, or subgroup of a randomised trial"},
+    {"level": "C", "label": "early-phase or observational clinical data"},
+    {"level": "D", "label": "clinical association"},
+    {"level": "E", "label": "preclinical or rationale only"},
+    {"level": "U", "label": "uncertain significance (gene-level match)"},
+)
+
+
+def to_plain(obj: Any, _depth: int = 0) -> Any:
+    """Dataclasses, mappings, enums and simple objects -> dicts/lists/scalars."""
+    if _depth > 30:
+        return str(obj)
+    d = _depth + 1
+    if obj is None or isinstance(obj, (str, int, bool)):
+        return obj
+    if isinstance(obj, float):
+        return None if math.isnan(obj) or math.isinf(obj) else obj
+    if isinstance(obj, enum.Enum):
+        return to_plain(obj.value, d)
+    if isinstance(obj, Path):
+        return str(obj)
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: to_plain(getattr(obj, f.name), d) for f in dataclasses.fields(obj)}
+    if isinstance(obj, Mapping):
+        return {str(k): to_plain(v, d) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple, set, frozenset)):
+        items = [to_plain(v, d) for v in obj]
+        return sorted(items, key=str) if isinstance(obj, (set, frozenset)) else items
+    if hasattr(obj, "_asdict"):
+        return to_plain(obj._asdict(), d)
+    attrs = getattr(obj, "__dict__", None)
+    if isinstance(attrs, dict):
+        return {k: to_plain(v, d) for k, v in attrs.items() if not k.startswith("_")}
+    slots = [s for c in type(obj).__mro__ for s in getattr(c, "__slots__", ())]
+    if slots:
+        return {s: to_plain(getattr(obj, s, None), d) for s in slots if not s.startswith("_")}
+    return str(obj)
+
+
+def level_rank(level: Any) -> int:
+    text = str(level or "").strip().upper()[:1]
+    return LEVEL_ORDER.index(text) if text in LEVEL_ORDER else len(LEVEL_ORDER)
+
+
+def level_class(level: Any) -> str:
+    """CSS class suffix of an evidence level: ``a``..``e``, ``u`` or ``none``."""
+    text = str(level or "").strip().upper()[:1]
+    return text.lower() if text in LEVEL_ORDER else "none"
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (list, tuple)):
+        return "; ".join(_text(v) for v in value if v not in (None, ""))
+    if isinstance(value, Mapping):
+        return "; ".join(f"{k}: {_text(v)}" for k, v in value.items() if v not in (None, ""))
+    return str(value)
+
+
+def panel_info(panel: Any) -> dict[str, Any]:
+    """What the report needs from a loaded panel (any object with the documented fields)."""
+    if panel is None:
+        return {"evidence_levels": [dict(x) for x in DEFAULT_LEVELS], "non_dna_markers": []}
+    levels = to_plain(getattr(panel, "evidence_levels", None)) or []
+    if isinstance(levels, Mapping):
+        levels = [{"level": k, **(v if isinstance(v, Mapping) else {"label": v})} for k, v in levels.items()]
+    levels = [lv for lv in levels if isinstance(lv, Mapping)] or [dict(x) for x in DEFAULT_LEVELS]
+    return {
+        "name": getattr(panel, "name", None),
+        "version": getattr(panel, "version", None),
+        "release_date": str(getattr(panel, "release_date", "") or "") or None,
+        "checksum": getattr(panel, "checksum", None),
+        "evidence_levels": levels,
+        "non_dna_markers": to_plain(list(getattr(panel, "non_dna_markers", ()) or ())),
+    }
+
+
+# ----------------------------------------------------------------- sample
+
+
+def sample_context(document: Mapping[str, Any], panel: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Template data for one sample from its annotate JSON document."""
+    doc = to_plain(document)
+    info = dict(panel or panel_info(None))
+    rows: list[dict[str, Any]] = [r for r in doc.get("rows") or [] if isinstance(r, Mapping)]
+    explanations = {
+        e.get("variant_key"): e for e in doc.get("explanations") or [] if isinstance(e, Mapping)
+    }
+    # strongest evidence first, then gene and position, so the table opens in reading order
+    rows = sorted(rows, key=lambda r: (level_rank(r.get("evidence_level")), not r.get("rule_id"),
+                                       str(r.get("gene") or "~"), r.get("pos") or 0))
+    table = [_table_row(i, r) for i, r in enumerate(rows)]
+    evidence = []
+    for i, r in enumerate(rows):
+        item = _alteration_evidence(r, explanations.get(r.get("variant_key")))
+        if item["matches"]:
+            item["anchor"] = f"ev-{i}"
+            table[i]["evidence_anchor"] = item["anchor"]
+            evidence.append(item)
+    mechanisms = summarise_mechanisms(rows, explanations)
+    strategies = summarise_strategies(rows, explanations)
+    markers = doc.get("non_dna_markers") or info.get("non_dna_markers") or []
+    prov = doc.get("resmark") or {}
+    return {
+        "kind": "sample",
+        "title": f"resmark report: {doc.get('sample') or 'sample'}",
+        "sample": doc.get("sample"),
+        "input": doc.get("input"),
+        "genome_build": doc.get("genome_build") or prov.get("genome_build"),
+        "tumour_sample_chosen_by": doc.get("tumour_sample_chosen_by"),
+        "alerts": sample_alerts(doc, rows),
+        "mechanisms": mechanisms,
+        "strategies": strategies,
+        "table": table,
+        "levels_present": sorted({t["level"] for t in table if t["level"]}, key=level_rank),
+        "genes_present": sorted({t["gene"] for t in table if t["gene"]}),
+        "evidence": evidence,
+        "markers": relevant_markers(markers, mechanisms, rows),
+        "qc": qc_context(doc, rows),
+        "provenance": provenance_context(prov),
+        "panel": info,
+        "n_matched": sum(1 for r in rows if r.get("rule_id")),
+    }
+
+
+def _protein(r: Mapping[str, Any]) -> str:
+    for key in ("hgvsp_short", "hgvsc"):
+        if r.get(key):
+            return str(r[key])
+    if r.get("copy_number") is not None:
+        return f"{r.get('alteration_class') or 'copy number'} (CN {r['copy_number']:g})"
+    if r.get("partner_gene"):
+        return f"{r.get('gene')}::{r['partner_gene']} {r.get('alteration_class') or ''}".strip()
+    return str(r.get("alteration_class") or r.get("sv_type") or "")
+
+
+def _fmt_vaf(vaf: Any) -> str:
+    if vaf is None:
+        return "n/a"
+    pct = float(vaf) * 100
+    return f"{pct:.2f}%" if pct < 1 else f"{pct:.1f}%"
+
+
+def _table_row(i: int, r: Mapping[str, Any]) -> dict[str, Any]:
+    vaf = r.get("vaf")
+    return {
+        "anchor": f"alt-{i}",
+        "gene": r.get("gene") or "",
+        "change": _protein(r),
+        "hgvsc": r.get("hgvsc") or "",
+        "transcript": r.get("transcript") or "",
+        "alteration_class": (r.get("alteration_class") or "").replace("_", " "),
+        "consequence": (r.get("consequence") or "").replace("&", ", "),
+        "vaf": vaf,
+        "vaf_text": _fmt_vaf(vaf),
+        "depth": r.get("depth"),
+        "alt_count": r.get("alt_count"),
+        "filter": r.get("filter") or "",
+        "mechanism": r.get("mechanism") or "",
+        "category": (r.get("mechanism_category") or "").replace("_", " "),
+        "strategies": r.get("strategies") or "",
+        "level": (r.get("evidence_level") or "").strip(),
+        "level_rank": level_rank(r.get("evidence_level")),
+        "level_class": level_class(r.get("evidence_level")),
+        "rule_id": r.get("rule_id") or "",
+        "match_level": r.get("match_level") or "",
+        "variant_key": r.get("variant_key") or "",
+        "position": f"{r.get('chrom', '')}:{r.get('pos', '')}",
+        "pos": r.get("pos") or 0,
+        "support_source": r.get("support_source") or "",
+        "flags": r.get("flags") or "",
+        "over_claim_guard": bool(r.get("over_claim_guard")),
+        "matched": bool(r.get("rule_id")),
+        "disagreement": r.get("upstream_disagreement") or "",
+        "evidence_anchor": "",
+    }
+
+
+def _matches(expl: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+    if not expl:
+        return []
+    return [m for m in expl.get("matches") or [] if isinstance(m, Mapping)]
+
+
+def _evidence_item(ev: Mapping[str, Any]) -> dict[str, Any]:
+    figures = []
+    for f in ev.get("labelled_figures") or ev.get("figures") or []:
+        if isinstance(f, Mapping):
+            figures.append({"measure": _text(f.get("measure")), "text": _text(f.get("text"))})
+        elif f:
+            figures.append({"measure": "", "text": _text(f)})
+    refs = ev.get("reference") or ev.get("references") or ev.get("citation") or ev.get("refs")
+    return {
+        "id": _text(ev.get("id")),
+        "study": _text(ev.get("study")),
+        "identifier": _text(ev.get("identifier")),
+        "phase": _text(ev.get("phase")),
+        "population": _text(ev.get("population")),
+        "intervention": _text(ev.get("intervention")),
+        "endpoint": _text(ev.get("endpoint")),
+        "figures": figures,
+        "source": _text(ev.get("source")),
+        "references": [_text(x) for x in refs] if isinstance(refs, list) else ([_text(refs)] if refs else []),
+        "note": _text(ev.get("note")),
+        "refs": [_text(x) for x in ev.get("refs") or []] if not refs else [],
+    }
+
+
+def _strategy(s: Mapping[str, Any]) -> dict[str, Any]:
+    evidence = s.get("evidence") or s.get("evidence_items") or []
+    return {
+        "name": _text(s.get("name")),
+        "approach": _text(s.get("approach")),
+        "rank": s.get("rank"),
+        "kind": _text(s.get("kind")) or "treat",
+        "level": _text(s.get("evidence_level")),
+        "level_class": level_class(s.get("evidence_level")),
+        "evidence": [_evidence_item(e) for e in evidence if isinstance(e, Mapping)],
+        "note": _text(s.get("note")),
+        "requires_wildtype": _text(s.get("requires_wildtype")),
+    }
+
+
+def _alteration_evidence(r: Mapping[str, Any], expl: Mapping[str, Any] | None) -> dict[str, Any]:
+    matches = []
+    for m in _matches(expl):
+        mech = m.get("mechanism") or {}
+        strategies = [_strategy(s) for s in m.get("strategies") or [] if isinstance(s, Mapping)]
+        strategies.sort(key=lambda s: (s["rank"] if isinstance(s["rank"], int) else 99, level_rank(s["level"])))
+        matches.append({
+            "rule_id": _text(m.get("rule_id")),
+            "match_level": _text(m.get("match_level")),
+            "level": _text(m.get("evidence_level")),
+            "level_class": level_class(m.get("evidence_level")),
+            "over_claim_guard": bool(m.get("over_claim_guard")),
+            "mechanism": {
+                "id": _text(mech.get("id")),
+                "name": _text(mech.get("name")),
+                "category": _text(mech.get("category")).replace("_", " "),
+                "pathway": _text(mech.get("pathway")),
+                "description": _text(mech.get("description")),
+                "drug_classes": _text(mech.get("drug_classes")),
+                "sources": [_text(x) for x in mech.get("sources") or []],
+            },
+            "note": _text(m.get("note")),
+            "strategies": strategies,
+        })
+    return {
+        "anchor": "",
+        "gene": r.get("gene") or "",
+        "change": _protein(r),
+        "variant_key": r.get("variant_key") or "",
+        "vaf_text": _fmt_vaf(r.get("vaf")),
+        "matches": matches,
+    }
+
+
+def summarise_mechanisms(
+    rows: Sequence[Mapping[str, Any]], explanations: Mapping[Any, Mapping[str, Any]]
+) -> list[dict[str, Any]]:
+    """One entry per mechanism found, with its alterations and best evidence level."""
+    found: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        matches = _matches(explanations.get(r.get("variant_key")))
+        if not matches and r.get("mechanism"):
+            matches = [{
+                "mechanism": {"id": r.get("mechanism_id"), "name": r.get("mechanism"),
+                              "category": r.get("mechanism_category"), "pathway": r.get("pathway"),
+                              "drug_classes": r.get("drug_classes")},
+                "evidence_level": r.get("evidence_level"),
+                "over_claim_guard": r.get("over_claim_guard"),
+            }]
+        for m in matches[:1]:  # the most specific rule speaks for the alteration
+            mech = m.get("mechanism") or {}
+            key = _text(mech.get("id") or mech.get("name"))
+            if not key:
+                continue
+            entry = found.setdefault(key, {
+                "id": _text(mech.get("id")), "name": _text(mech.get("name")) or key,
+                "category": _text(mech.get("category")).replace("_", " "),
+                "pathway": _text(mech.get("pathway")),
+                "description": _text(mech.get("description")),
+                "drug_classes": _text(mech.get("drug_classes")),
+                "alterations": [], "level": "", "guard_only": True,
+            })
+            entry["alterations"].append(f"{r.get('gene') or ''} {_protein(r)}".strip())
+            lv = _text(m.get("evidence_level"))
+            if lv and (not entry["level"] or level_rank(lv) < level_rank(entry["level"])):
+                entry["level"] = lv
+            entry["guard_only"] = entry["guard_only"] and bool(m.get("over_claim_guard"))
+    out = list(found.values())
+    for e in out:
+        e["level_class"] = level_class(e["level"])
+    out.sort(key=lambda e: (e["guard_only"], level_rank(e["level"]), e["name"]))
+    return out
+
+
+def summarise_strategies(
+    rows: Sequence[Mapping[str, Any]], explanations: Mapping[Any, Mapping[str, Any]]
+) -> list[dict[str, Any]]:
+    """Candidate strategies across all alterations, best evidence first; 'avoid' kept apart."""
+    found: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        label = f"{r.get('gene') or ''} {_protein(r)}".strip()
+        for m in _matches(explanations.get(r.get("variant_key")))[:1]:
+            for s in m.get("strategies") or []:
+                if not isinstance(s, Mapping):
+                    continue
+                st = _strategy(s)
+                entry = found.setdefault(st["name"], {**st, "alterations": [], "n_evidence": 0})
+                if label not in entry["alterations"]:
+                    entry["alterations"].append(label)
+                if st["level"] and level_rank(st["level"]) < level_rank(entry["level"]):
+                    entry["level"], entry["level_class"] = st["level"], st["level_class"]
+                entry["n_evidence"] = max(entry["n_evidence"], len(st["evidence"]))
+    out = list(found.values())
+    out.sort(key=lambda s: (s["kind"] == "avoid", level_rank(s["level"]),
+                            s["rank"] if isinstance(s["rank"], int) else 99, s["name"]))
+    return out
+
+
+def _marker_links(m: Mapping[str, Any]) -> set[str]:
+    links: set[str] = set()
+    for key in ("mechanisms", "mechanism_ids", "mechanism", "related_mechanisms", "genes", "gene",
+                "relevant_genes", "when_mechanisms", "relevant_when"):
+        v = m.get(key)
+        if isinstance(v, Mapping):
+            v = v.get("id") or v.get("name")
+        if isinstance(v, str):
+            links.add(v)
+        elif isinstance(v, (list, tuple)):
+            links.update(str(x) for x in v if isinstance(x, (str, int)))
+    return links
+
+
+def relevant_markers(
+    markers: Iterable[Any], mechanisms: Sequence[Mapping[str, Any]], rows: Sequence[Mapping[str, Any]]
+) -> dict[str, Any]:
+    """Non-DNA markers to test next: those linked to a mechanism or gene found, else all."""
+    items = [m for m in (to_plain(x) for x in markers) if isinstance(m, Mapping)]
+    found = {m["id"] for m in mechanisms if m.get("id")} | {m["name"] for m in mechanisms}
+    found |= {str(r.get("gene")) for r in rows if r.get("gene")}
+    shaped = []
+    for m in items:
+        links = _marker_links(m)
+        shaped.append({
+            "id": _text(m.get("id")),
+            "name": _text(m.get("name") or m.get("marker") or m.get("id")),
+            "what": _text(m.get("marker") or m.get("analyte") or m.get("type")),
+            "genes": _text(m.get("genes")),
+            "assay": _text(m.get("assay") or m.get("method") or m.get("test") or m.get("assays")),
+            "why": _text(m.get("why_not_dna") or m.get("rationale") or m.get("description")
+                         or m.get("why")),
+            "note": _text(m.get("note")),
+            "mechanism": _text((m.get("mechanism") or {}).get("name"))
+            if isinstance(m.get("mechanism"), Mapping) else _text(m.get("mechanism")),
+            "links": sorted(links),
+            "relevant": bool(links & found),
+            "evidence_level": _text(m.get("evidence_level")),
+            "level_class": level_class(m.get("evidence_level")),
+        })
+    relevant = [m for m in shaped if m["relevant"]]
+    return {"entries": relevant or shaped, "all_shown": not relevant, "total": len(shaped)}
+
+
+# ----------------------------------------------------------------- alerts, QC
+
+
+def _alert(severity: str, title: str, message: str = "", gene: str = "") -> dict[str, str]:
+    return {"severity": severity, "title": title, "message": message, "gene": gene}
+
+
+def sort_alerts(alerts: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    for a in alerts:
+        sev = str(a.get("severity") or a.get("level") or "info").lower()
+        sev = {"critical": "high", "error": "high", "warn": "warning", "medium": "warning",
+               "low": "info"}.get(sev, sev)
+        out.append({**a, "severity": sev if sev in SEVERITY_ORDER else "info",
+                    "title": _text(a.get("title") or a.get("kind") or a.get("type") or "Alert"),
+                    "message": _text(a.get("message") or a.get("detail") or a.get("text"))})
+    return sorted(out, key=lambda a: SEVERITY_ORDER.index(a["severity"]))
+
+
+def sample_alerts(doc: Mapping[str, Any], rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    alerts: list[dict[str, str]] = []
+    for f in doc.get("flags") or []:
+        if isinstance(f, Mapping):
+            kind = _text(f.get("kind"))
+            title = f"{kind.replace('_', ' ').capitalize()}: {_text(f.get('gene'))}".strip(": ")
+            sev = "warning" if kind == "strategy_caveat" else "high"
+            alerts.append(_alert(sev, title or "Flag", _text(f.get("message")), _text(f.get("gene"))))
+    seen_avoid: set[str] = set()
+    for e in doc.get("explanations") or []:
+        for m in (e.get("matches") or [])[:1]:
+            for s in m.get("strategies") or []:
+                if isinstance(s, Mapping) and s.get("kind") == "avoid" and s.get("name") not in seen_avoid:
+                    seen_avoid.add(_text(s.get("name")))
+                    alerts.append(_alert("high", _text(s.get("name")), _text(s.get("approach"))))
+    acc = doc.get("accounting") or {}
+    if acc and acc.get("balanced") is False:
+        alerts.append(_alert("high", "Record accounting does not balance",
+                             "records read differ from annotated + off-panel + filtered + rejected; "
+                             "results may be incomplete"))
+    if acc.get("rejected"):
+        reasons = "; ".join(f"{k} ({v})" for k, v in (acc.get("rejected_reasons") or {}).items())
+        alerts.append(_alert("warning", f"{acc['rejected']} record(s) could not be interpreted", reasons))
+    disagreements = doc.get("upstream_disagreements") or []
+    if disagreements:
+        alerts.append(_alert("warning", f"{len(disagreements)} upstream annotation disagreement(s)",
+                             "the built-in annotation differs from the VCF's CSQ/ANN; see QC"))
+    guarded = [r for r in rows if r.get("over_claim_guard")]
+    if guarded:
+        genes = ", ".join(sorted({str(r.get("gene")) for r in guarded}))
+        alerts.append(_alert("info", "Gene-level matches of uncertain significance",
+                             f"{len(guarded)} alteration(s) in {genes} match only at gene level; "
+                             "they are listed so they are not lost, not claimed to cause resistance"))
+    if not any(r.get("rule_id") for r in rows):
+        alerts.append(_alert("info", "No resistance marker matched",
+                             "no alteration in this sample matched a knowledge-base rule; absence in "
+                             "DNA does not exclude resistance (see markers to test next)"))
+    if acc.get("filtered"):
+        alerts.append(_alert("info", f"{acc['filtered']} record(s) not PASS were excluded",
+                             "rerun with --include-filtered to annotate them"))
+    return sort_alerts(alerts)
+
+
+def qc_context(doc: Mapping[str, Any], rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    acc = dict(doc.get("accounting") or {})
+    total = acc.get("records_read") or 0
+    buckets = []
+    for name, label in (("annotated", "annotated"), ("off_panel", "off-panel"),
+                        ("filtered", "filtered"), ("rejected", "rejected")):
+        n = acc.get(name) or 0
+        pct = (100.0 * n / total) if total else 0.0
+        buckets.append({"name": name, "label": label, "n": n, "pct": round(pct, 2)})
+    sources: dict[str, int] = {}
+    for r in rows:
+        key = str(r.get("support_source") or "none (caller gave no read support)")
+        sources[key] = sources.get(key, 0) + 1
+    depths = [r["depth"] for r in rows if isinstance(r.get("depth"), int)]
+    return {
+        "accounting": acc,
+        "buckets": buckets,
+        "total": total,
+        "support_sources": sorted(sources.items(), key=lambda kv: (-kv[1], kv[0])),
+        "median_depth": sorted(depths)[len(depths) // 2] if depths else None,
+        "disagreements": [str(x) for x in doc.get("upstream_disagreements") or []],
+        "filters": sorted((acc.get("filters") or {}).items()),
+        "rejected_reasons": sorted((acc.get("rejected_reasons") or {}).items()),
+        "rejected_examples": acc.get("rejected_examples") or {},
+    }
+
+
+def provenance_context(prov: Mapping[str, Any]) -> dict[str, Any]:
+    prov = to_plain(prov) or {}
+    panel = prov.get("panel") or {}
+    ref = prov.get("reference") or {}
+    reference = []
+    if isinstance(ref, Mapping):
+        for build, d in ref.items():
+            if isinstance(d, Mapping):
+                keep = {k: v for k, v in d.items()
+                        if isinstance(v, (str, int, float)) and v != "" and k != "build"}
+                reference.append({"build": str(build), "entries": sorted(keep.items())})
+    return {
+        "tool": prov.get("tool") or "resmark",
+        "tool_version": prov.get("tool_version"),
+        "python": prov.get("python"),
+        "created": prov.get("created"),
+        "command": prov.get("command"),
+        "panel": panel if isinstance(panel, Mapping) else {},
+        "genome_build": prov.get("genome_build"),
+        "samples": prov.get("samples") or [],
+        "inputs": [i for i in prov.get("inputs") or [] if isinstance(i, Mapping)],
+        "reference": reference,
+        "research_use_only": prov.get("research_use_only"),
+    }

@@ -1,0 +1,222 @@
+"""Values of a tracking run: configuration, thresholds, vocabularies, observations.
+
+Status of a variant at one timepoint (``STATUSES``) and change between two
+timepoints (``CHANGES``) are fixed vocabularies; docs/track.md defines each.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from annotator.track.regenotype import MIN_BASE_QUALITY, MIN_MAPPING_QUALITY
+
+STATUSES = ("detected", "not_detected", "not_assessable", "not_assessed")
+STATUS_REASONS = (
+    "called",  # a PASS record in the timepoint's VCF
+    "reads",  # alt reads >= min_alt_reads (re-genotyped or filtered record)
+    "called_without_counts",  # PASS record whose caller gave no read counts
+    "powered",  # measured, too few alt reads, power >= min_power
+    "low_power",  # measured, too few alt reads, power < min_power
+    "no_coverage",  # reads given but no informative read at the site
+    "no_evidence",  # no reads and no record at this timepoint
+    "copy_number_call",  # copy-number call present
+    "copy_number_absent",  # copy-number file given, gene not called
+)
+CHANGES = (
+    "baseline",  # the reference timepoint itself
+    "emerging",  # significant increase from not detected
+    "rising",  # significant increase from detected, fold >= min_fold_change
+    "stable",  # detected at both, no significant change of sufficient size
+    "falling",  # significant decrease, still detected (or absence underpowered)
+    "cleared",  # significant decrease to not detected (with power)
+    "inconclusive",  # detected at one timepoint only, difference not significant
+    "absent",  # not detected at either timepoint
+    "not_evaluable",  # read counts missing at one of the two timepoints
+)
+RESPONSES = (
+    "baseline", "clearance", "response", "stable", "progression", "not_evaluable",
+)
+INCREASES = frozenset({"emerging", "rising"})
+
+DEFAULT_MIN_ALT_READS = 3
+DEFAULT_MIN_POWER = 0.8
+DEFAULT_ALPHA = 0.05
+DEFAULT_MIN_FOLD_CHANGE = 1.5
+DEFAULT_RESPONSE_FALL = 0.5
+DEFAULT_PROGRESSION_RISE = 0.5
+DEFAULT_CN_DELTA = 1.0
+GERMLINE_VAF_BAND = (0.35, 0.65)  # heterozygous-looking at every assessed timepoint
+GERMLINE_MIN_DEPTH = 20
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Every number that turns counts into a status; all are CLI options."""
+
+    min_base_quality: int = MIN_BASE_QUALITY
+    min_mapping_quality: int = MIN_MAPPING_QUALITY
+    min_alt_reads: int = DEFAULT_MIN_ALT_READS
+    min_vaf: float = 0.0
+    min_power: float = DEFAULT_MIN_POWER
+    power_vaf: float | None = None  # None: the variant's highest observed VAF
+    alpha: float = DEFAULT_ALPHA  # on BH q-values
+    min_fold_change: float = DEFAULT_MIN_FOLD_CHANGE  # rising / falling need this VAF ratio
+    ci_level: float = 0.95
+    ci_method: str = "clopper-pearson"
+    response_fall: float = DEFAULT_RESPONSE_FALL  # mean VAF fall for "response"
+    progression_rise: float = DEFAULT_PROGRESSION_RISE  # mean VAF rise for "progression"
+    cn_delta: float = DEFAULT_CN_DELTA  # copy-number change for rising / falling CN calls
+
+    def problems(self) -> list[str]:
+        out = []
+        if self.min_alt_reads < 1:
+            out.append(f"--min-alt-reads must be >= 1, not {self.min_alt_reads}")
+        for name in ("min_vaf", "min_power", "alpha", "ci_level", "response_fall"):
+            v = getattr(self, name)
+            if not 0 <= v <= 1:
+                out.append(f"--{name.replace('_', '-')} must be in [0, 1], not {v}")
+        if self.power_vaf is not None and not 0 < self.power_vaf <= 1:
+            out.append(f"--power-vaf must be in (0, 1], not {self.power_vaf}")
+        if self.min_fold_change < 1:
+            out.append(f"--min-fold-change must be >= 1, not {self.min_fold_change}")
+        if self.progression_rise < 0:
+            out.append(f"--progression-rise must be >= 0, not {self.progression_rise}")
+        if self.min_base_quality < 0 or self.min_mapping_quality < 0:
+            out.append("base and mapping quality thresholds must be >= 0")
+        if self.ci_method not in ("clopper-pearson", "wilson"):
+            out.append(f"--ci-method must be clopper-pearson or wilson, not {self.ci_method!r}")
+        return out
+
+
+@dataclass(frozen=True)
+class TrackConfig:
+    """Inputs and options of ``annotator.track.track``.
+
+    Either ``samplesheet`` or ``vcfs`` (one VCF per timepoint, or one
+    multi-sample VCF with a column per timepoint) must be given.
+    """
+
+    outdir: str | Path
+    samplesheet: str | Path | None = None
+    vcfs: Sequence[str | Path] = ()
+    timepoints: Sequence[str] | None = None  # labels for ``vcfs`` (or the sample columns)
+    dates: Sequence[str] | None = None  # ISO dates for ``vcfs``
+    bams: Sequence[str | Path] | None = None  # BAM/CRAM per timepoint for ``vcfs``
+    patient: str = "patient"
+    therapy: str | None = None  # applies to every timepoint given by ``vcfs``
+    baseline: str | None = None  # timepoint label; default: the earliest
+    build: str = "auto"
+    fasta: str | Path | None = None
+    panel: str | Path | None = None
+    panel_extend: bool = False
+    report: str = "panel"  # annotate --report mode used to read each VCF (panel | all)
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    plots: bool = True
+    png: bool = True  # also PNG when matplotlib is installed
+    force: bool = False
+    command: Sequence[str] | None = None
+
+
+@dataclass(frozen=True)
+class TimepointSpec:
+    """One row of the sample sheet (or one positional VCF)."""
+
+    patient: str
+    label: str
+    vcf: Path
+    date: _dt.date | None = None
+    sample: str | None = None  # VCF column; None: annotate's tumour-column choice
+    reads: Path | None = None  # BAM/CRAM
+    tumor_fraction: float | None = None
+    therapy: str | None = None
+    cnv: Path | None = None
+    where: str = ""  # "line 3" in the sample sheet, for messages
+    order: int = 0  # position in the sheet
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """What is known about one tracked variant at one timepoint."""
+
+    alt_count: int | None
+    depth: int | None
+    source: str  # reads | vcf_call | vcf_filtered | cn_call | cn_file | none
+    called: bool = False  # a PASS record at this key in this timepoint's VCF
+    filter: str | None = None  # FILTER of the record at this key, if any
+    vcf_alt_count: int | None = None
+    vcf_depth: int | None = None
+    vcf_vaf: float | None = None
+    ref_count: int | None = None  # re-genotyping only
+    other_count: int | None = None
+    discordant_pairs: int | None = None
+    copy_number: float | None = None
+
+    @property
+    def vaf(self) -> float | None:
+        if self.alt_count is None or not self.depth:
+            return self.vcf_vaf if self.source == "vcf_call" else None
+        return self.alt_count / self.depth
+
+
+@dataclass(frozen=True, slots=True)
+class TrackedVariant:
+    """A variant called (PASS) at one or more timepoints, with its annotation."""
+
+    variant_key: str
+    chrom: str
+    pos: int
+    ref: str
+    alt: str
+    gene: str | None
+    hgvsc: str | None
+    hgvsp_short: str | None
+    consequence: str | None
+    alteration_class: str | None
+    rule_id: str | None
+    mechanism: str | None
+    mechanism_id: str | None
+    mechanism_category: str | None
+    strategies: str | None
+    drug_classes: str | None
+    evidence_level: str | None
+    is_copy_number: bool = False
+
+    @property
+    def label(self) -> str:
+        what = self.hgvsp_short or self.hgvsc or self.alteration_class or self.variant_key
+        return f"{self.gene} {what}" if self.gene else what
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    change: str
+    p_value: float | None = None
+    q_value: float | None = None
+    vaf_delta: float | None = None
+    log2_fc: float | None = None
+    against: str | None = None  # label of the earlier timepoint
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """One tracked variant at one timepoint: the long table's row."""
+
+    patient: str
+    timepoint: str
+    timepoint_index: int
+    date: str | None
+    variant: TrackedVariant
+    evidence: Evidence
+    status: str
+    status_reason: str
+    detection_power: float | None
+    power_vaf: float | None
+    vaf: float | None
+    vaf_ci_low: float | None
+    vaf_ci_high: float | None
+    vs_previous: Comparison | None = None
+    vs_baseline: Comparison | None = None
+    possible_germline: bool = False

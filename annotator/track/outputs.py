@@ -1,0 +1,192 @@
+"""Write a tracking run atomically into OUTDIR.
+
+Files: ``track_long.parquet`` and ``track_long.tsv`` (one row per patient x
+timepoint x variant), ``<patient>.track_wide.tsv`` (variants x timepoints),
+``track_summary.json`` (thresholds, per-timepoint summaries, alerts,
+warnings), ``<patient>.vaf_trajectory.svg`` (+ ``.png`` with matplotlib), and
+``provenance.json`` last (its presence marks a complete result).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from annotator.io import jsonout, tsvout
+from annotator.io.atomic import OutputDir, safe_name
+from annotator.provenance import InputFile, Provenance, command_line, sha256_file
+from annotator.track import plots
+from annotator.track.model import CHANGES, RESPONSES, STATUS_REASONS, STATUSES, TrackConfig
+from annotator.track.table import LONG_COLUMNS, LONG_SCHEMA, long_row, wide_rows
+
+if TYPE_CHECKING:
+    from annotator.track.engine import PatientTrack, TrackContext, TrackResult
+
+log = logging.getLogger(__name__)
+
+LONG_PARQUET = "track_long.parquet"
+LONG_TSV = "track_long.tsv"
+SUMMARY_JSON = "track_summary.json"
+STATISTICS = {
+    "vaf_ci": "binomial interval of alt/depth at ci_level ({ci_method})",
+    "change_test": "two-sided Fisher's exact test on (alt, depth - alt) of the two timepoints",
+    "multiple_testing": "Benjamini-Hochberg over all tests of one patient (vs previous and vs baseline)",
+    "effect_sizes": "vaf_delta = vaf2 - vaf1; log2_fc = log2(((alt2+0.5)/(depth2+1)) / ((alt1+0.5)/(depth1+1)))",
+    "detection_power": "P(X >= max(min_alt_reads, ceil(min_vaf*depth))), X ~ Binomial(depth, power_vaf); "
+                       "power_vaf = configured value, else the variant's highest observed VAF",
+    "molecular_response": "mean VAF of variants measured at baseline and t, relative to baseline: "
+                          "<= 1 - response_fall response, >= 1 + progression_rise progression",
+}
+
+
+def long_records(result: TrackResult) -> list[dict[str, Any]]:
+    rows = []
+    for p in result.patients:
+        specs = {s.label: s for s in p.timepoints}
+        for o in p.observations:
+            s = specs[o.timepoint]
+            rows.append(long_row(o, baseline=p.baseline, build=p.build,
+                                 tumor_fraction=s.tumor_fraction, therapy=s.therapy))
+    return rows
+
+
+def _write_parquet(path: Path, rows: list[dict[str, Any]], provenance: dict[str, Any]) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    types = {"string": pa.string(), "int64": pa.int64(), "float64": pa.float64(), "bool": pa.bool_()}
+    schema = pa.schema(
+        [pa.field(c, types[t]) for c, t in LONG_SCHEMA],
+        metadata={b"resmark": json.dumps(provenance, sort_keys=True).encode()},
+    )
+    table = pa.Table.from_pydict({c: [r[c] for r in rows] for c in LONG_COLUMNS}, schema=schema)
+    pq.write_table(table, path, compression="zstd")
+
+
+def patient_document(p: PatientTrack) -> dict[str, Any]:
+    by_variant = p.by_variant()
+    return {
+        "patient": p.patient,
+        "genome_build": p.build,
+        "baseline": p.baseline,
+        "timepoints": [
+            {
+                "label": s.label, "date": s.date.isoformat() if s.date else None, "vcf": str(s.vcf),
+                "vcf_sample": sample, "reads": str(s.reads) if s.reads else None,
+                "cnv": str(s.cnv) if s.cnv else None, "tumor_fraction": s.tumor_fraction,
+                "therapy": s.therapy, **_summary_fields(summary),
+            }
+            for s, sample, summary in zip(p.timepoints, _samples(p), p.summaries, strict=True)
+        ],
+        "variants": [
+            {
+                "variant_key": key, "label": obs[0].variant.label, "gene": obs[0].variant.gene,
+                "hgvsp_short": obs[0].variant.hgvsp_short, "rule_id": obs[0].variant.rule_id,
+                "mechanism": obs[0].variant.mechanism, "possible_germline": obs[0].possible_germline,
+                "trajectory": [
+                    {"timepoint": o.timepoint, "status": o.status, "vaf": o.vaf,
+                     "alt_count": o.evidence.alt_count, "depth": o.evidence.depth,
+                     "change": o.vs_previous.change if o.vs_previous else None,
+                     "change_vs_baseline": o.vs_baseline.change if o.vs_baseline else None}
+                    for o in obs
+                ],
+            }
+            for key, obs in by_variant.items()
+        ],
+        "alerts": [asdict(a) for a in p.alerts],
+    }
+
+
+def _samples(p: PatientTrack) -> list[str | None]:
+    return list(p.samples) if p.samples else [None] * len(p.timepoints)
+
+
+def _summary_fields(s: Any) -> dict[str, Any]:
+    d = asdict(s)
+    for k in ("timepoint", "date", "tumor_fraction", "therapy"):
+        d.pop(k, None)
+    return d
+
+
+def build_provenance(config: TrackConfig, ctx: TrackContext, result: TrackResult) -> Provenance:
+    inputs: list[InputFile] = []
+    if config.samplesheet is not None:
+        inputs.append(InputFile.of("samplesheet", config.samplesheet))
+    seen: set[str] = set()
+    for p in result.patients:
+        for s in p.timepoints:
+            for role, path in (("vcf", s.vcf), ("bam", s.reads), ("cnv", s.cnv)):
+                if path is not None and str(path) not in seen:
+                    seen.add(str(path))
+                    inputs.append(InputFile.of(role, path))
+    if config.fasta is not None:
+        inputs.append(InputFile.of("fasta", config.fasta))
+    panel = getattr(ctx.run, "panel", None)
+    refs = {b: r.describe() for b, r in getattr(ctx.run, "references", {}).items() if hasattr(r, "describe")}
+    return Provenance(
+        command=command_line(config.command),
+        panel_name=getattr(panel, "name", "none"),
+        panel_version=str(getattr(panel, "version", "")),
+        panel_release_date=str(getattr(panel, "release_date", "")),
+        panel_checksum=str(getattr(panel, "checksum", "")),
+        build=",".join(sorted({p.build for p in result.patients})) or None,
+        samples=tuple(f"{p.patient}:{s.label}" for p in result.patients for s in p.timepoints),
+        inputs=tuple(inputs),
+        reference=refs,
+    )
+
+
+def write_outputs(config: TrackConfig, ctx: TrackContext, result: TrackResult) -> TrackResult:
+    prov = build_provenance(config, ctx, result).as_dict()
+    th = config.thresholds
+    stats_doc = {k: v.format(ci_method=th.ci_method) for k, v in STATISTICS.items()}
+    with OutputDir(config.outdir, config.force) as out:
+        rows = long_records(result)
+        _write_parquet(out.stage(LONG_PARQUET), rows, prov)
+        tsvout.write_table(out.stage(LONG_TSV), LONG_COLUMNS, ([r[c] for c in LONG_COLUMNS] for r in rows))
+        used: set[str] = set()
+        for p in result.patients:
+            stem = _unique(safe_name(p.patient, "patient"), used)
+            by_variant = p.by_variant()
+            labels = [s.label for s in p.timepoints]
+            header, wide = wide_rows(by_variant, labels)
+            tsvout.write_table(out.stage(f"{stem}.track_wide.tsv"), header, wide)
+            if config.plots:
+                alerted = {k for a in p.alerts for k in a.variant_keys}
+                plots.write_svg(out.stage(f"{stem}.vaf_trajectory.svg"), p.patient, labels, by_variant, alerted)
+                if config.png and plots.matplotlib_available():
+                    plots.write_png(out.stage(f"{stem}.vaf_trajectory.png"), p.patient, labels,
+                                    by_variant, alerted)
+        summary = {
+            "resmark": prov,
+            "thresholds": asdict(th),
+            "statistics": stats_doc,
+            "vocabulary": {"status": STATUSES, "status_reason": STATUS_REASONS, "change": CHANGES,
+                           "molecular_response": RESPONSES},
+            "warnings": result.warnings,
+            "patients": [patient_document(p) for p in result.patients],
+            "alerts": [asdict(a) for a in result.alerts],
+        }
+        jsonout.write(out.stage(SUMMARY_JSON), summary)
+        assert out.staging is not None
+        outputs_meta = [
+            {"file": n, "sha256": sha256_file(out.staging / n)} for n in out.names if (out.staging / n).exists()
+        ]
+        with open(out.stage(OutputDir.MARKER), "w", encoding="utf-8") as fh:
+            json.dump({**prov, "outputs": outputs_meta}, fh, indent=2)
+            fh.write("\n")
+        written = [Path(config.outdir) / n for n in out.names if (out.staging / n).exists()]
+    result.outputs = written
+    result.provenance = prov
+    return result
+
+
+def _unique(stem: str, used: set[str]) -> str:
+    name, n = stem, 2
+    while name in used:
+        name, n = f"{stem}_{n}", n + 1
+    used.add(name)
+    return name

@@ -1,0 +1,222 @@
+"""Per-timepoint status and between-timepoint change of each tracked variant.
+
+Evidence priority at a timepoint: re-genotyped reads (when a BAM/CRAM is
+given) > the VCF record at the same key (PASS or filtered) > nothing
+("not_assessed").  See docs/track.md for every definition.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+
+from annotator.track import stats
+from annotator.track.identity import TimepointCalls
+from annotator.track.model import (
+    Comparison,
+    Evidence,
+    Observation,
+    Thresholds,
+    TrackedVariant,
+)
+from annotator.track.regenotype import AlleleCounts
+
+GAIN_CLASSES = frozenset({"amplification", "gain"})
+
+
+def evidence_for(
+    variant: TrackedVariant, tp: TimepointCalls, counts: AlleleCounts | None
+) -> Evidence:
+    call = tp.calls.get(variant.variant_key)
+    called = bool(call and call.passed)
+    filt = call.row.filter if call else None
+    vcf_alt = vcf_depth = None
+    vcf_vaf = None
+    if call is not None:
+        r = call.row
+        vcf_depth, vcf_alt, vcf_vaf = r.depth, r.alt_count, r.vaf
+        if vcf_alt is None and vcf_vaf is not None and vcf_depth is not None:
+            vcf_alt = round(vcf_vaf * vcf_depth)  # AF and DP only: reconstruct the alt count
+        if vcf_vaf is None and vcf_alt is not None and vcf_depth:
+            vcf_vaf = vcf_alt / vcf_depth
+        if vcf_alt is not None and vcf_depth is not None and vcf_alt > vcf_depth:
+            vcf_depth = vcf_alt  # callers whose DP excludes some alt reads
+    if variant.is_copy_number:
+        if called:
+            return Evidence(None, None, "cn_call", True, filt, copy_number=call.row.copy_number if call else None)
+        return Evidence(None, None, "cn_file" if tp.cn_assessed else "none", False, filt)
+    if counts is not None:
+        return Evidence(counts.alt, counts.depth, "reads", called, filt, vcf_alt, vcf_depth, vcf_vaf,
+                        ref_count=counts.ref, other_count=counts.other,
+                        discordant_pairs=counts.discordant_pairs)
+    if call is not None:
+        source = "vcf_call" if called else "vcf_filtered"
+        return Evidence(vcf_alt, vcf_depth, source, called, filt, vcf_alt, vcf_depth, vcf_vaf)
+    return Evidence(None, None, "none")
+
+
+def power_vaf_of(evidence: Sequence[Evidence], th: Thresholds) -> float | None:
+    """The VAF that power is computed for: configured, else the highest one observed."""
+    if th.power_vaf is not None:
+        return th.power_vaf
+    seen = [e.vaf for e in evidence if e.vaf is not None and (e.called or (e.alt_count or 0) > 0)]
+    return max(seen) if seen else None
+
+
+def min_alt_needed(depth: int, th: Thresholds) -> int:
+    return max(th.min_alt_reads, math.ceil(th.min_vaf * depth))
+
+
+def classify_status(ev: Evidence, power_vaf: float | None, th: Thresholds) -> tuple[str, str, float | None]:
+    """(status, reason, detection power) of one variant at one timepoint."""
+    if ev.source == "cn_call":
+        return "detected", "copy_number_call", None
+    if ev.source == "cn_file":
+        return "not_detected", "copy_number_absent", None
+    if ev.alt_count is None or ev.depth is None:
+        if ev.called:
+            return "detected", "called_without_counts", None
+        return "not_assessed", "no_evidence", None
+    depth, alt = ev.depth, ev.alt_count
+    power = (
+        stats.detection_power(depth, power_vaf, min_alt_needed(depth, th))
+        if power_vaf is not None else None
+    )
+    if ev.called:
+        return "detected", "called", power
+    if depth > 0 and alt >= min_alt_needed(depth, th):
+        return "detected", "reads", power
+    if depth == 0:
+        return "not_assessable", "no_coverage", 0.0
+    if power is not None and power >= th.min_power:
+        return "not_detected", "powered", power
+    return "not_assessable", "low_power", power
+
+
+def observe(
+    patient: str,
+    variant: TrackedVariant,
+    timepoints: Sequence[TimepointCalls],
+    evidence: Sequence[Evidence],
+    th: Thresholds,
+) -> list[Observation]:
+    """One variant's observations at every timepoint, without the comparisons."""
+    pv = power_vaf_of(evidence, th)
+    out = []
+    for i, (tp, ev) in enumerate(zip(timepoints, evidence, strict=True)):
+        status, reason, power = classify_status(ev, pv, th)
+        lo = hi = None
+        if ev.alt_count is not None and ev.depth:
+            lo, hi = stats.vaf_ci(ev.alt_count, ev.depth, th.ci_level, th.ci_method)
+        out.append(
+            Observation(
+                patient=patient, timepoint=tp.spec.label, timepoint_index=i,
+                date=tp.spec.date.isoformat() if tp.spec.date else None, variant=variant,
+                evidence=ev, status=status, status_reason=reason, detection_power=power,
+                power_vaf=pv if not variant.is_copy_number else None, vaf=ev.vaf,
+                vaf_ci_low=lo, vaf_ci_high=hi,
+            )
+        )
+    return out
+
+
+def _testable(o: Observation) -> bool:
+    e = o.evidence
+    return e.alt_count is not None and bool(e.depth)
+
+
+def _raw(prev: Observation, cur: Observation) -> Comparison:
+    """p-value and effect sizes before correction; change filled in later."""
+    if prev.variant.is_copy_number:
+        return Comparison("pending", against=prev.timepoint)
+    if not (_testable(prev) and _testable(cur)):
+        delta = cur.vaf - prev.vaf if cur.vaf is not None and prev.vaf is not None else None
+        return Comparison("pending", vaf_delta=delta, against=prev.timepoint)
+    a1, n1 = prev.evidence.alt_count, prev.evidence.depth
+    a2, n2 = cur.evidence.alt_count, cur.evidence.depth
+    assert a1 is not None and n1 is not None and a2 is not None and n2 is not None
+    return Comparison(
+        "pending",
+        p_value=stats.fisher_change(a1, n1, a2, n2),
+        vaf_delta=a2 / n2 - a1 / n1,
+        log2_fc=stats.log2_fold_change(a1, n1, a2, n2),
+        against=prev.timepoint,
+    )
+
+
+def classify_change(prev: Observation, cur: Observation, c: Comparison, th: Thresholds) -> str:
+    if prev.variant.is_copy_number:
+        return _cn_change(prev, cur, th)
+    if "not_assessed" in (prev.status, cur.status) or c.q_value is None:
+        return "not_evaluable"
+    prev_det, cur_det = prev.status == "detected", cur.status == "detected"
+    significant = c.q_value <= th.alpha
+    big = abs(c.log2_fc or 0.0) >= math.log2(th.min_fold_change)
+    if significant and (c.vaf_delta or 0) > 0 and cur_det:
+        if not prev_det:
+            return "emerging"
+        return "rising" if big else "stable"
+    if significant and (c.vaf_delta or 0) < 0 and prev_det:
+        if cur.status == "not_detected":
+            return "cleared"
+        if not cur_det:
+            return "falling"  # absence not powered: cannot call it cleared
+        return "falling" if big else "stable"
+    if prev_det and cur_det:
+        return "stable"
+    if not prev_det and not cur_det:
+        return "absent"
+    return "inconclusive"
+
+
+def _cn_change(prev: Observation, cur: Observation, th: Thresholds) -> str:
+    if "not_assessed" in (prev.status, cur.status):
+        return "not_evaluable"
+    prev_det, cur_det = prev.status == "detected", cur.status == "detected"
+    if cur_det and not prev_det:
+        return "emerging"
+    if prev_det and not cur_det:
+        return "cleared"
+    if not prev_det:
+        return "absent"
+    a, b = prev.evidence.copy_number, cur.evidence.copy_number
+    if a is None or b is None or (prev.variant.alteration_class or "") not in GAIN_CLASSES:
+        return "stable"
+    if b - a >= th.cn_delta:
+        return "rising"
+    if a - b >= th.cn_delta:
+        return "falling"
+    return "stable"
+
+
+def compare(
+    by_variant: Mapping[str, list[Observation]], baseline_index: int, th: Thresholds
+) -> dict[str, list[Observation]]:
+    """Add vs-previous and vs-baseline comparisons, BH-corrected over the patient's tests."""
+    raw: list[tuple[str, int, str, Comparison]] = []
+    for key, obs in by_variant.items():
+        for i, cur in enumerate(obs):
+            if i > 0:
+                raw.append((key, i, "prev", _raw(obs[i - 1], cur)))
+            if i != baseline_index and not (i > 0 and i - 1 == baseline_index):
+                raw.append((key, i, "base", _raw(obs[baseline_index], cur)))
+    tested = [j for j, (_, _, _, c) in enumerate(raw) if c.p_value is not None]
+    qvals = stats.benjamini_hochberg([raw[j][3].p_value or 0.0 for j in tested])
+    qmap = dict(zip(tested, qvals, strict=True))
+    out = {k: list(v) for k, v in by_variant.items()}
+    for j, (key, i, kind, c) in enumerate(raw):
+        obs = out[key]
+        prev = obs[i - 1] if kind == "prev" else obs[baseline_index]
+        c = replace(c, q_value=qmap.get(j))
+        c = replace(c, change=classify_change(prev, obs[i], c, th))
+        if kind == "prev":
+            obs[i] = replace(obs[i], vs_previous=c)
+            if i - 1 == baseline_index:
+                obs[i] = replace(obs[i], vs_baseline=c)  # same test: counted once
+        else:
+            obs[i] = replace(obs[i], vs_baseline=c)
+    base = Comparison("baseline")
+    for obs in out.values():
+        obs[baseline_index] = replace(obs[baseline_index], vs_baseline=base)
+    return out

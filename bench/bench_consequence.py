@@ -1,0 +1,90 @@
+#!/usr/bin/env python3
+"""Benchmark: built-in consequence + HGVS on random panel-CDS variants.
+
+    python3 bench/bench_consequence.py [--n 20000] [--runs 5] [--build GRCh38] [--seed 7]
+
+Prints variants/second (median of runs) and the ratio to VEP's published
+~1,700 variants/second (McLaren et al. 2016, Genome Biology 17:122, offline cache).
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from annotator.consequence import ConsequenceEngine  # noqa: E402
+from annotator.models import VariantKey  # noqa: E402
+from annotator.reference import load_reference  # noqa: E402
+
+VEP_PER_SECOND = 1700
+
+
+def make_variants(build: str, n: int, seed: int) -> list[VariantKey]:
+    """Seeded SNVs (70 %), deletions (15 %) and insertions (15 %) in panel CDS (+/- 10 bp)."""
+    ref = load_reference(build)
+    rng = random.Random(seed)
+    spans = []
+    for t in ref.transcripts.values():
+        for s, e in t.exons:
+            a, b = max(s, t.cds_start) - 10, min(e, t.cds_end) + 10
+            if a <= b:
+                spans.append((t.chrom, a, b))
+    weights = [b - a + 1 for _, a, b in spans]
+    out: list[VariantKey] = []
+    while len(out) < n:
+        chrom, a, b = rng.choices(spans, weights)[0]
+        pos = rng.randint(a, b)
+        kind = rng.random()
+        seq = ref.sequence(chrom, pos, pos + 5)
+        if seq is None:
+            seq = "".join(rng.choice("ACGT") for _ in range(6))
+        if kind < 0.7:
+            alt = rng.choice([x for x in "ACGT" if x != seq[0]])
+            out.append(VariantKey(chrom, pos, seq[0], alt))
+        elif kind < 0.85:
+            k = rng.randint(1, 5)
+            out.append(VariantKey(chrom, pos, seq[: k + 1], seq[0]))
+        else:
+            ins = "".join(rng.choice("ACGT") for _ in range(rng.randint(1, 6)))
+            out.append(VariantKey(chrom, pos, seq[0], seq[0] + ins))
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--n", type=int, default=20000)
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--build", default="GRCh38")
+    ap.add_argument("--seed", type=int, default=7)
+    args = ap.parse_args(argv)
+    variants = make_variants(args.build, args.n, args.seed)
+    engine = ConsequenceEngine(load_reference(args.build))
+    for v in variants[:200]:  # warm the per-transcript caches, as a real run would
+        engine.annotate(v)
+    rates = []
+    annotated = 0
+    for _ in range(args.runs):
+        t0 = time.perf_counter()
+        annotated = sum(1 for v in variants if engine.annotate(v))
+        rates.append(len(variants) / (time.perf_counter() - t0))
+    rate = statistics.median(rates)
+    snvs = [v for v in variants if len(v.ref) == len(v.alt) == 1]
+    t0 = time.perf_counter()
+    for v in snvs:
+        engine.annotate(v)
+    snv_rate = len(snvs) / (time.perf_counter() - t0)
+    print(f"{len(variants)} variants ({len(snvs)} SNVs), {annotated} with a consequence, "
+          f"{args.build}, median of {args.runs} runs")
+    print(f"consequence + HGVS: {rate:,.0f} variants/s (SNVs only: {snv_rate:,.0f}/s)")
+    print(f"VEP published ~{VEP_PER_SECOND:,}/s: {rate / VEP_PER_SECOND:.1f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

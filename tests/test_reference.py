@@ -1,0 +1,126 @@
+"""Embedded reference: transcript models, gene spans, sequence, user FASTA."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from annotator.errors import ReferenceError_
+from annotator.reference import FLANK, load_reference
+
+# hotspot_codons.tsv of ../shared/reference (LRG + assembly checked): codon, build, c1..c3
+HOTSPOT_CODONS = [
+    ("PIK3CA", "GRCh38", "chr3", "+", "CAT", (179234296, 179234297, 179234298)),
+    ("PIK3CA", "GRCh37", "chr3", "+", "CAT", (178952084, 178952085, 178952086)),
+    ("ESR1", "GRCh38", "chr6", "+", "TAT", (152098787, 152098788, 152098789)),
+    ("FGFR2", "GRCh38", "chr10", "-", "TCG", (121520164, 121520163, 121520162)),
+    ("TP53", "GRCh37", "chr17", "-", "CGC", (7578407, 7578406, 7578405)),
+    ("FGFR3", "GRCh38", "chr4", "+", "TCC", (1801840, 1801841, 1801842)),
+]
+_COMP = {"A": "T", "C": "G", "G": "C", "T": "A"}
+
+
+@pytest.fixture(scope="module")
+def ref38():  # type: ignore[no-untyped-def]
+    return load_reference("GRCh38")
+
+
+@pytest.mark.parametrize("gene,build,chrom,strand,codon,positions", HOTSPOT_CODONS)
+def test_embedded_sequence_matches_hotspot_codons(
+    gene: str, build: str, chrom: str, strand: str, codon: str, positions: tuple[int, int, int]
+) -> None:
+    ref = load_reference(build)
+    bases = "".join(ref.sequence(chrom, p, p) or "?" for p in positions)
+    expected = codon if strand == "+" else "".join(_COMP[b] for b in codon)
+    assert bases == expected
+    assert ref.has_sequence(gene)
+
+
+def test_models_and_ids(ref38) -> None:  # type: ignore[no-untyped-def]
+    assert len(ref38.transcripts) == 25
+    pik = ref38.transcripts["PIK3CA"]
+    assert (pik.refseq, pik.ensembl, pik.strand, pik.chrom) == (
+        "NM_006218.4", "ENST00000263967.4", "+", "chr3")
+    assert ref38.transcripts["FGFR2"].strand == "-"
+    assert not ref38.has_sequence("CCNE1")
+    assert ref38.sequence("chr19", 29812556, 29812560) is None  # CCNE1: not embedded
+    assert ref38.sequence("3", 179234297, 179234297) == "A"  # Ensembl-style name accepted
+
+
+def test_gene_regions_cover_models_and_extra_genes(ref38) -> None:  # type: ignore[no-untyped-def]
+    regions = {r.gene: r for r in ref38.gene_regions()}
+    for gene in list(ref38.transcripts) + ["EGFR", "FZR1", "E2F1", "PLK1", "AURKA", "CDK7",
+                                            "SRC", "STAT1", "MTOR", "TSC2", "MAP2K1", "BRAF"]:
+        assert gene in regions, gene
+        assert regions[gene].chrom.startswith("chr")
+    egfr = regions["EGFR"]
+    assert (egfr.chrom, egfr.strand) == ("chr7", "+")
+    assert 55_000_000 < egfr.start < egfr.end < 55_300_000  # GRCh38 EGFR, chr7p11.2
+    only = ref38.gene_regions(extra_genes=["RPTOR"])
+    assert "RPTOR" in {r.gene for r in only} and "EGFR" not in {r.gene for r in only}
+    egfr37 = {r.gene: r for r in load_reference("GRCh37").gene_regions()}["EGFR"]
+    assert 55_080_000 < egfr37.start < 55_090_000  # lifted: GRCh37 EGFR starts ~55.087 Mb
+
+
+def test_genes_at_includes_flank(ref38) -> None:  # type: ignore[no-untyped-def]
+    pik = ref38.transcripts["PIK3CA"]
+    assert ref38.genes_at("chr3", 179234297, 179234297) == ("PIK3CA",)
+    assert "PIK3CA" in ref38.genes_at("chr3", pik.start - FLANK + 10, pik.start - FLANK + 10)
+    assert "PIK3CA" not in ref38.genes_at("chr3", pik.start - FLANK - 10, pik.start - FLANK - 10)
+    assert "EGFR" in ref38.genes_at("chr7", 55_191_822, 55_191_822)  # L858R region
+    assert ref38.genes_at("chr1", 1, 2) == ()
+
+
+def test_describe_records_provenance(ref38) -> None:  # type: ignore[no-untyped-def]
+    info = ref38.describe()
+    assert info["build"] == "GRCh38"
+    assert len(info["inputs_sha256"]["transcript_models.json"]) == 64
+    assert "regions_GRCh38.fa.gz" in info["files_sha256"]
+
+
+def _write_fasta(path: Path, contig: str, offset: int, seq: str) -> Path:
+    import pysam
+
+    plain = path.with_suffix("")
+    body = "N" * (offset - 1) + seq
+    with plain.open("w") as fh:
+        fh.write(f">{contig}\n")
+        for i in range(0, len(body), 80):
+            fh.write(body[i : i + 80] + "\n")
+    pysam.tabix_compress(str(plain), str(path), force=True)
+    pysam.faidx(str(path))
+    return path
+
+
+def test_user_fasta_with_ensembl_names(tmp_path: Path, ref38) -> None:  # type: ignore[no-untyped-def]
+    # FGFR3 sits at chr4:1.79 Mb, so an N-padded contig stays small.
+    start, end = 1788312, 1810872
+    seq = ref38.sequence("chr4", start, end)
+    fa = _write_fasta(tmp_path / "mini.fa.gz", "4", start, seq)
+    user = load_reference("GRCh38", fasta=fa)
+    assert user.sequence("chr4", 1801840, 1801842) == "TCC"  # FGFR3 S249 codon
+    assert user.sequence("chr4", 1, 3) == "NNN"
+    assert user.sequence("chr5", 1, 3) is None
+    assert user.describe()["user_fasta"] == str(fa)
+
+
+def test_bad_fasta_is_a_reference_error(tmp_path: Path) -> None:
+    bad = tmp_path / "x.fa"
+    bad.write_text("not a fasta")
+    with pytest.raises(ReferenceError_):
+        load_reference("GRCh38", fasta=tmp_path / "missing.fa")
+
+
+def test_manifest_matches_shipped_files() -> None:
+    import hashlib
+    import json
+
+    from annotator.resources import reference_dir
+
+    root = reference_dir()
+    manifest = json.loads((root / "MANIFEST.json").read_text())
+    for name, digest in manifest["outputs"].items():
+        assert hashlib.sha256((root / name).read_bytes()).hexdigest() == digest, name
+    total = sum(p.stat().st_size for p in root.iterdir() if p.is_file())
+    assert total < 5_000_000
