@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from annotator import genome
-from annotator.errors import MultipleErrors, ResmarkError, UsageError
+from annotator.errors import InputError, MultipleErrors, ResmarkError, UsageError
 from annotator.io.atomic import OutputDir, safe_name
 from annotator.io.vcfin import VcfSource
 from annotator.pipeline import (
@@ -137,6 +137,8 @@ def annotate_file(
     try:
         header = source.header
         evidence = genome.infer_build(header.contigs, header.reference_line, header.assembly_hints)
+        if evidence.build is None and not evidence.reasons and cfg.build.lower() == "auto":
+            evidence = _build_from_alleles(path, ctx)
         build = genome.resolve_build(cfg.build, evidence, str(path))
         reference = ctx.reference(build.name)
         engine = ConsequenceEngine(reference)
@@ -144,7 +146,7 @@ def annotate_file(
         panel_genes = ctx.panel.gene_symbols()
         regions = PanelRegions.build(
             (r.chrom, r.start, r.end, r.gene)
-            for r in reference.gene_regions()
+            for r in reference.gene_regions(extra_genes=panel_genes)
             if r.gene in panel_genes
         )
         sample_name = header.tumour_sample or Path(path).name.split(".")[0]
@@ -176,6 +178,27 @@ def annotate_file(
         return result
     finally:
         source.close()
+
+
+def _build_from_alleles(path: str | Path, ctx: RunContext) -> genome.BuildEvidence:
+    """No header evidence: compare REF alleles with both builds' embedded sequence."""
+    from annotator.buildguess import guess_build
+
+    source = VcfSource(path, None if ctx.config.sample is None else ctx.config.sample)
+    try:
+        records = ((r.chrom, r.pos, r.ref) for r in source.records())
+        guess = guess_build(records, lambda b, c, s, e: ctx.reference(b).sequence(c, s, e))
+    finally:
+        source.close()
+    if guess.build is None:
+        raise InputError(
+            "cannot tell the genome build: the header has no ##contig lengths or ##reference "
+            f"and too few REF alleles fall in resmark's embedded sequence to decide ({guess.explain()}); "
+            "pass --build GRCh37 or --build GRCh38",
+            path=path,
+        )
+    log.warning("%s: no build in the header; REF alleles say %s (%s)", path, guess.build, guess.explain())
+    return genome.BuildEvidence(guess.build, (f"REF alleles ({guess.explain()})",))
 
 
 def _sv_handler(ctx: RunContext, build: Any, reference: Any, sample: str) -> Any:

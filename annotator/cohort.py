@@ -38,6 +38,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Protocol
 
 from annotator.errors import InputError, ResmarkError, UsageError
@@ -363,15 +364,17 @@ def _work(item: CohortItem) -> ItemResult:
 def _register_reducers() -> None:
     """Let results holding ``MappingProxyType`` (headers, panel) cross process boundaries."""
     from multiprocessing.reduction import ForkingPickler
-    from types import MappingProxyType
 
     ForkingPickler.register(MappingProxyType, _reduce_mappingproxy)
 
 
 def _reduce_mappingproxy(m: MappingProxyType[Any, Any]) -> tuple[Callable[..., Any], tuple[Any]]:
-    from types import MappingProxyType
+    return _mappingproxy, (dict(m),)
 
-    return MappingProxyType, (dict(m),)
+
+def _mappingproxy(d: dict[Any, Any]) -> MappingProxyType[Any, Any]:
+    # the type itself cannot be pickled by name (builtins.mappingproxy does not exist)
+    return MappingProxyType(d)
 
 
 # ---------------------------------------------------------------- a cohort run

@@ -261,3 +261,49 @@ def test_demo_copy_without_index_gives_same_rows(tmp_path, demo):
     res = run(tmp_path, copy, formats=("tsv",))
     assert [r.variant_key for r in res.rows] == [r.variant_key for r in demo.samples[0].rows]
     assert res.samples[0].accounting.balanced
+
+
+def test_refseq_contig_names_are_understood(tmp_path, demo):
+    from annotator.chromnames import to_style
+
+    with gzip.open(DEMO, "rt") as fh:
+        src_lines = fh.read().splitlines()
+    out_lines = []
+    for line in src_lines:
+        if line.startswith("##contig=<ID="):
+            name = line[len("##contig=<ID="):].split(",")[0]
+            line = line.replace(f"ID={name},", f"ID={to_style(name, 'refseq', 'GRCh38')},")
+        elif not line.startswith("#"):
+            chrom, rest = line.split("\t", 1)
+            line = f"{to_style(chrom, 'refseq', 'GRCh38')}\t{rest}"
+        out_lines.append(line)
+    refseq = tmp_path / "demo_refseq.vcf"
+    refseq.write_text("\n".join(out_lines) + "\n")
+    res = run(tmp_path, refseq, formats=("tsv",))
+    assert {(r.variant_key, r.hgvsp_short) for r in res.rows} == {
+        (r.variant_key, r.hgvsp_short) for r in demo.samples[0].rows
+    }
+    assert any(r.input_chrom == "NC_000003.12" for r in res.rows)
+
+
+def test_build_inferred_from_ref_alleles_without_header_hints(tmp_path):
+    """Strip ##contig/##reference: the REF bases (real GRCh38 hotspot codons) still say GRCh38."""
+    with gzip.open(DEMO, "rt") as fh:
+        lines = [line for line in fh if not line.startswith(("##contig", "##reference"))]
+    bare = tmp_path / "bare.vcf"
+    bare.write_text("".join(lines))
+    res = run(tmp_path, bare, formats=("tsv",))
+    assert res.samples[0].build.name == "GRCh38"
+    assert len(res.rows) == 9
+
+
+def test_build_undecidable_asks_for_build(tmp_path, capsys):
+    bare = tmp_path / "bare.vcf"
+    bare.write_text(
+        "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+        "chr2\t47403000\t.\tG\tA\t.\tPASS\t.\n"
+    )
+    with pytest.raises(SystemExit) as e:
+        main(["annotate", str(bare), "-o", str(tmp_path / "o")])
+    assert e.value.code == 1
+    assert "pass --build GRCh37 or --build GRCh38" in capsys.readouterr().err

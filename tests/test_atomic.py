@@ -18,10 +18,9 @@ def test_commit_moves_files_and_removes_staging(tmp_path):
 
 def test_failure_leaves_nothing(tmp_path):
     out = tmp_path / "out"
-    with pytest.raises(RuntimeError):
-        with OutputDir(out) as o:
-            o.stage("a.tsv").write_text("partial")
-            raise RuntimeError("disk full")
+    with pytest.raises(RuntimeError), OutputDir(out) as o:
+        o.stage("a.tsv").write_text("partial")
+        raise RuntimeError("disk full")
     assert not out.exists()
 
 
@@ -29,10 +28,9 @@ def test_failure_keeps_unrelated_existing_files(tmp_path):
     out = tmp_path / "out"
     out.mkdir()
     (out / "notes.txt").write_text("mine")
-    with pytest.raises(KeyboardInterrupt):
-        with OutputDir(out) as o:
-            o.stage("a.tsv").write_text("partial")
-            raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt), OutputDir(out) as o:
+        o.stage("a.tsv").write_text("partial")
+        raise KeyboardInterrupt
     assert [p.name for p in out.iterdir()] == ["notes.txt"]
 
 

@@ -124,9 +124,13 @@ def _annotate(v: object, by_key: dict[RecordKey, Row], stale: Sequence[str]) -> 
     if not alts:
         return
     chrom, pos, ref = v.CHROM, v.POS, v.REF  # type: ignore[attr-defined]
-    found = [by_key.get((chrom, pos, ref, i, alt)) for i, alt in enumerate(alts, start=1)]
+    keys = [(chrom, pos, ref, i, alt) for i, alt in enumerate(alts, start=1)]
+    found = [by_key.get(k) for k in keys]
     if not any(found):
         return
+    for k in keys:
+        # first record wins, as in the pipeline, where a later identical allele is a duplicate
+        by_key.pop(k, None)
     for tag, attr, _ in INFO_TAGS:
         values = [_enc(getattr(r, attr)) if r is not None else "." for r in found]
         if any(x != "." for x in values):

@@ -107,7 +107,7 @@ class Reference:
                 continue
             region = self._coordinates.get(gene)
             if region is None:
-                log.warning("gene %s has no %s coordinates in the embedded table", gene, self.build)
+                log.info("gene %s has no %s coordinates in the embedded table", gene, self.build)
                 continue
             out[gene] = region
         regions = (

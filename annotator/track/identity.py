@@ -52,7 +52,10 @@ def calls_from_rows(
 ) -> TimepointCalls:
     calls: dict[str, Call] = {}
     for r in rows:
-        passed = r.filter in ("PASS", ".", "")
+        # a PASS record with zero alt reads is no call: in a multi-sample VCF FILTER belongs to
+        # the site, and force-calling writes records for absent alleles
+        no_reads = r.alt_count == 0 or (r.alt_count is None and r.vaf == 0)
+        passed = r.filter in ("PASS", ".", "") and not no_reads
         prev = calls.get(r.variant_key)
         if prev is None or (passed and not prev.passed):
             calls[r.variant_key] = Call(r, passed)

@@ -1,0 +1,124 @@
+"""Status and change rules of resmark track on constructed evidence (no files)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from annotator.track.identity import TimepointCalls
+from annotator.track.model import Evidence, Thresholds, TimepointSpec, TrackedVariant
+from annotator.track.status import classify_status, compare, observe
+
+TH = Thresholds()
+VARIANT = TrackedVariant(
+    variant_key="chr6:152098788:A>C", chrom="chr6", pos=152098788, ref="A", alt="C", gene="ESR1",
+    hgvsc="c.1610A>C", hgvsp_short="p.Y537S", consequence="missense_variant",
+    alteration_class="missense", rule_id="RULE-ESR1-HS-Y537", mechanism="ESR1 LBD", mechanism_id="MECH-ESR1",
+    mechanism_category="cell_cycle_non_specific", strategies=None, drug_classes="endocrine therapy",
+    evidence_level="B",
+)
+
+
+def reads(alt: int, depth: int, called: bool = False) -> Evidence:
+    return Evidence(alt, depth, "reads", called=called)
+
+
+def tps(n: int) -> list[TimepointCalls]:
+    return [
+        TimepointCalls(TimepointSpec("p", f"T{i}", Path("x.vcf"), dt.date(2024, 1, 1 + i)), "GRCh38", "s", {})
+        for i in range(n)
+    ]
+
+
+def run(evidence: list[Evidence], th: Thresholds = TH) -> list[str]:
+    obs = observe("p", VARIANT, tps(len(evidence)), evidence, th)
+    out = compare({VARIANT.variant_key: obs}, 0, th)[VARIANT.variant_key]
+    return [o.vs_previous.change if o.vs_previous else "baseline" for o in out]
+
+
+def test_detected_by_call_and_by_reads() -> None:
+    assert classify_status(reads(1, 500, called=True), 0.05, TH)[:2] == ("detected", "called")
+    assert classify_status(reads(3, 500), 0.05, TH)[:2] == ("detected", "reads")
+
+
+def test_power_rule_not_detected_only_with_power() -> None:
+    # 0 alt reads in 500: P(X>=3 | 500, 5 %) ~ 1 -> not detected
+    status, reason, power = classify_status(reads(0, 500), 0.05, TH)
+    assert (status, reason) == ("not_detected", "powered") and power is not None and power > 0.99
+    # 0 alt reads in 40 at 2 %: P(X>=3) = 0.047 -> not assessable
+    status, reason, power = classify_status(reads(0, 40), 0.02, TH)
+    assert (status, reason) == ("not_assessable", "low_power") and power is not None and power < 0.8
+    # a configurable power threshold changes the answer
+    low = Thresholds(min_power=0.01)
+    assert classify_status(reads(0, 40), 0.02, low)[0] == "not_detected"
+
+
+def test_missing_evidence_is_not_assessed_never_cleared() -> None:
+    assert classify_status(Evidence(None, None, "none"), 0.05, TH)[:2] == ("not_assessed", "no_evidence")
+    changes = run([reads(100, 1000, True), Evidence(None, None, "none")])
+    assert changes == ["baseline", "not_evaluable"]
+
+
+def test_no_coverage_is_not_assessable() -> None:
+    assert classify_status(reads(0, 0), 0.05, TH)[:2] == ("not_assessable", "no_coverage")
+
+
+@pytest.mark.parametrize(
+    ("counts", "expected"),
+    [
+        ([(0, 1000, False), (50, 1000, True)], "emerging"),
+        ([(20, 1000, True), (80, 1000, True)], "rising"),
+        ([(50, 1000, True), (55, 1000, True)], "stable"),
+        ([(80, 1000, True), (20, 1000, True)], "falling"),
+        ([(80, 1000, True), (0, 1000, False)], "cleared"),
+        ([(0, 1000, False), (0, 1000, False)], "absent"),
+        ([(0, 300, False), (3, 300, False)], "inconclusive"),
+    ],
+)
+def test_each_change(counts: list[tuple[int, int, bool]], expected: str) -> None:
+    assert run([reads(a, d, c) for a, d, c in counts])[1] == expected
+
+
+def test_underpowered_absence_is_falling_not_cleared() -> None:
+    # 30 % -> 0/400: a significant fall, but power for a 0.5 % clone at 400x is ~0.32,
+    # so the variant is not assessable there and the fall is not called a clearance
+    th = Thresholds(power_vaf=0.005)
+    obs = observe("p", VARIANT, tps(2), [reads(300, 1000, True), reads(0, 400)], th)
+    assert obs[1].status == "not_assessable"
+    out = compare({VARIANT.variant_key: obs}, 0, th)[VARIANT.variant_key]
+    assert out[1].vs_previous is not None and out[1].vs_previous.change == "falling"
+
+
+def test_rising_needs_the_fold_change() -> None:
+    # 20 % -> 26 % at 10 000x is significant but < 1.5-fold
+    changes = run([reads(2000, 10000, True), reads(2600, 10000, True)])
+    assert changes[1] == "stable"
+    th = Thresholds(min_fold_change=1.1)
+    assert run([reads(2000, 10000, True), reads(2600, 10000, True)], th)[1] == "rising"
+
+
+def test_comparisons_carry_p_q_and_effect_sizes() -> None:
+    obs = observe("p", VARIANT, tps(3), [reads(0, 1000), reads(10, 1000, True), reads(60, 1000, True)], TH)
+    out = compare({VARIANT.variant_key: obs}, 0, TH)[VARIANT.variant_key]
+    c = out[2].vs_previous
+    assert c is not None and c.p_value is not None and c.q_value is not None
+    assert c.q_value >= c.p_value
+    assert c.vaf_delta == pytest.approx(0.05)
+    assert c.log2_fc is not None and c.log2_fc > 2
+    b = out[2].vs_baseline
+    assert b is not None and b.against == "T0" and b.change == "emerging"
+    # the baseline comparison of T1 is the same test as its vs-previous one, counted once
+    assert out[1].vs_baseline == out[1].vs_previous
+    assert out[0].vs_baseline is not None and out[0].vs_baseline.change == "baseline"
+    assert out[0].vaf_ci_low == 0.0 and out[0].vaf_ci_high is not None
+
+
+def test_power_uses_the_highest_observed_vaf_or_the_configured_one() -> None:
+    obs = observe("p", VARIANT, tps(2), [reads(40, 100, True), reads(0, 20)], TH)
+    assert obs[1].power_vaf == pytest.approx(0.4)
+    assert obs[1].status == "not_detected"
+    th = Thresholds(power_vaf=0.005)
+    obs = observe("p", VARIANT, tps(2), [reads(40, 100, True), reads(0, 20)], th)
+    assert obs[1].status == "not_assessable" and obs[1].status_reason == "low_power"
