@@ -51,30 +51,31 @@ class AnnotateOptions:
 
 @dataclass(frozen=True)
 class PanelRegions:
-    """Sorted, merged panel gene regions per canonical chromosome, for fast lookups."""
+    """Sorted, merged panel gene regions (+/- REGION_FLANK) per canonical chromosome."""
 
     by_chrom: dict[str, tuple[tuple[int, int], ...]]
-    genes: dict[str, tuple[tuple[int, int, str], ...]]
 
     @classmethod
     def build(cls, regions: Iterable[tuple[str, int, int, str]]) -> PanelRegions:
-        per: dict[str, list[tuple[int, int, str]]] = {}
-        for chrom, start, end, gene in regions:
-            per.setdefault(chrom, []).append((max(1, start - REGION_FLANK), end + REGION_FLANK, gene))
+        per: dict[str, list[tuple[int, int]]] = {}
+        for chrom, start, end, _gene in regions:
+            per.setdefault(chrom, []).append((max(1, start - REGION_FLANK), end + REGION_FLANK))
         merged: dict[str, tuple[tuple[int, int], ...]] = {}
         for chrom, items in per.items():
             items.sort()
             out: list[list[int]] = []
-            for s, e, _ in items:
+            for s, e in items:
                 if out and s <= out[-1][1] + 1:
                     out[-1][1] = max(out[-1][1], e)
                 else:
                     out.append([s, e])
             merged[chrom] = tuple((s, e) for s, e in out)
-        return cls(merged, {c: tuple(sorted(v)) for c, v in per.items()})
+        return cls(merged)
 
     def query_regions(self) -> list[tuple[str, int, int]]:
-        return [(c, s, e) for c in sorted(self.by_chrom) for s, e in self.by_chrom[c]]
+        order = {c: i for i, c in enumerate(chromnames.PRIMARY)}
+        chroms = sorted(self.by_chrom, key=lambda c: (order.get(c, len(order)), c))
+        return [(c, s, e) for c in chroms for s, e in self.by_chrom[c]]
 
     def touches(self, chrom: str, start: int, end: int) -> bool:
         spans = self.by_chrom.get(chrom)
@@ -82,11 +83,6 @@ class PanelRegions:
             return False
         i = bisect.bisect_right(spans, (end, float("inf"))) - 1
         return i >= 0 and spans[i][1] >= start
-
-    def genes_at(self, chrom: str, start: int, end: int) -> tuple[str, ...]:
-        return tuple(
-            sorted({g for s, e, g in self.genes.get(chrom, ()) if coords.overlaps(s, e, start, end)})
-        )
 
 
 @dataclass
@@ -266,7 +262,9 @@ class SampleAnnotator:
         elif chosen is None and upstream_tc is not None:
             chosen = upstream_tc
         if chosen is None:
-            genes = [g for g in self.regions.genes_at(variant.key.chrom, variant.key.pos, variant.key.pos)
+            k = variant.key
+            # a panel gene known only by its span (no transcript model, no upstream annotation)
+            genes = [g for g in self.reference.genes_at(k.chrom, k.pos, coords.vcf_end(k.pos, k.ref))
                      if g in self.panel_genes]
             if genes:
                 chosen = TranscriptConsequence(
@@ -310,7 +308,7 @@ class SampleAnnotator:
                 rule_id=top.rule_id if top else None,
                 mechanism=top.mechanism.name if top else None,
                 mechanism_category=top.mechanism.category if top else None,
-                strategies="; ".join(st.name for st in top.strategies) if top else None,
+                strategies=strategy_text(top.strategies) if top else None,
                 evidence_level=top.evidence_level if top else None,
                 variant_key=str(v.key),
                 build=self.build.name,
@@ -372,6 +370,15 @@ class SampleAnnotator:
             disagreements=self.disagreements,
             alterations=self.alterations,
         )
+
+
+def strategy_text(strategies: Sequence[Any]) -> str:
+    """Ranked strategies with their evidence level; 'avoid' strategies say so."""
+    parts = []
+    for st in strategies:
+        prefix = "avoid: " if getattr(st, "kind", "treat") == "avoid" else ""
+        parts.append(f"{prefix}{st.name} [{st.evidence_level}]")
+    return "; ".join(parts)
 
 
 def _row_order(row: Row) -> tuple[int, str, int, int, str]:

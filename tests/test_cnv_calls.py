@@ -49,7 +49,7 @@ def test_purity_formula_matches_cnvkit_for_diploid() -> None:
     assert cn_from_log2(1.0) == pytest.approx(4.0)  # pure sample: 2 * 2**log2
     # general mixture with tumour ploidy P: R (p P + 2 (1-p)) = p CN + 2 (1-p)
     cn = cn_from_log2(math.log2(1.5), 0.6, 3.0)
-    assert 1.5 * (0.6 * 3 + 0.8) == pytest.approx(0.6 * cn + 0.8)
+    assert pytest.approx(0.6 * cn + 0.8) == 1.5 * (0.6 * 3 + 0.8)
     assert cn_from_fold_change(4.0) == pytest.approx(8.0)
 
 

@@ -19,11 +19,11 @@ DEMO = datapath("track", "samplesheet.tsv")
 
 
 def _statuses(result: TrackResult, gene: str, protein: str) -> list[tuple[str, str | None]]:
-    out = []
-    for o in result.observations:
-        if o.variant.gene == gene and o.variant.hgvsp_short == protein:
-            out.append((o.status, o.vs_previous.change if o.vs_previous else None))
-    return out
+    return [
+        (o.status, o.vs_previous.change if o.vs_previous else None)
+        for o in result.observations
+        if o.variant.gene == gene and o.variant.hgvsp_short == protein
+    ]
 
 
 def _contigs(lengths: Any, prefix: bool = True) -> list[str]:
@@ -186,8 +186,8 @@ def test_multisample_vcf_one_column_per_timepoint(tmp_path: Path) -> None:
 
 
 def test_out_of_order_dates_sorted_and_warned(tmp_path: Path) -> None:
-    a = write_vcf(tmp_path / "a.vcf", [_pik(900, 100)])
-    b = write_vcf(tmp_path / "b.vcf", [_pik(990, 10)])
+    write_vcf(tmp_path / "a.vcf", [_pik(900, 100)])
+    write_vcf(tmp_path / "b.vcf", [_pik(990, 10)])
     sheet = tmp_path / "s.tsv"
     sheet.write_text("patient\ttimepoint\tdate\tvcf\nP\tLATER\t2024-06-01\tb.vcf\nP\tFIRST\t2024-01-01\ta.vcf\n")
     r = track(TrackConfig(outdir=tmp_path / "o", samplesheet=sheet, plots=False))
@@ -228,7 +228,7 @@ def test_cli(tmp_path: Path) -> None:
     from annotator.cli import cli
 
     a = write_vcf(tmp_path / "a.vcf", [_pik(900, 100)])
-    b = write_vcf(tmp_path / "b.vcf", [_pik(999, 1)])
+    b = write_vcf(tmp_path / "b.vcf", [_pik(999, 1).replace("PASS", "weak_evidence")])
     res = CliRunner().invoke(cli, ["track", str(a), str(b), "--timepoints", "T0,T1", "--dates",
                                    "2024-01-01,2024-03-01", "-o", str(tmp_path / "o"), "--no-png",
                                    "--min-alt-reads", "2"])

@@ -8,7 +8,12 @@ from pathlib import Path
 import pytest
 
 from annotator.errors import InputError, TimepointError, UsageError
-from annotator.track.samplesheet import from_vcfs, group_patients, order_timepoints, read_samplesheet
+from annotator.track.samplesheet import (
+    from_vcfs,
+    group_patients,
+    order_timepoints,
+    read_samplesheet,
+)
 
 VCF_BODY = "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\t{s}\n"
 

@@ -122,3 +122,21 @@ def test_power_uses_the_highest_observed_vaf_or_the_configured_one() -> None:
     th = Thresholds(power_vaf=0.005)
     obs = observe("p", VARIANT, tps(2), [reads(40, 100, True), reads(0, 20)], th)
     assert obs[1].status == "not_assessable" and obs[1].status_reason == "low_power"
+
+
+def test_copy_number_calls_are_tracked_by_presence_and_copy_number() -> None:
+    cn = TrackedVariant(
+        variant_key="CN:CCNE1:amplification", chrom="chr19", pos=29811991, ref="N", alt="<AMP>",
+        gene="CCNE1", hgvsc=None, hgvsp_short=None, consequence=None, alteration_class="amplification",
+        rule_id="RULE-CCNE1-AMP", mechanism="Cyclin E-CDK2 bypass", mechanism_id="MECH-CYCLINE-CDK2",
+        mechanism_category="cell_cycle_specific", strategies=None, drug_classes="CDK4/6 inhibitor",
+        evidence_level="C", is_copy_number=True,
+    )
+    ev = [Evidence(None, None, "cn_file"), Evidence(None, None, "cn_call", True, copy_number=6.0),
+          Evidence(None, None, "cn_call", True, copy_number=9.0), Evidence(None, None, "none")]
+    obs = observe("p", cn, tps(4), ev, TH)
+    assert [o.status for o in obs] == ["not_detected", "detected", "detected", "not_assessed"]
+    out = compare({cn.variant_key: obs}, 0, TH)[cn.variant_key]
+    assert [o.vs_previous.change if o.vs_previous else None for o in out] == [
+        None, "emerging", "rising", "not_evaluable"]
+    assert all(o.vs_previous is None or o.vs_previous.p_value is None for o in out)

@@ -159,15 +159,16 @@ def analyse(reference: Any, junction: Junction) -> list[tuple[GeneHit | None, Ge
         return [(h, None) if h.role == "5p" else (None, h) for h in locate(reference, junction.a)]
     a_hits = locate(reference, junction.a)
     b_hits = locate(reference, junction.b)
-    pairs: list[tuple[GeneHit | None, GeneHit | None]] = []
-    for ha in a_hits:
-        for hb in b_hits:
-            if ha.gene != hb.gene and {ha.role, hb.role} == {"5p", "3p"}:
-                pairs.append((ha, hb) if ha.role == "5p" else (hb, ha))
+    pairs: list[tuple[GeneHit | None, GeneHit | None]] = [
+        (ha, hb) if ha.role == "5p" else (hb, ha)
+        for ha in a_hits
+        for hb in b_hits
+        if ha.gene != hb.gene and {ha.role, hb.role} == {"5p", "3p"}
+    ]
     used = {id(h) for p in pairs for h in p if h is not None}
-    for h in a_hits + b_hits:
-        if id(h) not in used:
-            pairs.append((h, None) if h.role == "5p" else (None, h))
+    pairs.extend(
+        (h, None) if h.role == "5p" else (None, h) for h in a_hits + b_hits if id(h) not in used
+    )
     return pairs
 
 

@@ -251,7 +251,7 @@ def _add_fusion_table(
         where = f"line {fr.line} ({fr.text})"
         five = _named_hit(reference, fr.five_gene, fr.five_chrom, fr.five_pos, "5p")
         three = _named_hit(reference, fr.three_gene, fr.three_chrom, fr.three_pos, "3p")
-        genes = [g for g in (fr.five_gene, fr.three_gene) if g in panel_genes]
+        genes = [g for g in (fr.five_gene, fr.three_gene) if g is not None and g in panel_genes]
         if not genes:
             acc.add_record("off_panel", None, where)
             continue

@@ -108,12 +108,12 @@ class SvInterpreter:
                 if region.chrom != event.chrom or region.end < event.start or region.start > event.end:
                     continue
                 whole = event.start <= region.start and region.end <= event.end
-                cls = self._interval_class(event, cn, whole)
-                if cls is None:
+                interval_cls = self._interval_class(event, cn, whole)
+                if interval_cls is None:
                     continue
                 prev = by_gene.get(gene)
                 if prev is None or prev.cls == "rearrangement":
-                    by_gene[gene] = _GeneCall(gene, cls, prev.hit if prev else None,
+                    by_gene[gene] = _GeneCall(gene, interval_cls, prev.hit if prev else None,
                                               own_bp=prev.own_bp if prev else None,
                                               partial=not whole, no_cn=cn is None)
         if event.kind in ("INS",):

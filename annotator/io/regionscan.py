@@ -11,8 +11,9 @@ outside the regions must not become Python objects:
   e.g. unsorted) is pre-filtered as text: only CHROM, POS and the length of
   REF of each line are looked at, and kept lines go to a small temporary VCF
   that cyvcf2 parses;
-* a BCF without index is read record by record, but only records inside
-  the regions are converted.
+* a BCF without index, and any file under ``SMALL_FILE`` bytes, is read
+  record by record by htslib, but only records inside the regions are
+  converted.
 
 Memory stays bounded in every case: lines are streamed, never collected.
 ``source.total_records`` is set to the number of records in the file so
@@ -38,6 +39,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Region = tuple[str, int, int]
+# below this size (bytes on disk) parsing every record costs less than indexing or
+# pre-filtering; panel-sized VCFs of a cohort take this path
+SMALL_FILE = 2 << 20
 
 
 def file_kind(path: Path) -> str:
@@ -93,6 +97,9 @@ def unindexed_records(source: VcfSource, regions: Sequence[Region]) -> Iterator[
     """Records of ``source`` (no index) that overlap ``regions``, in file order per region."""
     path = source.path
     kind = file_kind(path)
+    if kind == "bcf" or path.stat().st_size < SMALL_FILE:
+        yield from _checked_records(source, regions)
+        return
     if kind == "bgzf":
         with tempfile.TemporaryDirectory(prefix="resmark-index-") as tmp:
             vcf = _index_on_the_fly(path, Path(tmp) / "input.tbi")
@@ -103,9 +110,6 @@ def unindexed_records(source: VcfSource, regions: Sequence[Region]) -> Iterator[
                 finally:
                     vcf.close()
                 return
-    if kind == "bcf":
-        yield from _bcf_records(source, regions)
-        return
     yield from _text_records(source, regions)
 
 
@@ -173,7 +177,8 @@ def _text_records(source: VcfSource, regions: Sequence[Region]) -> Iterator[Inpu
             vcf.close()
 
 
-def _bcf_records(source: VcfSource, regions: Sequence[Region]) -> Iterator[InputRecord]:
+def _checked_records(source: VcfSource, regions: Sequence[Region]) -> Iterator[InputRecord]:
+    """Every record parsed by htslib, but only those inside the regions converted."""
     spans = _Spans(regions)
     total = 0
 

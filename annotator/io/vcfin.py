@@ -19,6 +19,7 @@ from typing import Any
 
 from annotator import chromnames
 from annotator.errors import InputError, UsageError
+from annotator.io import vcfcheck
 from annotator.models import ReadSupport
 from annotator.readsupport import FieldNumbers, extract
 
@@ -64,8 +65,11 @@ class InputRecord:
     support: tuple[ReadSupport, ...]  # one per ALT
     info: Mapping[str, str] = field(default_factory=dict)
     format_cn: float | None = None  # FORMAT CN of the tumour sample (CNV callers)
+    line: int | None = None  # line number in a text VCF read from the start
 
     def where(self) -> str:
+        if self.line is not None:
+            return f"line {self.line} (record {self.index + 1}, {self.chrom}:{self.pos})"
         return f"record {self.index + 1} ({self.chrom}:{self.pos})"
 
 
@@ -75,6 +79,31 @@ def index_for(path: Path) -> Path | None:
         if candidate.exists():
             return candidate
     return None
+
+
+def usable_index(path: Path, container: vcfcheck.Container) -> Path | None:
+    """The index next to ``path`` if it can be trusted for region queries, else None."""
+    index = index_for(path)
+    if index is None:
+        return None
+    is_bcf_name = path.name.lower().endswith(".bcf")
+    fits = (container.kind == "bgzf-text" and not is_bcf_name) or (
+        container.kind == "bgzf-bcf" and is_bcf_name and index.suffix == ".csi"
+    )
+    if not fits:
+        log.warning("%s: ignoring %s: it cannot index a %s file; reading the whole file",
+                    path, index.name, container.kind)
+        return None
+    try:
+        stale = index.stat().st_mtime < path.stat().st_mtime
+    except OSError:
+        return None
+    if stale:
+        # an index older than its data may describe another (e.g. unsorted) version of the file
+        log.warning("%s: ignoring %s: it is older than the file; reading the whole file "
+                    "(re-index with `tabix -p vcf` to speed this up)", path, index.name)
+        return None
+    return index
 
 
 def _parse_header_line(line: str) -> dict[str, str]:
@@ -123,12 +152,32 @@ class VcfSource:
             raise InputError("file not found", path=self.path)
         if self.path.is_dir():
             raise InputError("is a directory, not a VCF/BCF file", path=self.path)
+        self.container = vcfcheck.sniff(self.path)
+        if self.path.name.lower().endswith(".bcf") and self.container.text:
+            log.warning("%s: named .bcf but holds text VCF; reading it as VCF", self.path)
+        if self.container.text:
+            vcfcheck.scan_text(self.path, self.container, set(), header_only=True)
+        self._hts_level: int | None = None
+        captured: list[str] = []
         try:
-            self._vcf = cyvcf2.VCF(str(self.path), gts012=True, lazy=True)
-        except (OSError, ValueError, Exception) as e:  # cyvcf2 raises bare Exception
-            raise InputError(f"cannot open as VCF/BCF ({_clean(e)})", path=self.path) from e
-        self.header = self._read_header(sample)
+            with vcfcheck.captured_stderr(captured):
+                vcf = cyvcf2.VCF(str(self.path), gts012=True, lazy=True)
+            self._vcf = vcfcheck.SafeVcf(vcf, self.path, self.container)
+        except Exception as e:  # noqa: BLE001 - cyvcf2 raises bare Exception
+            why = vcfcheck.htslib_message(captured) or _clean(e)
+            raise InputError(f"htslib cannot read this file: {why}", path=self.path) from e
+        for line in captured[:5]:
+            log.info("%s: htslib: %s", self.path, line)
+        if not log.isEnabledFor(logging.DEBUG):
+            # htslib would print warnings for every odd record; resmark reports faults itself
+            self._hts_level = vcfcheck.hts_log_level(vcfcheck.HTS_LOG_OFF)
+        try:
+            self.header = self._read_header(sample)
+        except BaseException:
+            self.close()
+            raise
         self._tumour = self.header.tumour_index
+        self._declared: set[int] = set()
         # records in the file when known (index statistics, or counted by regionscan)
         self.total_records: int | None = self.header.total_records_from_index
 
@@ -162,9 +211,15 @@ class VcfSource:
                     target[fields["ID"]] = fields.get("Number", ".")
             elif line.startswith(("##assembly=", "##genome=", "##source_reference")):
                 hints.append(line)
-        samples = tuple(self._vcf.samples)
+        try:
+            samples = tuple(self._vcf.samples)
+        except UnicodeDecodeError as e:
+            raise InputError(
+                "a sample name in the #CHROM line is not valid UTF-8; re-encode the header as UTF-8",
+                path=self.path,
+            ) from e
         name, idx, reason = choose_tumour(samples, sample, header_tumour, str(self.path))
-        index = index_for(self.path)
+        index = usable_index(self.path, self.container)
         total = None
         if index is not None:
             try:
@@ -199,6 +254,8 @@ class VcfSource:
         Without an index, ``annotator.io.regionscan`` skips the other records
         without parsing them (and sets ``total_records``).
         """
+        if self.container.text and (regions is None or not self.header.indexed):
+            self._scan_all()
         if regions is None:
             yield from self._convert(iter(self._vcf), 0)
             return
@@ -209,7 +266,36 @@ class VcfSource:
             return
         yield from self._query(self._vcf, regions)
 
+    def _scan_all(self) -> None:
+        """Check every line of a text VCF, then declare its contigs to htslib.
+
+        htslib builds broken records from a bad line whose contig the header
+        does not declare; once every contig is declared it reports the fault.
+        """
+        if self._vcf.scan is None:
+            self._vcf.scan = vcfcheck.scan_text(self.path, self.container, set(self.header.contigs))
+            self._declare(self._vcf)
+
+    def _declare(self, vcf: Any) -> None:
+        if id(vcf) in self._declared:
+            return
+        self._declared.add(id(vcf))
+        if self._vcf.scan is not None:
+            names = self._vcf.scan.chroms
+        elif self.container.kind == "bgzf-text":
+            names = _index_contigs(self.path)
+        else:
+            return  # BCF headers declare every contig
+        have = set(self.header.contigs)
+        for name in names:
+            if name not in have:
+                try:
+                    vcf.add_to_header(f"##contig=<ID={name}>")
+                except Exception as e:  # noqa: BLE001 - cyvcf2 raises bare Exception
+                    raise InputError(f"contig name {name!r} is not valid", path=self.path) from e
+
     def _query(self, vcf: Any, regions: Sequence[tuple[str, int, int]]) -> Iterator[InputRecord]:
+        self._declare(vcf)
         count = 0
         previous: dict[str, int] = {}
         for chrom, start, end in regions:
@@ -239,49 +325,79 @@ class VcfSource:
 
     def _convert(self, it: Iterator[Any], start_index: int) -> Iterator[InputRecord]:
         index = start_index
-        numbers = self.header.numbers
-        t = self._tumour
+        if it is not self._vcf and type(it).__name__ == "VCF":
+            self._declare(it)  # a temporary VCF made of this file's lines
         while True:
+            before = self._vcf.raw
             try:
                 v = next(it)
             except StopIteration:
                 return
+            except InputError:
+                raise
             except Exception as e:  # noqa: BLE001 - htslib parse failures
                 raise InputError(
                     f"cannot parse record after record {index} ({_clean(e)})", path=self.path
                 ) from e
-            alts = tuple(v.ALT) if v.ALT else ()
-            ref = v.REF or ""
-            fmt = _format_getter(v, t)
-            info = _info_getter(v)
-            support = tuple(
-                extract(fmt, info, ref, a, i + 1, numbers) for i, a in enumerate(alts)
-            )
-            filters = tuple(v.FILTERS or ())
-            carried: dict[str, str] = {}
-            for key in CARRIED_INFO:
-                val = info(key)
-                if val is not None:
-                    carried[key] = _text(val)
-            cn_values = fmt("CN") if t is not None else ()
-            qual = v.QUAL
-            yield InputRecord(
-                index=index,
-                chrom=v.CHROM,
-                pos=v.POS,
-                id=v.ID or ".",
-                ref=ref,
-                alts=alts,
-                filters=filters,
-                qual=None if qual is None or (isinstance(qual, float) and math.isnan(qual)) else qual,
-                support=support,
-                info=MappingProxyType(carried),
-                format_cn=_first_float(cn_values),
-            )
+            line = self._vcf.last_line if self._vcf.raw != before else None
+            try:
+                rec = self._record(v, index, line)
+            except Exception as e:  # noqa: BLE001 - odd values must not become tracebacks
+                where = f"line {line}" if line is not None else f"record {index + 1}"
+                raise InputError(f"cannot read this record ({_clean(e)})", path=self.path,
+                                 where=where) from e
+            yield rec
             index += 1
 
+    def _record(self, v: Any, index: int, line: int | None) -> InputRecord:
+        numbers = self.header.numbers
+        t = self._tumour
+        alts = tuple(v.ALT) if v.ALT else ()
+        ref = v.REF or ""
+        fmt = _format_getter(v, t)
+        info = _info_getter(v)
+        support = tuple(extract(fmt, info, ref, a, i + 1, numbers) for i, a in enumerate(alts))
+        filters = tuple(v.FILTERS or ())
+        carried: dict[str, str] = {}
+        for key in CARRIED_INFO:
+            val = info(key)
+            if val is not None:
+                carried[key] = _text(val)
+        cn_values = fmt("CN") if t is not None else ()
+        qual = v.QUAL
+        return InputRecord(
+            index=index,
+            chrom=v.CHROM,
+            pos=v.POS,
+            id=v.ID or ".",
+            ref=ref,
+            alts=alts,
+            filters=filters,
+            qual=None if qual is None or (isinstance(qual, float) and math.isnan(qual)) else qual,
+            support=support,
+            info=MappingProxyType(carried),
+            format_cn=_first_float(cn_values),
+            line=line,
+        )
+
     def close(self) -> None:
-        self._vcf.close()
+        vcf = getattr(self, "_vcf", None)
+        if vcf is not None:
+            vcf.close()
+        if getattr(self, "_hts_level", None) is not None:
+            vcfcheck.hts_log_level(self._hts_level)
+            self._hts_level = None
+
+
+def _index_contigs(path: Path) -> list[str]:
+    """Contig names in the tabix/CSI index of a bgzipped VCF (declared to htslib before queries)."""
+    import pysam
+
+    try:
+        with pysam.TabixFile(str(path)) as tbx:
+            return [str(c) for c in tbx.contigs]
+    except (OSError, ValueError):
+        return []
 
 
 def _clean(e: BaseException) -> str:

@@ -115,11 +115,11 @@ def _declared(vcf: object, tag: str) -> bool:
 
 def _annotate(v: object, by_key: dict[RecordKey, Row], stale: Sequence[str]) -> None:
     info = v.INFO  # type: ignore[attr-defined]
-    for tag in stale:
-        try:
-            del info[tag]
-        except Exception:  # noqa: BLE001 - tag absent on this record
-            pass
+    if stale:
+        present = {k for k, _ in info}
+        for tag in stale:
+            if tag in present:
+                del info[tag]
     alts = list(v.ALT or ())  # type: ignore[attr-defined]
     if not alts:
         return

@@ -19,6 +19,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from annotator.report.markers import relevant_markers
+
+__all__ = ["relevant_markers"]
+
 LEVEL_ORDER = ("A", "B", "C", "D", "E", "U")
 SEVERITY_ORDER = ("high", "warning", "info")
 
@@ -111,7 +115,7 @@ def sample_context(document: Mapping[str, Any], panel: Mapping[str, Any] | None 
     """Template data for one sample from its annotate JSON document."""
     doc = to_plain(document)
     info = dict(panel or panel_info(None))
-    rows: list[dict[str, Any]] = [r for r in doc.get("rows") or [] if isinstance(r, Mapping)]
+    rows: list[dict[str, Any]] = [dict(r) for r in doc.get("rows") or [] if isinstance(r, Mapping)]
     explanations = {
         e.get("variant_key"): e for e in doc.get("explanations") or [] if isinstance(e, Mapping)
     }
@@ -208,7 +212,7 @@ def _table_row(i: int, r: Mapping[str, Any]) -> dict[str, Any]:
 def _matches(expl: Mapping[str, Any] | None) -> list[dict[str, Any]]:
     if not expl:
         return []
-    return [m for m in expl.get("matches") or [] if isinstance(m, Mapping)]
+    return [dict(m) for m in expl.get("matches") or [] if isinstance(m, Mapping)]
 
 
 def _evidence_item(ev: Mapping[str, Any]) -> dict[str, Any]:
@@ -346,50 +350,6 @@ def summarise_strategies(
     out.sort(key=lambda s: (s["kind"] == "avoid", level_rank(s["level"]),
                             s["rank"] if isinstance(s["rank"], int) else 99, s["name"]))
     return out
-
-
-def _marker_links(m: Mapping[str, Any]) -> set[str]:
-    links: set[str] = set()
-    for key in ("mechanisms", "mechanism_ids", "mechanism", "related_mechanisms", "genes", "gene",
-                "relevant_genes", "when_mechanisms", "relevant_when"):
-        v = m.get(key)
-        if isinstance(v, Mapping):
-            v = v.get("id") or v.get("name")
-        if isinstance(v, str):
-            links.add(v)
-        elif isinstance(v, (list, tuple)):
-            links.update(str(x) for x in v if isinstance(x, (str, int)))
-    return links
-
-
-def relevant_markers(
-    markers: Iterable[Any], mechanisms: Sequence[Mapping[str, Any]], rows: Sequence[Mapping[str, Any]]
-) -> dict[str, Any]:
-    """Non-DNA markers to test next: those linked to a mechanism or gene found, else all."""
-    items = [m for m in (to_plain(x) for x in markers) if isinstance(m, Mapping)]
-    found = {m["id"] for m in mechanisms if m.get("id")} | {m["name"] for m in mechanisms}
-    found |= {str(r.get("gene")) for r in rows if r.get("gene")}
-    shaped = []
-    for m in items:
-        links = _marker_links(m)
-        shaped.append({
-            "id": _text(m.get("id")),
-            "name": _text(m.get("name") or m.get("marker") or m.get("id")),
-            "what": _text(m.get("marker") or m.get("analyte") or m.get("type")),
-            "genes": _text(m.get("genes")),
-            "assay": _text(m.get("assay") or m.get("method") or m.get("test") or m.get("assays")),
-            "why": _text(m.get("why_not_dna") or m.get("rationale") or m.get("description")
-                         or m.get("why")),
-            "note": _text(m.get("note")),
-            "mechanism": _text((m.get("mechanism") or {}).get("name"))
-            if isinstance(m.get("mechanism"), Mapping) else _text(m.get("mechanism")),
-            "links": sorted(links),
-            "relevant": bool(links & found),
-            "evidence_level": _text(m.get("evidence_level")),
-            "level_class": level_class(m.get("evidence_level")),
-        })
-    relevant = [m for m in shaped if m["relevant"]]
-    return {"entries": relevant or shaped, "all_shown": not relevant, "total": len(shaped)}
 
 
 # ----------------------------------------------------------------- alerts, QC
