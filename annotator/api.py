@@ -236,26 +236,33 @@ def annotate(config: AnnotateConfig) -> AnnotateResult:
     items = cohort.resolve_items(config, config.samplesheet)
     config = replace(config, inputs=tuple(str(i.path) for i in items))
     check_config(config)
+    stage = None
     if config.dataset is not None:
-        from annotator.io import dataset
+        from annotator.io.dataset import DatasetStage
 
-        dataset.check_root(config.dataset)
-    panel = load_panel(config.panel, extend=config.panel_extend)
-    ctx = RunContext(config=config, panel=panel, progress=config.progress)
-    if len(items) == 1:
-        run = cohort.CohortRun([cohort.annotate_item(items[0], ctx, strict=True)], [])
-    else:
-        run = cohort.run_cohort(items, ctx)
-    if not run.samples:
-        raise MultipleErrors([ResmarkError(f.one_line()) for f in run.failures])
-    _check_unique_samples(run.samples)
-    from annotator.outputs import write_outputs
+        stage = DatasetStage(config.dataset)
+    try:
+        panel = load_panel(config.panel, extend=config.panel_extend)
+        ctx = RunContext(config=config, panel=panel, progress=config.progress)
+        staged = stage.path if stage is not None else None
+        if len(items) == 1:
+            first = cohort.annotate_item(items[0], ctx, strict=True, stage=staged)
+            run = cohort.CohortRun([first], [])
+        else:
+            run = cohort.run_cohort(items, ctx, stage=staged)
+        if not run.samples:
+            raise MultipleErrors([ResmarkError(f.one_line()) for f in run.failures])
+        _check_unique_samples(run.samples)
+        from annotator.outputs import write_outputs
 
-    result = write_outputs(config, ctx, run.samples)
-    result.failures = list(run.failures)
-    if config.dataset is not None:
-        result.dataset = cohort.write_dataset(config.dataset, result)
-    return result
+        result = write_outputs(config, ctx, run.samples)
+        result.failures = list(run.failures)
+        if stage is not None:
+            result.dataset = stage.commit(s.sample for s in run.samples)
+        return result
+    finally:
+        if stage is not None:
+            stage.discard()
 
 
 def _check_unique_samples(samples: list[SampleAnnotation]) -> None:

@@ -228,10 +228,13 @@ def resolve_items(config: AnnotateConfig, samplesheet: str | Path | None) -> lis
 # ---------------------------------------------------------------- one sample
 
 
-def annotate_item(item: CohortItem, ctx: RunContext, strict: bool = False) -> ItemResult:
+def annotate_item(
+    item: CohortItem, ctx: RunContext, strict: bool = False, stage: Path | None = None
+) -> ItemResult:
     """Annotate one item; a ``ResmarkError`` (or any bug) becomes a ``SampleFailure``.
 
     ``strict``: raise instead (a run of one input fails with the input's own error).
+    ``stage``: also write the sample's dataset partition there (``DatasetStage.path``).
     """
     from annotator.api import RunContext, annotate_file
 
@@ -250,6 +253,10 @@ def annotate_item(item: CohortItem, ctx: RunContext, strict: bool = False) -> It
     try:
         column = item.vcf_sample or _column_named(item)
         result = annotate_file(item.path, item_ctx, column)
+        if item.sample is not None and item.sample != result.sample:
+            _relabel(result, item.sample)
+        if stage is not None:
+            _stage_partition(stage, result, item_ctx)
     except ResmarkError as e:
         if strict:
             raise
@@ -262,9 +269,16 @@ def annotate_item(item: CohortItem, ctx: RunContext, strict: bool = False) -> It
             str(item.path), item.sample,
             f"{item.path}: internal error: {type(e).__name__}: {' '.join(str(e).split())}",
         )
-    if item.sample is not None and item.sample != result.sample:
-        _relabel(result, item.sample)
     return result
+
+
+def _stage_partition(stage: Path, result: SampleAnnotation, ctx: RunContext) -> None:
+    from annotator.io import dataset
+    from annotator.outputs import build_provenance
+
+    prov = build_provenance(ctx.config, ctx, [result]).as_dict()
+    prov["accounting"] = result.accounting.as_dict()
+    dataset.write_sample(stage, dataset.SampleRows(result.sample, result.rows, prov))
 
 
 def _column_named(item: CohortItem) -> str | None:
@@ -294,13 +308,14 @@ def _relabel(result: SampleAnnotation, sample: str) -> None:
 class SerialExecutor:
     """Annotate items one after another with the caller's context (``--jobs 1``)."""
 
-    def __init__(self, ctx: RunContext) -> None:
+    def __init__(self, ctx: RunContext, stage: Path | None = None) -> None:
         self.ctx = ctx
+        self.stage = stage
 
     def run(self, items: Sequence[CohortItem]) -> list[ItemResult]:
         results = []
         for n, item in enumerate(items, start=1):
-            results.append(annotate_item(item, self.ctx))
+            results.append(annotate_item(item, self.ctx, stage=self.stage))
             log.debug("annotated %d/%d: %s", n, len(items), item.path)
         return results
 
@@ -308,9 +323,10 @@ class SerialExecutor:
 class ProcessExecutor:
     """Annotate items in ``jobs`` worker processes, each loading panel and references once."""
 
-    def __init__(self, config: AnnotateConfig, jobs: int) -> None:
+    def __init__(self, config: AnnotateConfig, jobs: int, stage: Path | None = None) -> None:
         self.config = config
         self.jobs = jobs
+        self.stage = stage
 
     def run(self, items: Sequence[CohortItem]) -> list[ItemResult]:
         import multiprocessing
@@ -328,7 +344,7 @@ class ProcessExecutor:
         try:
             config = replace(self.config, progress=None)  # callbacks stay in the parent
             with ProcessPoolExecutor(workers, mp_context=mp, initializer=_init_worker,
-                                     initargs=(config,)) as pool:
+                                     initargs=(config, self.stage)) as pool:
                 return list(pool.map(_work, items, chunksize=chunk))
         except BrokenProcessPool as e:
             raise ResmarkError(
@@ -336,8 +352,10 @@ class ProcessExecutor:
             ) from e
 
 
-def make_executor(ctx: RunContext, jobs: int) -> Executor:
-    return SerialExecutor(ctx) if jobs <= 1 else ProcessExecutor(ctx.config, jobs)
+def make_executor(ctx: RunContext, jobs: int, stage: Path | None = None) -> Executor:
+    if jobs <= 1:
+        return SerialExecutor(ctx, stage)
+    return ProcessExecutor(ctx.config, jobs, stage)
 
 
 # Per-worker-process context, set once by the pool initializer.  Module state is
@@ -345,20 +363,21 @@ def make_executor(ctx: RunContext, jobs: int) -> Executor:
 _WORKER: dict[str, Any] = {}
 
 
-def _init_worker(config: AnnotateConfig) -> None:
+def _init_worker(config: AnnotateConfig, stage: Path | None) -> None:
     from annotator.api import RunContext
     from annotator.knowledge import load_panel
 
     _register_reducers()
     panel = load_panel(config.panel, extend=config.panel_extend)
     _WORKER["ctx"] = RunContext(config=config, panel=panel)
+    _WORKER["stage"] = stage
 
 
 def _work(item: CohortItem) -> ItemResult:
     ctx = _WORKER.get("ctx")
     if ctx is None:  # pragma: no cover - the initializer failed
         return SampleFailure(str(item.path), item.sample, "worker process has no context")
-    return annotate_item(item, ctx)
+    return annotate_item(item, ctx, stage=_WORKER.get("stage"))
 
 
 def _register_reducers() -> None:
@@ -386,11 +405,16 @@ class CohortRun:
     failures: list[SampleFailure]
 
 
-def run_cohort(items: Sequence[CohortItem], ctx: RunContext, executor: Executor | None = None) -> CohortRun:
+def run_cohort(
+    items: Sequence[CohortItem],
+    ctx: RunContext,
+    executor: Executor | None = None,
+    stage: Path | None = None,
+) -> CohortRun:
     """Annotate every item; results in input order, failures listed, never raised."""
     from annotator.pipeline import SampleAnnotation
 
-    ex = executor if executor is not None else make_executor(ctx, ctx.config.jobs)
+    ex = executor if executor is not None else make_executor(ctx, ctx.config.jobs, stage)
     samples: list[SampleAnnotation] = []
     failures: list[SampleFailure] = []
     for res in ex.run(items):
@@ -402,22 +426,3 @@ def run_cohort(items: Sequence[CohortItem], ctx: RunContext, executor: Executor 
     return CohortRun(samples, failures)
 
 
-
-def sample_provenance(provenance: dict[str, Any], sample: SampleAnnotation) -> dict[str, Any]:
-    """The run's provenance narrowed to one sample and its own input files."""
-    own = {sample.path, sample.header.index_path}
-    inputs = [i for i in provenance.get("inputs", []) if i.get("role") not in ("vcf", "index")
-              or i.get("path") in own]
-    return {**provenance, "samples": [sample.sample], "inputs": inputs,
-            "accounting": sample.accounting.as_dict()}
-
-
-def write_dataset(root: str | Path, result: Any) -> list[Path]:
-    """Add (or replace) each sample's partition of the dataset at ``root``."""
-    from annotator.io import dataset
-
-    return dataset.write_samples(
-        root,
-        (dataset.SampleRows(s.sample, s.rows, sample_provenance(result.provenance, s))
-         for s in result.samples),
-    )

@@ -218,23 +218,28 @@ def _add_sv_vcf(
             acc.add_record("rejected", "no ALT allele (reference-only record)", rec.where())
             continue
         buckets: list[str] = []
+        reasons: list[str] = []
         for i, alt in enumerate(rec.alts, start=1):
             if not _structural(alt) and "SVTYPE" in rec.info:
                 alt = f"<{rec.info['SVTYPE']}>"  # sequence-resolved SV (Manta, Delly INS)
             if not _structural(alt):
                 buckets.append("rejected")
+                reasons.append("not a structural-variant allele (no SVTYPE)")
                 continue
             produced = interp(rec, i, alt)
             if produced is None:
-                buckets.append("off_panel")
+                if interp.last_error:
+                    buckets.append("rejected")
+                    reasons.append(f"invalid structural-variant allele ({interp.last_error})")
+                else:
+                    buckets.append("off_panel")
                 continue
             buckets.append("annotated")
             for item in produced:
                 _list(ctx, result, item["row"].variant_key, item["row"], item["alteration"],
                       item["matches"])
         bucket = min(buckets, key=("annotated", "off_panel", "rejected").index)
-        reason = "not a structural-variant allele (no SVTYPE)" if bucket == "rejected" else None
-        acc.add_record(bucket, reason, rec.where())
+        acc.add_record(bucket, reasons[0] if bucket == "rejected" else None, rec.where())
 
 
 def _structural(alt: str) -> bool:

@@ -68,12 +68,15 @@ class SvInterpreter:
     thresholds: CnThresholds = DEFAULT_THRESHOLDS
     seen: set[tuple[tuple[str, int, str], ...]] = field(default_factory=set)
     invalid: int = 0
+    last_error: str | None = None  # why the last allele could not be interpreted
 
     def __call__(self, rec: InputRecord, allele_index: int, alt: str) -> list[dict[str, Any]] | None:
+        self.last_error = None
         try:
             event = parse(rec.chrom, rec.pos, alt, rec.info, rec.format_cn)
         except BreakendError as e:
             self.invalid += 1
+            self.last_error = str(e)
             log.warning("%s: %s; not interpreted", rec.where(), e)
             return None
         calls = self._calls(event)

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -130,11 +131,54 @@ def write_sample(root: str | Path, item: SampleRows) -> Path:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+    _remove_strays(part)
+    return target
+
+
+def _remove_strays(part: Path) -> None:
     for other in part.iterdir():
         # files of other names come from older layouts and would duplicate rows
         if other.name != PART_FILE and other.suffix == ".parquet":
             other.unlink()
-    return target
+
+
+class DatasetStage:
+    """Partition files written while a run works, moved into the dataset at the end.
+
+    Workers write each finished sample into the stage (in parallel); ``commit``
+    moves the files into place only once the whole run has succeeded, so a
+    failed run leaves the dataset as it was.  The stage sits beside the dataset
+    (not inside it, where readers scanning the directory would see it).
+    """
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = check_root(root)
+        try:
+            tmp = tempfile.mkdtemp(prefix=f".{self.root.name}.staging-", dir=self.root.parent)
+        except OSError:
+            tmp = tempfile.mkdtemp(prefix=".staging-", dir=self.root)
+        self.path = Path(tmp)
+
+    def commit(self, samples: Iterable[str]) -> list[Path]:
+        """Move the staged partitions of ``samples`` into the dataset; return their files."""
+        written: list[Path] = []
+        for sample in samples:
+            src = partition_dir(self.path, sample) / PART_FILE
+            if not src.is_file():
+                continue
+            part = partition_dir(self.root, sample)
+            try:
+                part.mkdir(parents=True, exist_ok=True)
+                os.replace(src, part / PART_FILE)
+            except OSError as e:
+                raise OutputError(f"cannot write dataset partition ({e.strerror})", path=part) from e
+            _remove_strays(part)
+            written.append(part / PART_FILE)
+        log.info("dataset %s: %d sample partition(s) written", self.root, len(written))
+        return written
+
+    def discard(self) -> None:
+        shutil.rmtree(self.path, ignore_errors=True)
 
 
 def write_samples(root: str | Path, items: Iterable[SampleRows]) -> list[Path]:
