@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from annotator import genome
+from annotator.cnv.thresholds import CnThresholds
 from annotator.errors import InputError, MultipleErrors, ResmarkError, UsageError
 from annotator.io.atomic import OutputDir, safe_name
 from annotator.io.vcfin import VcfSource
@@ -22,6 +23,7 @@ from annotator.pipeline import (
     PanelRegions,
     SampleAnnotation,
     SampleAnnotator,
+    apply_flags,
 )
 
 log = logging.getLogger(__name__)
@@ -47,6 +49,7 @@ class AnnotateConfig:
     sv: str | Path | None = None
     tumor_fraction: float | None = None
     ploidy: float = 2.0
+    cnv_thresholds: CnThresholds | None = None  # None: documented defaults (docs/cnv_sv.md)
     jobs: int = 1
     command: Sequence[str] | None = None
     # called with the number of records read since the last call (progress bars)
@@ -175,6 +178,7 @@ def annotate_file(
                 0, source.total_records - result.accounting.records_read
             )
         _add_segment_calls(ctx, result, build, reference)
+        apply_flags(result, ctx.panel)
         return result
     finally:
         source.close()

@@ -31,7 +31,7 @@ from annotator.genome import GenomeBuild
 from annotator.io.vcfin import InputRecord, VcfHeader
 from annotator.models import Alteration, TranscriptConsequence, Variant, VariantKey
 from annotator.normalize import is_simple_allele, normalise
-from annotator.rows import Row
+from annotator.rows import Row, match_columns
 
 log = logging.getLogger(__name__)
 
@@ -233,7 +233,8 @@ class SampleAnnotator:
             if self.options.report != "matched" or matches:
                 self.rows.append(row)
                 self.acc.listed += 1
-        return ("annotated", None) if produced else ("off_panel", None)
+        # an empty list is the mate of a breakend already reported: still annotated
+        return "annotated", None
 
     def _consequence(
         self, rec: InputRecord, variant: Variant
@@ -283,7 +284,6 @@ class SampleAnnotator:
         matches: tuple[Any, ...],
         disagreement: str | None = None,
     ) -> None:
-        top = matches[0] if matches else None
         s = v.support
         self.rows.append(
             Row(
@@ -305,11 +305,7 @@ class SampleAnnotator:
                 depth=s.depth,
                 alt_count=s.alt_count,
                 alteration_class=alteration.alteration_class if alteration else None,
-                rule_id=top.rule_id if top else None,
-                mechanism=top.mechanism.name if top else None,
-                mechanism_category=top.mechanism.category if top else None,
-                strategies=strategy_text(top.strategies) if top else None,
-                evidence_level=top.evidence_level if top else None,
+                **match_columns(matches),
                 variant_key=str(v.key),
                 build=self.build.name,
                 input_chrom=v.input_chrom,
@@ -326,13 +322,8 @@ class SampleAnnotator:
                 annotation_source=tc.source if tc else None,
                 upstream_disagreement=disagreement,
                 left_aligned=left_aligned,
-                match_level=top.match_level if top else None,
-                rule_ids="; ".join(m.rule_id for m in matches) if matches else None,
-                mechanism_id=top.mechanism.id if top else None,
-                pathway=top.mechanism.pathway if top else None,
-                drug_classes="; ".join(top.mechanism.drug_classes) if top else None,
-                over_claim_guard=bool(top.over_claim_guard) if top else False,
                 flags=None,
+                transcript_ensembl=tc.transcript_ensembl if tc else None,
             )
         )
         self.acc.listed += 1
@@ -345,18 +336,6 @@ class SampleAnnotator:
                 f"match {self.build.name}; is the genome build right? (see --build)",
                 path=path,
             )
-        self.rows.sort(key=_row_order)
-        flags = tuple(self.panel.flags(self.alterations)) if self.alterations else ()
-        if flags:
-            by_member: dict[str, list[str]] = {}
-            for f in flags:
-                for m in f.members:
-                    by_member.setdefault(m, []).append(f"{f.kind}:{f.gene}")
-            self.rows = [
-                _replace_flags(r, "; ".join(by_member[r.variant_key]))
-                if r.variant_key in by_member else r
-                for r in self.rows
-            ]
         if self.disagreements:
             log.info("%s: %d upstream annotation disagreement(s)", path, len(self.disagreements))
         return SampleAnnotation(
@@ -366,19 +345,29 @@ class SampleAnnotator:
             header=self.header,
             rows=self.rows,
             accounting=self.acc,
-            flags=flags,
             disagreements=self.disagreements,
             alterations=self.alterations,
         )
 
 
-def strategy_text(strategies: Sequence[Any]) -> str:
-    """Ranked strategies with their evidence level; 'avoid' strategies say so."""
-    parts = []
-    for st in strategies:
-        prefix = "avoid: " if getattr(st, "kind", "treat") == "avoid" else ""
-        parts.append(f"{prefix}{st.name} [{st.evidence_level}]")
-    return "; ".join(parts)
+def apply_flags(result: SampleAnnotation, panel: Any) -> None:
+    """Sort rows and add the panel's cross-alteration flags (biallelic loss, polyclonal ...).
+
+    Runs after copy-number and SV calls were added, so e.g. an RB1 nonsense
+    variant plus an RB1 deep deletion from --cnv is flagged as biallelic.
+    """
+    result.rows.sort(key=_row_order)
+    flags = tuple(panel.flags(result.alterations)) if result.alterations else ()
+    result.flags = flags
+    by_member: dict[str, list[str]] = {}
+    for f in flags:
+        for m in f.members:
+            by_member.setdefault(m, []).append(f"{f.kind}:{f.gene or f.mechanism_id}")
+    result.rows[:] = [
+        _replace_flags(r, "; ".join([*filter(None, [r.flags]), *by_member[r.variant_key]]))
+        if r.variant_key in by_member else r
+        for r in result.rows
+    ]
 
 
 def _row_order(row: Row) -> tuple[int, str, int, int, str]:

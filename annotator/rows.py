@@ -7,6 +7,7 @@ the first block is the documented core set that users' scripts rely on.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
@@ -73,12 +74,40 @@ class Row:
     partner_gene: str | None = None
     breakpoint: str | None = None
     sv_type: str | None = None
+    transcript_ensembl: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
 COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(Row))
+
+
+def strategy_text(strategies: Sequence[Any]) -> str:
+    """Ranked strategies with their evidence level; 'avoid' strategies say so."""
+    parts = []
+    for st in strategies:
+        prefix = "avoid: " if getattr(st, "kind", "treat") == "avoid" else ""
+        parts.append(f"{prefix}{st.name} [{st.evidence_level}]")
+    return "; ".join(parts)
+
+
+def match_columns(matches: Sequence[Any]) -> dict[str, Any]:
+    """The knowledge-base columns of a row, from its matches (most specific first)."""
+    top = matches[0] if matches else None
+    return {
+        "rule_id": top.rule_id if top else None,
+        "mechanism": top.mechanism.name if top else None,
+        "mechanism_category": top.mechanism.category if top else None,
+        "strategies": strategy_text(top.strategies) if top else None,
+        "evidence_level": top.evidence_level if top else None,
+        "match_level": top.match_level if top else None,
+        "rule_ids": "; ".join(m.rule_id for m in matches) if matches else None,
+        "mechanism_id": top.mechanism.id if top else None,
+        "pathway": top.mechanism.pathway if top else None,
+        "drug_classes": "; ".join(top.mechanism.drug_classes) if top else None,
+        "over_claim_guard": bool(top.over_claim_guard) if top else False,
+    }
 
 _INT = ("pos", "depth", "alt_count", "input_pos", "record_index", "allele_index", "protein_start")
 _FLOAT = ("vaf", "qual", "copy_number", "log2")

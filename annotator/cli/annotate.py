@@ -10,6 +10,10 @@ from contextlib import contextmanager
 import click
 
 from annotator.api import DEFAULT_FORMATS, FORMATS, AnnotateConfig, annotate
+from annotator.cnv.thresholds import CnThresholds
+from annotator.errors import ResmarkError
+
+COHORT_SUMMARY_ABOVE = 20  # more samples than this: one summary line instead of one block each
 
 
 def _formats(ctx: click.Context, param: click.Parameter, value: str) -> tuple[str, ...]:
@@ -38,7 +42,7 @@ def progress_reporter(enabled: bool) -> Iterator[Callable[[int], None] | None]:
 
 
 @click.command("annotate")
-@click.argument("inputs", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("inputs", nargs=-1, required=False, type=click.Path(dir_okay=False))
 @click.option("-o", "--outdir", required=True, type=click.Path(file_okay=False), help="Output directory.")
 @click.option("--sample", help="Tumour sample column (default: ##tumor_sample, else the only sample).")
 @click.option("--build", default="auto", show_default=True, help="auto, GRCh37 or GRCh38.")
@@ -54,11 +58,31 @@ def progress_reporter(enabled: bool) -> Iterator[Callable[[int], None] | None]:
 @click.option("--sv", type=click.Path(dir_okay=False), help="Structural-variant VCF (Manta, Delly, LUMPY, ...).")
 @click.option("--tumor-fraction", type=float, help="Tumour fraction / purity, used for copy-number calls (ctDNA).")
 @click.option("--ploidy", type=float, default=2.0, show_default=True, help="Tumour ploidy for copy-number calls.")
+@click.option("--amp-ratio", type=float, default=3.0, show_default=True,
+              help="Amplification: tumour copy number >= this x ploidy.")
+@click.option("--gain-ratio", type=float, default=1.25, show_default=True, help="Gain: copy number >= this x ploidy.")
+@click.option("--loss-ratio", type=float, default=0.75, show_default=True, help="Loss: copy number <= this x ploidy.")
+@click.option("--deep-deletion-cn", type=float, default=0.5, show_default=True,
+              help="Deep deletion: tumour copy number below this.")
+@click.option("--cn-min-fraction", type=float, default=0.5, show_default=True,
+              help="Fraction of a gene that segments must cover for a gene-level call.")
 @click.option("-j", "--jobs", type=int, default=1, show_default=True, help="Parallel processes for cohorts.")
 @click.option("--force", is_flag=True, help="Replace results already in OUTDIR.")
+@click.option("--samplesheet", type=click.Path(dir_okay=False),
+              help="TSV/CSV with a 'vcf' column (and optional sample, patient, timepoint, cnv, sv, "
+                   "tumor_fraction): annotate every row as one cohort.")
+@click.option("--dataset", "dataset", type=click.Path(file_okay=False),
+              help="Also add every sample to this hive-partitioned Parquet dataset "
+                   "(DIR/sample=NAME/part-0.parquet; a rerun replaces a sample's rows).")
 @click.pass_context
 def command(ctx: click.Context, **kw: object) -> None:
-    """Annotate INPUTS (VCF, VCF.GZ or BCF) against the resistance knowledge base."""
+    """Annotate INPUTS (VCF, VCF.GZ or BCF) against the resistance knowledge base.
+
+    INPUTS may be paths or quoted globs ('cohort/*.vcf.gz'); --samplesheet adds the
+    rows of a sample sheet.  Several inputs form a cohort: with --jobs N they are
+    annotated in N processes, a failing sample is reported and the others are
+    written (exit code 1), and --dataset adds them all to one Parquet dataset.
+    """
     quiet = bool((ctx.obj or {}).get("quiet"))
     with progress_reporter(enabled=not quiet) as progress:
         _run(kw, progress)
@@ -81,13 +105,25 @@ def _run(kw: dict[str, object], progress: Callable[[int], None] | None) -> None:
         sv=kw["sv"],  # type: ignore[arg-type]
         tumor_fraction=kw["tumor_fraction"],  # type: ignore[arg-type]
         ploidy=float(kw["ploidy"]),  # type: ignore[arg-type]
+        cnv_thresholds=CnThresholds(
+            deep_deletion_cn=float(kw["deep_deletion_cn"]),  # type: ignore[arg-type]
+            loss_ratio=float(kw["loss_ratio"]),  # type: ignore[arg-type]
+            gain_ratio=float(kw["gain_ratio"]),  # type: ignore[arg-type]
+            amplification_ratio=float(kw["amp_ratio"]),  # type: ignore[arg-type]
+            min_fraction=float(kw["cn_min_fraction"]),  # type: ignore[arg-type]
+        ),
         jobs=int(kw["jobs"]),  # type: ignore[call-overload]
+        samplesheet=kw["samplesheet"],  # type: ignore[arg-type]
+        dataset=kw["dataset"],  # type: ignore[arg-type]
         command=["resmark", *sys.argv[1:]],
         progress=progress,
     )
     result = annotate(config)
+    detailed = len(result.samples) <= COHORT_SUMMARY_ABOVE
     for s in result.samples:
         matched = [r for r in s.rows if r.rule_id]
+        if not detailed:
+            continue
         click.echo(f"{s.sample} ({s.build.name}): {s.accounting.summary_line()}", err=True)
         for r in matched[:20]:
             click.echo(
@@ -97,4 +133,17 @@ def _run(kw: dict[str, object], progress: Callable[[int], None] | None) -> None:
             )
         for f in s.flags:
             click.echo(f"  FLAG {f.kind} {f.gene}: {f.message}", err=True)
+    if not detailed:
+        n_matched = sum(1 for s in result.samples if any(r.rule_id for r in s.rows))
+        click.echo(f"{len(result.samples)} samples annotated; {n_matched} with a matched "
+                   "resistance marker (see accounting.tsv)", err=True)
+    if result.dataset:
+        click.echo(f"dataset {config.dataset}: {len(result.dataset)} sample partition(s) written", err=True)
     click.echo(f"results in {result.outdir} (research use only)", err=True)
+    if result.failures:
+        for f in result.failures:
+            click.echo(f"resmark: failed: {f.one_line()}", err=True)
+        raise ResmarkError(
+            f"{len(result.failures)} of {len(result.failures) + len(result.samples)} inputs failed "
+            f"(listed above); the other samples' results are in {result.outdir}"
+        )

@@ -1,8 +1,7 @@
 """Output rows for copy-number and structural-variant calls.
 
-The rule columns are filled from the top match exactly as
-``SampleAnnotator._emit`` does for small variants (``match_columns``; the
-lead may move it to ``annotator.rows`` so both use one function).
+The rule columns come from ``annotator.rows.match_columns``, the same
+function small-variant rows use.
 """
 
 from __future__ import annotations
@@ -10,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from annotator.rows import Row
+from annotator.rows import Row, match_columns
 
 # Sequence Ontology terms for the consequence column
 CN_TERMS = {
@@ -27,23 +26,6 @@ SV_TERMS = {
     "loss": "copy_number_loss",
     "deep_deletion": "transcript_ablation",
 }
-
-
-def match_columns(matches: Sequence[Any]) -> dict[str, Any]:
-    top = matches[0] if matches else None
-    return {
-        "rule_id": top.rule_id if top else None,
-        "mechanism": top.mechanism.name if top else None,
-        "mechanism_category": top.mechanism.category if top else None,
-        "strategies": "; ".join(st.name for st in top.strategies) if top else None,
-        "evidence_level": top.evidence_level if top else None,
-        "match_level": top.match_level if top else None,
-        "rule_ids": "; ".join(m.rule_id for m in matches) if matches else None,
-        "mechanism_id": top.mechanism.id if top else None,
-        "pathway": top.mechanism.pathway if top else None,
-        "drug_classes": "; ".join(top.mechanism.drug_classes) if top else None,
-        "over_claim_guard": bool(top.over_claim_guard) if top else False,
-    }
 
 
 def make_row(

@@ -30,6 +30,7 @@ CARRIED_INFO = (
     "CSQ", "ANN", "EFF", "BCSQ",
     "SVTYPE", "END", "SVLEN", "CN", "CIPOS", "CIEND", "MATEID", "EVENT",
     "FOLD_CHANGE", "FOLD_CHANGE_LOG", "LOG2", "LOG2R", "GENE", "GENES",
+    "CHR2", "CT", "INV3", "INV5", "SVINSSEQ",
 )
 TUMOUR_NAMES = frozenset({"TUMOR", "TUMOUR"})
 

@@ -54,9 +54,15 @@ def _header_text(line: str) -> str:
     return text.replace("<", "%3C").replace(">", "%3E")
 
 
+# rows that come from --cnv / --sv files, not from the VCF being copied
+EXTERNAL_SOURCES = frozenset({"sv-vcf", "fusion-table"})
+
+
 def index_rows(rows: Sequence[Row]) -> dict[RecordKey, Row]:
     out: dict[RecordKey, Row] = {}
     for r in rows:
+        if r.record_index < 0 or r.annotation_source in EXTERNAL_SOURCES:
+            continue
         key = (r.input_chrom, r.input_pos, r.input_ref, r.allele_index, r.input_alt)
         out.setdefault(key, r)
     return out

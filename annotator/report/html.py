@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -127,6 +128,17 @@ def write_sample_report(
 
 
 # ----------------------------------------------------------------- patient
+
+
+_LEVEL_SUFFIX = re.compile(r"^(?P<name>.*?)\s*\[(?P<level>[A-EU])\]$")
+
+
+def _strategy_name_level(text: str, default_level: str) -> tuple[str, str]:
+    """'Alpelisib + fulvestrant [A]' -> ('Alpelisib + fulvestrant', 'A') (rows.strategy_text)."""
+    m = _LEVEL_SUFFIX.match(text)
+    if m:
+        return m.group("name"), m.group("level")
+    return text, default_level
 
 
 def render_patient_report(
@@ -246,16 +258,21 @@ def patient_context(
     mechanisms: dict[str, dict[str, Any]] = {}
     for a in alterations:
         if a["mechanism"]:
+            label = f"{a['gene']} {a['change']}".strip()
             m = mechanisms.setdefault(a["mechanism"], {"name": a["mechanism"], "level": a["level"],
                                                        "alterations": []})
-            m["alterations"].append(f"{a['gene']} {a['change']}".strip())
+            if label not in m["alterations"]:
+                m["alterations"].append(label)
             if ctxmod.level_rank(a["level"]) < ctxmod.level_rank(m["level"]):
                 m["level"] = a["level"]
     strategies: dict[str, dict[str, Any]] = {}
     for a in alterations:
-        for name in [s.strip() for s in a["strategies"].split(";") if s.strip()]:
-            s = strategies.setdefault(name, {"name": name, "alterations": [], "level": a["level"]})
-            s["alterations"].append(f"{a['gene']} {a['change']}".strip())
+        for text in [s.strip() for s in a["strategies"].split(";") if s.strip()]:
+            name, level = _strategy_name_level(text, a["level"])
+            s = strategies.setdefault(name, {"name": name, "alterations": [], "level": level})
+            label = f"{a['gene']} {a['change']}".strip()
+            if label not in s["alterations"]:
+                s["alterations"].append(label)
     info = ctxmod.panel_info(panel)
     return {
         "kind": "patient",
@@ -272,8 +289,10 @@ def patient_context(
         "mechanisms": sorted(({**m, "level_class": ctxmod.level_class(m["level"])}
                               for m in mechanisms.values()),
                              key=lambda m: ctxmod.level_rank(m["level"])),
-        "strategies": [{**s, "level_class": ctxmod.level_class(s["level"])}
-                       for s in strategies.values()],
+        "strategies": sorted(
+            ({**s, "level_class": ctxmod.level_class(s["level"])} for s in strategies.values()),
+            key=lambda s: (s["name"].startswith("avoid:"), ctxmod.level_rank(s["level"])),
+        ),
         "markers": ctxmod.relevant_markers(
             info.get("non_dna_markers") or [],
             [{"id": "", "name": m} for m in mechanisms],

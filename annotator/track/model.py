@@ -116,6 +116,7 @@ class TrackConfig:
     thresholds: Thresholds = field(default_factory=Thresholds)
     plots: bool = True
     png: bool = True  # also PNG when matplotlib is installed
+    html: bool = True  # self-contained <patient>.report.html
     force: bool = False
     command: Sequence[str] | None = None
 

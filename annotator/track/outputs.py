@@ -3,7 +3,8 @@
 Files: ``track_long.parquet`` and ``track_long.tsv`` (one row per patient x
 timepoint x variant), ``<patient>.track_wide.tsv`` (variants x timepoints),
 ``track_summary.json`` (thresholds, per-timepoint summaries, alerts,
-warnings), ``<patient>.vaf_trajectory.svg`` (+ ``.png`` with matplotlib), and
+warnings), ``<patient>.vaf_trajectory.svg`` (+ ``.png`` with matplotlib),
+``<patient>.report.html`` (self-contained patient report), and
 ``provenance.json`` last (its presence marks a complete result).
 """
 
@@ -154,12 +155,18 @@ def write_outputs(config: TrackConfig, ctx: TrackContext, result: TrackResult) -
             labels = [s.label for s in p.timepoints]
             header, wide = wide_rows(by_variant, labels)
             tsvout.write_table(out.stage(f"{stem}.track_wide.tsv"), header, wide)
+            svg_text = None
             if config.plots:
                 alerted = {k for a in p.alerts for k in a.variant_keys}
-                plots.write_svg(out.stage(f"{stem}.vaf_trajectory.svg"), p.patient, labels, by_variant, alerted)
+                svg_path = out.stage(f"{stem}.vaf_trajectory.svg")
+                plots.write_svg(svg_path, p.patient, labels, by_variant, alerted)
+                svg_text = svg_path.read_text(encoding="utf-8")
                 if config.png and plots.matplotlib_available():
                     plots.write_png(out.stage(f"{stem}.vaf_trajectory.png"), p.patient, labels,
                                     by_variant, alerted)
+            if config.html:
+                _write_patient_html(out.stage(f"{stem}.report.html"), p, rows, svg_text, prov,
+                                    ctx, result.warnings)
         summary = {
             "resmark": prov,
             "thresholds": asdict(th),
@@ -182,6 +189,33 @@ def write_outputs(config: TrackConfig, ctx: TrackContext, result: TrackResult) -
     result.outputs = written
     result.provenance = prov
     return result
+
+
+_SEVERITY = {"emerging": "high", "rising": "high", "polyclonal": "high", "unconfirmed_new": "warning"}
+
+
+def _write_patient_html(
+    path: Path, p: PatientTrack, rows: list[dict[str, Any]], svg_text: str | None,
+    prov: dict[str, Any], ctx: TrackContext, warnings: list[str],
+) -> None:
+    from annotator.report.html import write_patient_report
+
+    timepoints = [
+        {"timepoint": s.label, "date": s.date.isoformat() if s.date else None, "sample": s.sample,
+         "tumor_fraction": s.tumor_fraction, "input": str(s.vcf)}
+        for s in p.timepoints
+    ]
+    alerts = [
+        {"severity": _SEVERITY.get(a.kind, "info") if a.confidence == "supported" else "warning",
+         "title": f"{a.kind.replace('_', ' ')}: {', '.join(a.alterations)} at {a.timepoint}",
+         "message": a.message}
+        for a in p.alerts
+    ]
+    write_patient_report(
+        path, patient=p.patient, timepoints=timepoints,
+        rows=[r for r in rows if r.get("patient") == p.patient], alerts=alerts,
+        trajectory_svg_text=svg_text, provenance=prov, panel=ctx.run.panel, notes=warnings,
+    )
 
 
 def _unique(stem: str, used: set[str]) -> str:
