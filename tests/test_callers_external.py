@@ -109,3 +109,21 @@ def test_real_caller_read_support(shared_dir, rel, sample, source, rule):
             assert rs.vaf == pytest.approx(vaf, abs=1e-4), rec.where()
         checked += 1
     assert checked > 0
+
+
+@pytest.mark.parametrize("build", ["grch37", "grch38"])
+def test_pcgr_brca_tumour_end_to_end(shared_dir, tmp_path, build):
+    """PCGR's TCGA breast tumour T001-BRCA carries PIK3CA H1047R and TP53 V272M
+    (shared/external/README.md); both builds must give the same interpretation."""
+    from annotator.api import AnnotateConfig, annotate
+
+    path = shared_dir / "external" / "vcf" / "pcgr" / f"T001-BRCA.{build}.vcf.gz"
+    res = annotate(AnnotateConfig(inputs=[str(path)], outdir=str(tmp_path / "o"),
+                                  build="GRCh37" if build == "grch37" else "GRCh38",
+                                  report="panel", formats=("tsv",)))
+    (s,) = res.samples
+    assert s.accounting.balanced and s.accounting.records_read + (s.accounting.off_panel_by_index or 0) >= 196
+    changes = {(r.gene, r.hgvsp_short): r for r in s.rows}
+    pik = changes[("PIK3CA", "p.H1047R")]
+    assert pik.rule_id and pik.evidence_level == "A" and pik.support_source == "PCGR:ADT/DPT"
+    assert ("TP53", "p.V272M") in changes

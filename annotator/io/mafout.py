@@ -211,8 +211,10 @@ def maf_record(
     style = chrom_style or chromnames.style_of(row.input_chrom)
     chrom = chromnames.to_style(row.chrom, style if style in ("ucsc", "ensembl") else "ensembl")
     transcript = row.transcript or ""
-    ensembl = ""
-    if transcript.startswith("ENST"):
+    ensembl = (row.transcript_ensembl or "").split(".")[0]
+    if ensembl:
+        pass
+    elif transcript.startswith("ENST"):
         ensembl = transcript.split(".")[0]
     elif ensembl_ids and transcript:
         ensembl = ensembl_ids.get(transcript.split(".")[0], "")
