@@ -98,6 +98,17 @@ def check_config(config: AnnotateConfig) -> None:
         path = Path(p)
         if not path.exists():
             problems.append(UsageError("input file not found", path=path))
+        elif path.is_dir():
+            problems.append(UsageError("is a directory, not a VCF/BCF file", path=path))
+        elif len(config.inputs) == 1 and getattr(config, "samplesheet", None) is None:
+            # one input: its container faults join the other problems (a cohort reports
+            # each failing input separately instead)
+            from annotator.io.vcfcheck import sniff
+
+            try:
+                sniff(path)  # empty, truncated bgzip, bzip2/xz/zip, not a VCF: before any work
+            except ResmarkError as e:
+                problems.append(e)
     if config.report not in REPORT_MODES:
         problems.append(UsageError(f"--report must be one of {', '.join(REPORT_MODES)}, not {config.report!r}"))
     bad = [f for f in config.formats if f not in FORMATS]

@@ -285,16 +285,14 @@ def _column_named(item: CohortItem) -> str | None:
     """The sheet's sample name selects the tumour column when the VCF has one so named."""
     if item.sample is None:
         return None
-    try:
-        import cyvcf2
+    from annotator.io.vcfin import VcfSource
 
-        vcf = cyvcf2.VCF(str(item.path), lazy=True)
-    except Exception:  # noqa: BLE001 - annotate_file reports unreadable files properly
-        return None
     try:
-        return item.sample if item.sample in vcf.samples else None
-    finally:
-        vcf.close()
+        source = VcfSource(item.path, item.sample)  # header only; raises if no such column
+    except ResmarkError:
+        return None  # no such column, or a broken file that annotate_file will report
+    source.close()
+    return item.sample
 
 
 def _relabel(result: SampleAnnotation, sample: str) -> None:

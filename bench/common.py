@@ -34,10 +34,9 @@ def panel_regions(build: str = "GRCh38") -> list[tuple[str, int, int]]:
 
     ref = load_reference(build)
     genes = panel_genes()
+    # as annotator.api.annotate_file: transcript-model genes plus the panel's genes
     regions = PanelRegions.build(
-        (r.chrom, r.start, r.end, r.gene)
-        for r in ref.gene_regions()
-        if genes is None or r.gene in genes
+        (r.chrom, r.start, r.end, r.gene) for r in ref.gene_regions(extra_genes=genes)
     )
     return regions.query_regions()
 

@@ -10,9 +10,12 @@ Exit codes: 0 ok, 1 bad input/data/panel/I-O, 2 usage, 130 interrupted.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import logging
+import signal
 import sys
+from collections.abc import Iterator
 from typing import NoReturn
 
 import click
@@ -83,6 +86,29 @@ def main(argv: list[str] | None = None) -> NoReturn:
     """Entry point: the one error boundary of resmark."""
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
+    with _sigterm_as_interrupt():
+        _guarded(args, debug)
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """A scheduler's SIGTERM cleans up like Ctrl-C (staged outputs removed, exit 130)."""
+
+    def handler(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        old = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread (embedded use): leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
+
+
+def _guarded(args: list[str], debug: bool) -> NoReturn:
     try:
         rv = cli.main(args=args, prog_name="resmark", standalone_mode=False)
         sys.exit(rv if isinstance(rv, int) else 0)
@@ -103,6 +129,15 @@ def main(argv: list[str] | None = None) -> NoReturn:
         click.echo(f"resmark: error: {e.one_line()}", err=True)
         sys.exit(e.exit_code)
     except BrokenPipeError:
+        # stderr closed by a pager or `head`: nothing more can be said
+        with contextlib.suppress(OSError):
+            sys.stderr.close()
+        sys.exit(1)
+    except OSError as e:
+        if debug:
+            raise
+        where = f"{e.filename}: " if e.filename else ""
+        click.echo(f"resmark: error: {where}{e.strerror or ' '.join(str(e).split())}", err=True)
         sys.exit(1)
     except Exception as e:  # noqa: BLE001 - last resort: still one line unless --debug
         if debug:

@@ -5,6 +5,8 @@ interrupted run leaves no partial files behind.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import logging
 import os
 import re
@@ -80,16 +82,32 @@ class OutputDir:
         try:
             if exc_type is None:
                 self._commit()
+        except OSError as e:
+            raise _write_error(e, self.outdir) from e
         finally:
             shutil.rmtree(self.staging, ignore_errors=True)
             self._remove_if_empty_new()
+        if isinstance(exc, OSError) and not isinstance(exc, OutputError):
+            # disk full, quota, permissions while writing: one line, not a traceback
+            raise _write_error(exc, self.outdir) from exc
 
     def _commit(self) -> None:
         assert self.staging is not None
-        for name in self.names:
-            src = self.staging / name
-            if src.exists():
-                os.replace(src, self.outdir / name)
+        # the marker goes last so that its presence always means a complete result
+        order = [n for n in self.names if n != self.MARKER]
+        order += [n for n in self.names if n == self.MARKER]
+        moved: list[Path] = []
+        try:
+            for name in order:
+                src = self.staging / name
+                if src.exists():
+                    os.replace(src, self.outdir / name)
+                    moved.append(self.outdir / name)
+        except OSError:
+            for p in moved:
+                with contextlib.suppress(OSError):
+                    p.unlink()
+            raise
 
     def _remove_if_empty_new(self) -> None:
         try:
@@ -97,6 +115,12 @@ class OutputDir:
                 self.outdir.rmdir()
         except OSError:
             pass
+
+
+def _write_error(e: OSError, outdir: Path) -> OutputError:
+    reason = e.strerror or " ".join(str(e).split()) or type(e).__name__
+    hint = "; free some space and run again" if e.errno == errno.ENOSPC else ""
+    return OutputError(f"cannot write results ({reason}); nothing was kept{hint}", path=outdir)
 
 
 def _existing_parent(path: Path) -> Path:

@@ -26,9 +26,9 @@ import bisect
 import gzip
 import logging
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from annotator import chromnames
 from annotator.errors import InputError
@@ -48,23 +48,16 @@ def file_kind(path: Path) -> str:
     """``bgzf``, ``gzip``, ``bcf`` or ``text`` from the first bytes."""
     with open(path, "rb") as fh:
         head = fh.read(18)
+    if head[:3] == b"BCF":
+        return "bcf"
     if head[:2] != b"\x1f\x8b":
         return "text"
     # BGZF: gzip with FEXTRA holding the 'BC' subfield (SAM/BAM specification, 4.1)
-    bgzf = len(head) >= 14 and head[3] & 4 and head[12:14] == b"BC"
-    if bgzf:
-        try:
-            import pysam
-
-            with pysam.BGZFile(str(path), "rb") as fh:
-                magic = fh.read(3)
-        except (OSError, ValueError):
-            magic = b""
-        if magic == b"BCF":
-            return "bcf"
-        return "bgzf"
+    bgzf = len(head) >= 14 and bool(head[3] & 4) and head[12:14] == b"BC"
     with gzip.open(path, "rb") as fh:
-        return "bcf" if fh.read(3) == b"BCF" else "gzip"
+        if fh.read(3) == b"BCF":
+            return "bcf"
+    return "bgzf" if bgzf else "gzip"
 
 
 class _Spans:
@@ -102,9 +95,11 @@ def unindexed_records(source: VcfSource, regions: Sequence[Region]) -> Iterator[
         return
     if kind == "bgzf":
         with tempfile.TemporaryDirectory(prefix="resmark-index-") as tmp:
-            vcf = _index_on_the_fly(path, Path(tmp) / "input.tbi")
+            index = Path(tmp) / "input.tbi"
+            vcf = _index_on_the_fly(path, index)
             if vcf is not None:
                 try:
+                    _declare(source, vcf, _index_contigs(path, index))
                     source.total_records = _num_records(vcf)
                     yield from source._query(vcf, regions)
                 finally:
@@ -113,7 +108,25 @@ def unindexed_records(source: VcfSource, regions: Sequence[Region]) -> Iterator[
     yield from _text_records(source, regions)
 
 
-def _index_on_the_fly(path: Path, index: Path) -> object | None:
+def _index_contigs(path: Path, index: Path) -> list[str]:
+    import pysam
+
+    with pysam.TabixFile(str(path), index=str(index)) as tbx:
+        return [str(c) for c in tbx.contigs]
+
+
+def _declare(source: VcfSource, vcf: Any, names: Iterable[str]) -> None:
+    """Declare contigs the header lacks: htslib mis-parses records of undeclared contigs."""
+    have = set(source.header.contigs)
+    for name in names:
+        if name not in have:
+            try:
+                vcf.add_to_header(f"##contig=<ID={name}>")
+            except Exception as e:  # noqa: BLE001 - cyvcf2 raises bare Exception
+                raise InputError(f"contig name {name!r} is not valid", path=source.path) from e
+
+
+def _index_on_the_fly(path: Path, index: Path) -> Any:
     import cyvcf2
     import pysam
 
@@ -127,9 +140,9 @@ def _index_on_the_fly(path: Path, index: Path) -> object | None:
     return vcf
 
 
-def _num_records(vcf: object) -> int | None:
+def _num_records(vcf: Any) -> int | None:
     try:
-        return int(vcf.num_records)  # type: ignore[attr-defined]
+        return int(vcf.num_records)
     except Exception:  # noqa: BLE001 - index without statistics
         return None
 
@@ -138,13 +151,15 @@ def _text_records(source: VcfSource, regions: Sequence[Region]) -> Iterator[Inpu
     import cyvcf2
 
     path = source.path
+    source._scan_all()  # the structural checks of annotator.io.vcfcheck, once
+    chroms = source._vcf.scan.chroms if source._vcf.scan is not None else []
     spans = _Spans(regions)
     total = 0
     with tempfile.TemporaryDirectory(prefix="resmark-scan-") as tmp:
         kept_path = Path(tmp) / "panel.vcf"
         opener = gzip.open if file_kind(path) != "text" else open
         try:
-            with opener(path, "rt", encoding="utf-8", errors="replace") as fh, open(  # type: ignore[operator]
+            with opener(path, "rt", encoding="utf-8", errors="replace") as fh, open(
                 kept_path, "w", encoding="utf-8"
             ) as out:
                 for n, line in enumerate(fh, start=1):
@@ -172,6 +187,7 @@ def _text_records(source: VcfSource, regions: Sequence[Region]) -> Iterator[Inpu
         source.total_records = total
         vcf = cyvcf2.VCF(str(kept_path), gts012=True, lazy=True)
         try:
+            _declare(source, vcf, chroms)
             yield from source._convert(iter(vcf), 0)
         finally:
             vcf.close()
@@ -179,6 +195,8 @@ def _text_records(source: VcfSource, regions: Sequence[Region]) -> Iterator[Inpu
 
 def _checked_records(source: VcfSource, regions: Sequence[Region]) -> Iterator[InputRecord]:
     """Every record parsed by htslib, but only those inside the regions converted."""
+    if source.container.text:
+        source._scan_all()
     spans = _Spans(regions)
     total = 0
 

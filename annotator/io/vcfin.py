@@ -108,7 +108,8 @@ def usable_index(path: Path, container: vcfcheck.Container) -> Path | None:
 
 
 def _parse_header_line(line: str) -> dict[str, str]:
-    inner = line[line.index("<") + 1 : line.rindex(">")] if "<" in line else ""
+    start, end = line.find("<"), line.rfind(">")
+    inner = line[start + 1 : end] if 0 <= start < end else line[start + 1 :] if start >= 0 else ""
     out: dict[str, str] = {}
     for m in re.finditer(r'([A-Za-z_]+)=("(?:[^"\\]|\\.)*"|[^,]*)', inner):
         out[m.group(1)] = m.group(2).strip('"')
@@ -165,7 +166,9 @@ class VcfSource:
                 vcf = cyvcf2.VCF(str(self.path), gts012=True, lazy=True)
             self._vcf = vcfcheck.SafeVcf(vcf, self.path, self.container)
         except Exception as e:  # noqa: BLE001 - cyvcf2 raises bare Exception
-            why = vcfcheck.htslib_message(captured) or _clean(e)
+            why = vcfcheck.htslib_message(captured) or _clean(e).replace(str(self.path), "it")
+            if "is not valid bcf or vcf" in why:
+                why = "htslib does not recognise the content as VCF or BCF"
             raise InputError(f"htslib cannot read this file: {why}", path=self.path) from e
         for line in captured[:5]:
             log.info("%s: htslib: %s", self.path, line)
@@ -184,7 +187,8 @@ class VcfSource:
 
     def _read_header(self, sample: str | None) -> VcfHeader:
         raw = self._vcf.raw_header or ""
-        lines = tuple(line for line in raw.splitlines() if line)
+        # "\n" only: str.splitlines() would also split at form feeds and other controls
+        lines = tuple(line.rstrip("\r") for line in raw.split("\n") if line)
         if not lines or not lines[-1].startswith("#CHROM"):
             raise InputError("no #CHROM header line; is this a VCF?", path=self.path)
         contigs: dict[str, int | None] = {}
@@ -255,7 +259,7 @@ class VcfSource:
         Without an index, ``annotator.io.regionscan`` skips the other records
         without parsing them (and sets ``total_records``).
         """
-        if self.container.text and (regions is None or not self.header.indexed):
+        if self.container.text and regions is None:
             self._scan_all()
         if regions is None:
             yield from self._convert(iter(self._vcf), 0)
@@ -263,6 +267,7 @@ class VcfSource:
         if not self.header.indexed:
             from annotator.io.regionscan import unindexed_records
 
+            # runs _scan_all() itself wherever htslib will parse every line
             yield from unindexed_records(self, regions)
             return
         yield from self._query(self._vcf, regions)
@@ -281,8 +286,10 @@ class VcfSource:
         if id(vcf) in self._declared:
             return
         self._declared.add(id(vcf))
+        lines: dict[str, int] = {}
         if self._vcf.scan is not None:
-            names = self._vcf.scan.chroms
+            lines = self._vcf.scan.chroms
+            names = list(lines)
         elif self.container.kind == "bgzf-text":
             names = _index_contigs(self.path)
         else:
@@ -293,7 +300,9 @@ class VcfSource:
                 try:
                     vcf.add_to_header(f"##contig=<ID={name}>")
                 except Exception as e:  # noqa: BLE001 - cyvcf2 raises bare Exception
-                    raise InputError(f"contig name {name!r} is not valid", path=self.path) from e
+                    where = f"line {lines[name]}" if name in lines else None
+                    raise InputError(f"CHROM {name[:40]!r} is not a valid contig name for htslib",
+                                     path=self.path, where=where) from e
 
     def _query(self, vcf: Any, regions: Sequence[tuple[str, int, int]]) -> Iterator[InputRecord]:
         self._declare(vcf)

@@ -1,0 +1,228 @@
+"""Benchmark harness: resmark against bcftools and a bare cyvcf2 loop (not a test).
+
+Runs every command alternately (round-robin) ``--repeats`` times, so slow
+drifts of the machine hit all of them alike, and prints medians, ratios and
+peak memory (max RSS of the process and its children, from ``wait4``) as a
+Markdown table.  Inputs are made by ``bench/generate.py`` under bench/work/
+when missing (same seed, same files).
+
+    python3 bench/run.py                      # 5M and 50k WGS, indexed and not
+    python3 bench/run.py --repeats 5 --cohort # + 1,000 panel VCFs, --jobs 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from common import REPO, WORK, panel_regions, write_bed  # type: ignore[import-not-found]
+
+PY = sys.executable
+RESMARK = [PY, "-m", "annotator"]
+CYVCF2_LOOP = (
+    "import sys, cyvcf2\n"
+    "n = 0\n"
+    "for v in cyvcf2.VCF(sys.argv[1], lazy=True):\n"
+    "    n += 1\n"
+    "print(n)\n"
+)
+
+
+@dataclass
+class Bench:
+    name: str
+    argv: list[str]
+    walls: list[float] = field(default_factory=list)
+    rss_kb: list[int] = field(default_factory=list)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.walls)
+
+
+def run_once(argv: list[str], env: dict[str, str]) -> tuple[float, int]:
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+    if proc.returncode != 0:
+        raise SystemExit(f"failed ({proc.returncode}): {' '.join(argv)}\n{err[-2000:]}")
+    return wall, int(usage.ru_maxrss)  # KiB on Linux
+
+
+def ensure_inputs(records: list[int], cohort: int | None) -> dict[str, Path]:
+    WORK.mkdir(parents=True, exist_ok=True)
+    gen = [PY, str(REPO / "bench" / "generate.py")]
+    paths: dict[str, Path] = {}
+    for n in records:
+        label = _label(n)
+        p = WORK / f"wgs_{label}.vcf.gz"
+        if not (p.exists() and Path(f"{p}.tbi").exists()):
+            subprocess.run([*gen, "wgs", "--records", str(n), "-o", str(p), "--index"], check=True)
+        unidx = WORK / "unindexed"
+        unidx.mkdir(exist_ok=True)
+        link = unidx / p.name  # same bytes, no index beside it
+        if not link.exists():
+            link.symlink_to(p)
+        paths[label] = p
+        paths[f"{label}-unindexed"] = link
+    bed = WORK / "panel.bed"
+    write_bed(bed, panel_regions("GRCh38"))
+    paths["bed"] = bed
+    big = _label(records[0])
+    same = WORK / f"wgs_{_label(records[1])}_samepanel.vcf.gz"
+    if not (same.exists() and Path(f"{same}.tbi").exists()):
+        _same_panel(paths[big], bed, records[0] // records[1], same)
+    paths["samepanel"] = same
+    if cohort:
+        d = WORK / f"cohort{cohort}"
+        if not (d / "samplesheet.tsv").exists():
+            subprocess.run([*gen, "cohort", "--samples", str(cohort), "-o", str(d)], check=True)
+        paths["cohort"] = d / "samplesheet.tsv"
+    return paths
+
+
+def _same_panel(src: Path, bed: Path, keep_every: int, out: Path) -> None:
+    """Every panel-region record of ``src`` plus 1 in ``keep_every`` of the others.
+
+    Same panel work as ``src`` in a file 1/keep_every the size: the ratio of the
+    two timings isolates what the size of the file costs.
+    """
+    view = ["bcftools", "view", "--no-version"]
+    header = subprocess.run([*view, "-h", str(src)], capture_output=True, text=True, check=True).stdout
+    inside = subprocess.run([*view, "-H", "-R", str(bed), str(src)], capture_output=True, text=True,
+                            check=True).stdout.splitlines()
+    outside = subprocess.run([*view, "-H", "-T", f"^{bed}", str(src)], capture_output=True, text=True,
+                             check=True).stdout.splitlines()[::keep_every]
+    rank = {f"chr{c}": i for i, c in enumerate([*map(str, range(1, 23)), "X", "Y", "M"])}
+    body = sorted(set(inside) | set(outside), key=lambda x: (rank.get(x.split("\t", 1)[0], 99),
+                                                             int(x.split("\t", 2)[1])))
+    text = out.with_suffix("")
+    text.write_text(header + "\n".join(body) + "\n")
+    subprocess.run(["bgzip", "-f", str(text)], check=True)
+    subprocess.run(["tabix", "-f", "-p", "vcf", str(out)], check=True)
+
+
+def _label(n: int) -> str:
+    return f"{n // 1_000_000}M" if n % 1_000_000 == 0 else f"{n // 1000}k"
+
+
+def resmark(name: str, *args: str) -> list[str]:
+    out = WORK / "out" / name
+    return [*RESMARK, "annotate", *args, "-o", str(out), "--force", "--formats", "tsv"]
+
+
+def build(paths: dict[str, Path], big: str, small: str, jobs: int) -> list[Bench]:
+    bed = str(paths["bed"])
+    b = [
+        Bench(f"resmark, indexed, {big}", resmark("idx_big", str(paths[big]))),
+        Bench(f"resmark, indexed, {small}", resmark("idx_small", str(paths[small]))),
+        Bench(f"resmark, indexed, {small} with the {big} file's panel records",
+              resmark("idx_same", str(paths["samepanel"]))),
+        Bench(f"bcftools view -R panel.bed, {big}",
+              ["bcftools", "view", "-R", bed, "-Ou", "-o", os.devnull, str(paths[big])]),
+        Bench(f"resmark, unindexed bgzip, {big}", resmark("unidx_big", str(paths[f"{big}-unindexed"]))),
+        Bench(f"bcftools view -T panel.bed, {big}",
+              ["bcftools", "view", "-T", bed, "-Ou", "-o", os.devnull, str(paths[f"{big}-unindexed"])]),
+        Bench(f"bare cyvcf2 loop, {big}", [PY, "-c", CYVCF2_LOOP, str(paths[f"{big}-unindexed"])]),
+    ]
+    if "cohort" in paths:
+        ds = WORK / "out" / "cohort_dataset"
+        b.append(Bench(
+            f"resmark cohort, 1,000 panel VCFs, --jobs {jobs}",
+            [*resmark("cohort", "--samplesheet", str(paths["cohort"]), "--jobs", str(jobs),
+                      "--dataset", str(ds))],
+        ))
+    return b
+
+
+def table(benches: list[Bench]) -> str:
+    lines = [
+        "| command | median s | min s | max s | peak RSS MiB | runs |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    lines.extend(
+        f"| {b.name} | {b.median:.2f} | {min(b.walls):.2f} | {max(b.walls):.2f} | "
+        f"{max(b.rss_kb) / 1024:.0f} | {len(b.walls)} |"
+        for b in benches
+    )
+    return "\n".join(lines)
+
+
+def ratios(benches: list[Bench]) -> str:
+    idx = [b for b in benches if b.name.startswith("resmark, indexed")]
+    out = []
+    if len(idx) == 3:
+        out.append(f"- indexed {idx[0].name.split(', ')[-1]} / {idx[1].name.split(', ')[-1]}: "
+                   f"{idx[0].median / idx[1].median:.2f}x (the 5M file has 100x the panel records)")
+        out.append(f"- indexed {idx[0].name.split(', ')[-1]} / {idx[2].name.split(', ', 2)[-1]}: "
+                   f"{idx[0].median / idx[2].median:.2f}x (same panel records, 100x the file)")
+    un = next((b for b in benches if b.name.startswith("resmark, unindexed")), None)
+    t = next((b for b in benches if b.name.startswith("bcftools view -T")), None)
+    r = next((b for b in benches if b.name.startswith("bcftools view -R")), None)
+    cy = next((b for b in benches if b.name.startswith("bare cyvcf2")), None)
+    if un and t:
+        out.append(f"- unindexed resmark / bcftools view -T: {un.median / t.median:.2f}x")
+    if idx and r:
+        out.append(f"- indexed resmark / bcftools view -R: {idx[0].median / r.median:.2f}x")
+    if un and cy:
+        out.append(f"- unindexed resmark / bare cyvcf2 loop: {un.median / cy.median:.2f}x")
+    return "\n".join(out)
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    bcf = subprocess.run(["bcftools", "--version"], capture_output=True, text=True).stdout.split("\n")[0]
+    load = os.getloadavg()
+    return (f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, {bcf}; "
+            f"load average before the run {load[0]:.2f}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--big", type=int, default=5_000_000, help="records of the large WGS VCF")
+    ap.add_argument("--small", type=int, default=50_000, help="records of the small WGS VCF")
+    ap.add_argument("--cohort", nargs="?", const=1000, type=int, default=None,
+                    help="also time a cohort of N panel VCFs (default 1000)")
+    ap.add_argument("--jobs", type=int, default=2)
+    args = ap.parse_args()
+    if shutil.which("bcftools") is None:
+        raise SystemExit("bcftools is needed for the reference commands")
+    paths = ensure_inputs([args.big, args.small], args.cohort)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
+    benches = build(paths, _label(args.big), _label(args.small), args.jobs)
+    print(machine(), file=sys.stderr)
+    for b in benches:  # warm the page cache and imports once, untimed
+        run_once(b.argv, env)
+    for i in range(args.repeats):
+        for b in benches:
+            wall, rss = run_once(b.argv, env)
+            b.walls.append(wall)
+            b.rss_kb.append(rss)
+        print(f"round {i + 1}/{args.repeats} done", file=sys.stderr)
+    print(f"Machine: {machine()}\n")
+    print(table(benches))
+    print()
+    print(ratios(benches))
+
+
+if __name__ == "__main__":
+    main()
