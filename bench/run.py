@@ -19,6 +19,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,7 @@ from pathlib import Path
 from common import REPO, WORK, panel_regions, write_bed  # type: ignore[import-not-found]
 
 PY = sys.executable
+TIME = Path("/usr/bin/time").exists()  # GNU time, for peak RSS
 RESMARK = [PY, "-m", "annotator"]
 CYVCF2_LOOP = (
     "import sys, cyvcf2\n"
@@ -49,15 +51,23 @@ class Bench:
 
 
 def run_once(argv: list[str], env: dict[str, str]) -> tuple[float, int]:
-    start = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
-    if proc.returncode != 0:
-        raise SystemExit(f"failed ({proc.returncode}): {' '.join(argv)}\n{err[-2000:]}")
-    return wall, int(usage.ru_maxrss)  # KiB on Linux
+    """Wall time and peak RSS (KiB) of the command and its children.
+
+    The command runs under GNU time: ru_maxrss of a child forked straight from
+    this (large) Python process would count the pages it shared before exec.
+    """
+    with tempfile.NamedTemporaryFile("r", suffix=".rss") as rss:
+        wrapped = ["/usr/bin/time", "-f", "%M", "-o", rss.name, *argv] if TIME else argv
+        start = time.perf_counter()
+        proc = subprocess.Popen(wrapped, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+        if proc.returncode != 0:
+            raise SystemExit(f"failed ({proc.returncode}): {' '.join(argv)}\n{err[-2000:]}")
+        peak = int(rss.read().split()[-1]) if TIME else int(usage.ru_maxrss)
+    return wall, peak
 
 
 def ensure_inputs(records: list[int], cohort: int | None) -> dict[str, Path]:
