@@ -80,6 +80,8 @@ class RunContext:
     panel: Any
     references: dict[str, Any] = field(default_factory=dict)
     progress: Callable[[int], None] | None = None
+    engines: dict[str, Any] = field(default_factory=dict)
+    regions: dict[str, PanelRegions] = field(default_factory=dict)
 
     def reference(self, build: str) -> Any:
         if build not in self.references:
@@ -87,6 +89,25 @@ class RunContext:
 
             self.references[build] = load_reference(build, self.config.fasta)
         return self.references[build]
+
+    def engine(self, build: str) -> Any:
+        """One consequence engine per build for the whole run (its caches are per transcript)."""
+        if build not in self.engines:
+            from annotator.consequence import ConsequenceEngine
+
+            self.engines[build] = ConsequenceEngine(self.reference(build))
+        return self.engines[build]
+
+    def panel_regions(self, build: str) -> PanelRegions:
+        """Merged regions of every panel gene in ``build`` (index queries, off-panel test)."""
+        if build not in self.regions:
+            genes = self.panel.gene_symbols()
+            self.regions[build] = PanelRegions.build(
+                (r.chrom, r.start, r.end, r.gene)
+                for r in self.reference(build).gene_regions(extra_genes=genes)
+                if r.gene in genes
+            )
+        return self.regions[build]
 
 
 def check_config(config: AnnotateConfig) -> None:
@@ -143,7 +164,6 @@ def annotate_file(
     sample: str | None = None,
 ) -> SampleAnnotation:
     """Annotate one VCF/BCF in memory (no files written)."""
-    from annotator.consequence import ConsequenceEngine
     from annotator.consequence.upstream import UpstreamParser
 
     cfg = ctx.config
@@ -155,14 +175,9 @@ def annotate_file(
             evidence = _build_from_alleles(path, ctx)
         build = genome.resolve_build(cfg.build, evidence, str(path))
         reference = ctx.reference(build.name)
-        engine = ConsequenceEngine(reference)
+        engine = ctx.engine(build.name)
         upstream = UpstreamParser.from_header(header.lines)
-        panel_genes = ctx.panel.gene_symbols()
-        regions = PanelRegions.build(
-            (r.chrom, r.start, r.end, r.gene)
-            for r in reference.gene_regions(extra_genes=panel_genes)
-            if r.gene in panel_genes
-        )
+        regions = ctx.panel_regions(build.name)
         sample_name = header.tumour_sample or Path(path).name.split(".")[0]
         sv_handler = _sv_handler(ctx, build, reference, sample_name)
         annotator = SampleAnnotator(

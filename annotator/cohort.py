@@ -249,7 +249,8 @@ def annotate_item(
     item_ctx = ctx
     if overrides:
         item_ctx = RunContext(config=replace(cfg, **overrides), panel=ctx.panel,
-                              references=ctx.references, progress=ctx.progress)
+                              references=ctx.references, progress=ctx.progress,
+                              engines=ctx.engines, regions=ctx.regions)
     try:
         column = item.vcf_sample or _column_named(item)
         result = annotate_file(item.path, item_ctx, column)
