@@ -14,7 +14,7 @@ from typing import Any
 
 from annotator import genome
 from annotator.cnv.thresholds import CnThresholds
-from annotator.errors import InputError, MultipleErrors, ResmarkError, UsageError
+from annotator.errors import InputError, MultipleErrors, ResmarkError, UsageError, raise_collected
 from annotator.io.atomic import OutputDir, safe_name
 from annotator.io.vcfin import VcfSource
 from annotator.pipeline import (
@@ -152,10 +152,7 @@ def check_config(config: AnnotateConfig) -> None:
         OutputDir(config.outdir, config.force).check()
     except ResmarkError as e:
         problems.append(e)
-    if len(problems) == 1:
-        raise problems[0]
-    if problems:
-        raise MultipleErrors(problems)
+    raise_collected(problems)
 
 
 def annotate_file(

@@ -76,3 +76,11 @@ class MultipleErrors(ResmarkError):
         self.exit_code = max(e.exit_code for e in errors) if errors else 1
         msg = f"{len(errors)} problems: " + " | ".join(e.one_line() for e in errors)
         super().__init__(msg)
+
+
+def raise_collected(problems: list[ResmarkError]) -> None:
+    """Raise the one problem, or all of them together; return when there are none."""
+    if len(problems) == 1:
+        raise problems[0]
+    if problems:
+        raise MultipleErrors(problems)

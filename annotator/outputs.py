@@ -31,7 +31,8 @@ def build_provenance(config: AnnotateConfig, ctx: RunContext, samples: list[Samp
         inputs.append(InputFile.of("vcf", s.path))
         if s.header.index_path:
             inputs.append(InputFile.of("index", s.header.index_path))
-    for role, p in (("cnv", config.cnv), ("sv", config.sv), ("fasta", config.fasta)):
+    for role, p in (("cnv", config.cnv), ("sv", config.sv), ("fasta", config.fasta),
+                    ("samplesheet", getattr(config, "samplesheet", None))):
         if p is not None:
             inputs.append(InputFile.of(role, p))
     builds = sorted({s.build.name for s in samples})

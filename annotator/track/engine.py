@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from annotator.errors import MultipleErrors, ResmarkError, TimepointError, UsageError
+from annotator.errors import ResmarkError, TimepointError, UsageError, raise_collected
 from annotator.track.alerts import (
     Alert,
     TimepointSummary,
@@ -117,10 +117,7 @@ def check_config(config: TrackConfig) -> None:
         OutputDir(config.outdir, config.force).check()
     except ResmarkError as e:
         problems.append(e)
-    if len(problems) == 1:
-        raise problems[0]
-    if problems:
-        raise MultipleErrors(problems)
+    raise_collected(problems)
 
 
 def timepoint_specs(config: TrackConfig) -> list[TimepointSpec]:
