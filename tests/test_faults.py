@@ -288,3 +288,17 @@ def test_ctrl_c_while_writing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     code, err = annotate(str(DEMO), "-o", str(out))
     assert code == 130, err
     assert not out.exists()
+
+
+def test_missing_fileformat_line_says_how_to_fix(tmp_path, capsys):
+    """SnpEff's example VCFs start at #CHROM; htslib refuses them, so say what is missing."""
+    from annotator.cli import main
+
+    vcf = tmp_path / "no_fileformat.vcf"
+    vcf.write_text("#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\nchr3\t179234297\t.\tA\tG\t.\tPASS\t.\n")
+    with pytest.raises(SystemExit) as e:
+        main(["annotate", str(vcf), "-o", str(tmp_path / "out"), "--build", "GRCh38"])
+    assert e.value.code == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "##fileformat" in err[0] and str(vcf) in err[0]
+    assert not (tmp_path / "out").exists()

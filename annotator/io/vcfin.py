@@ -169,6 +169,8 @@ class VcfSource:
             why = vcfcheck.htslib_message(captured) or _clean(e).replace(str(self.path), "it")
             if "is not valid bcf or vcf" in why:
                 why = "htslib does not recognise the content as VCF or BCF"
+                if self.container.text and _first_line(self.path).startswith("#CHROM"):
+                    why += " (the file has no ##fileformat line; add '##fileformat=VCFv4.2' as line 1)"
             raise InputError(f"htslib cannot read this file: {why}", path=self.path) from e
         for line in captured[:5]:
             log.info("%s: htslib: %s", self.path, line)
@@ -408,6 +410,17 @@ def _index_contigs(path: Path) -> list[str]:
             return [str(c) for c in tbx.contigs]
     except (OSError, ValueError):
         return []
+
+
+def _first_line(path: Path) -> str:
+    import gzip
+
+    opener: Any = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rt", errors="replace") as fh:
+            return str(fh.readline())
+    except (OSError, EOFError):
+        return ""
 
 
 def _clean(e: BaseException) -> str:
