@@ -14,7 +14,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # scripts run as ``python3 bench/x.py`` from a checkout
     sys.path.insert(0, str(REPO))
 
-WORK = REPO / "bench" / "work"
+WORK = REPO / "bench" / "generated"
 HOTSPOTS = REPO / "bench" / "data" / "hotspot_codons_GRCh38.tsv"
 
 

@@ -14,9 +14,9 @@ Same seed, same bytes.  Text is formatted in chunks and compressed by
 
 Usage::
 
-    python3 bench/generate.py wgs --records 5000000 -o bench/work/wgs_5M.vcf.gz --index
-    python3 bench/generate.py panel -o bench/work/panel.vcf.gz
-    python3 bench/generate.py cohort --samples 1000 -o bench/work/cohort
+    python3 bench/generate.py wgs --records 5000000 -o bench/generated/wgs_5M.vcf.gz --index
+    python3 bench/generate.py panel -o bench/generated/panel.vcf.gz
+    python3 bench/generate.py cohort --samples 1000 -o bench/generated/cohort
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Runs every command alternately (round-robin) ``--repeats`` times, so slow
 drifts of the machine hit all of them alike, and prints medians, ratios and
 peak memory (max RSS of the process and its children, from ``wait4``) as a
-Markdown table.  Inputs are made by ``bench/generate.py`` under bench/work/
+Markdown table.  Inputs are made by ``bench/generate.py`` under bench/generated/
 when missing (same seed, same files).
 
     python3 bench/run.py                      # 5M and 50k WGS, indexed and not

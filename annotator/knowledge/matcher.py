@@ -30,31 +30,20 @@ from annotator.knowledge.model import (
     Rule,
     RuleMatch,
 )
-from annotator.models import LOSS_OF_FUNCTION_CLASSES, Alteration
+from annotator.models import (
+    CNV_SV_CLASSES,
+    LOSS_OF_FUNCTION_CLASSES,
+    SMALL_VARIANT_CLASSES,
+    Alteration,
+)
 
 NOT_PROTEIN_ALTERING = frozenset({"synonymous", "noncoding", "intergenic", "splice_region"})
-COPY_NUMBER_OR_SV = frozenset(
-    {"amplification", "gain", "loss", "deep_deletion", "fusion", "rearrangement"}
-)
-GENE_LEVEL_CLASSES = frozenset(
-    {
-        "missense",
-        "nonsense",
-        "frameshift",
-        "inframe_insertion",
-        "inframe_deletion",
-        "protein_altering",
-        "splice_site",
-        "start_lost",
-        "stop_lost",
-        "amplification",
-        "gain",
-        "loss",
-        "deep_deletion",
-        "fusion",
-        "rearrangement",
-    }
-)
+COPY_NUMBER_OR_SV = frozenset(CNV_SV_CLASSES)
+# gene-level rules: protein-altering small variants and every copy-number/SV class;
+# never silent, non-coding, splice-region or unclassified changes
+GENE_LEVEL_CLASSES = (
+    frozenset(SMALL_VARIANT_CLASSES) - NOT_PROTEIN_ALTERING - {"unclassified"}
+) | COPY_NUMBER_OR_SV
 DEFAULT_CLASSES: dict[str, frozenset[str]] = {
     "hotspot": frozenset({"missense", "nonsense", "protein_altering"}),
     "codon": frozenset({"missense"}),
