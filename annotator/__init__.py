@@ -6,7 +6,7 @@ The Python API mirrors the command line::
 
     from annotator import annotate, AnnotateConfig
     result = annotate(AnnotateConfig(inputs=["tumour.vcf.gz"], outdir="out"))
-    print(result.accounting)
+    summary = result.samples[0].accounting.summary_line()
 
 Heavy modules (cyvcf2, pysam, pyarrow) are imported lazily so that
 ``import annotator`` and ``resmark --help`` stay fast.

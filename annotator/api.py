@@ -54,6 +54,8 @@ class AnnotateConfig:
     command: Sequence[str] | None = None
     # called with the number of records read since the last call (progress bars)
     progress: Callable[[int], None] | None = None
+    # log lines collected by the caller during the run, written to OUTDIR/resmark.log
+    run_log: Sequence[str] | None = None
     samplesheet: str | Path | None = None  # cohort: TSV/CSV of VCFs (annotator.cohort)
     dataset: str | Path | None = None  # cohort: hive-partitioned Parquet dataset to update
 

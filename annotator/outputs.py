@@ -3,8 +3,8 @@
 Per sample (``<s>`` is the sample name made file-safe):
 ``<s>.resmark.tsv``, ``<s>.resmark.parquet``, ``<s>.resmark.json``,
 ``<s>.resmark.vcf.gz`` (+ ``.tbi``), ``<s>.report.html``, ``<s>.resmark.maf``;
-per run: ``accounting.tsv``, ``provenance.json`` (written last: its presence
-marks a complete result) and ``resmark.log``.
+per run: ``accounting.tsv``, ``resmark.log`` (the run's log, CLI runs) and
+``provenance.json`` (written last: its presence marks a complete result).
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from annotator.pipeline import SampleAnnotation
 
 log = logging.getLogger(__name__)
+
+RUN_LOG = "resmark.log"
 
 
 def build_provenance(config: AnnotateConfig, ctx: RunContext, samples: list[SampleAnnotation]) -> Provenance:
@@ -107,6 +109,8 @@ def write_outputs(config: AnnotateConfig, ctx: RunContext, samples: list[SampleA
             acc_rows += [(s.sample, b, d, n) for b, d, n in s.accounting.rows()]
             log.info("%s: %s", s.sample, s.accounting.summary_line())
         tsvout.write_table(out.stage("accounting.tsv"), ("sample", "bucket", "detail", "count"), acc_rows)
+        if config.run_log is not None:
+            out.stage(RUN_LOG).write_text("".join(f"{line}\n" for line in config.run_log), encoding="utf-8")
         staged = [n for n in out.names]
         outputs_meta = []
         assert out.staging is not None

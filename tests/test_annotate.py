@@ -307,3 +307,17 @@ def test_build_undecidable_asks_for_build(tmp_path, capsys):
         main(["annotate", str(bare), "-o", str(tmp_path / "o")])
     assert e.value.code == 1
     assert "pass --build GRCh37 or --build GRCh38" in capsys.readouterr().err
+
+
+def test_cli_run_log_goes_into_outdir(tmp_path, capsys):
+    out = tmp_path / "o"
+    with pytest.raises(SystemExit) as e:
+        main(["annotate", str(DEMO), "-o", str(out), "--formats", "tsv"])
+    assert e.value.code == 0
+    log_text = (out / "resmark.log").read_text()
+    assert "records read 9 = annotated 8" in log_text
+    prov = json.loads((out / "provenance.json").read_text())
+    assert "resmark.log" in {o["file"] for o in prov["outputs"]}
+    # the summary is printed even though INFO logging is not shown on stderr
+    err = capsys.readouterr().err
+    assert "records read 9" in err and "INFO" not in err

@@ -57,16 +57,31 @@ class LazyGroup(click.Group):
         return super().resolve_command(ctx, args)
 
 
-def setup_logging(quiet: bool, verbose: bool, debug: bool) -> None:
+class RunLog(logging.Handler):
+    """Keeps INFO-and-above messages of one run, for ``resmark.log`` in OUTDIR."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
+def setup_logging(quiet: bool, verbose: bool, debug: bool) -> RunLog:
     level = logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING
     if quiet:
         level = logging.ERROR
     handler = logging.StreamHandler(sys.stderr)
+    handler.setLevel(level)
     handler.setFormatter(logging.Formatter("resmark: %(levelname)s: %(message)s"))
+    run_log = RunLog()
     root = logging.getLogger("annotator")
-    root.handlers[:] = [handler]
-    root.setLevel(level)
+    root.handlers[:] = [handler, run_log]
+    root.setLevel(min(level, logging.INFO))
     root.propagate = False
+    return run_log
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -79,7 +94,7 @@ def cli(ctx: click.Context, debug: bool, verbose: bool, quiet: bool) -> None:
     """resmark: resistance markers in tumour and ctDNA variant calls (research use only)."""
     ctx.ensure_object(dict)
     ctx.obj.update(debug=debug, verbose=verbose, quiet=quiet)
-    setup_logging(quiet, verbose, debug)
+    ctx.obj["run_log"] = setup_logging(quiet, verbose, debug)
 
 
 def main(argv: list[str] | None = None) -> NoReturn:

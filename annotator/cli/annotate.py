@@ -84,11 +84,14 @@ def command(ctx: click.Context, **kw: object) -> None:
     written (exit code 1), and --dataset adds them all to one Parquet dataset.
     """
     quiet = bool((ctx.obj or {}).get("quiet"))
+    run_log = (ctx.obj or {}).get("run_log")
     with progress_reporter(enabled=not quiet) as progress:
-        _run(kw, progress)
+        _run(kw, progress, run_log.lines if run_log is not None else None)
 
 
-def _run(kw: dict[str, object], progress: Callable[[int], None] | None) -> None:
+def _run(
+    kw: dict[str, object], progress: Callable[[int], None] | None, log_lines: list[str] | None
+) -> None:
     config = AnnotateConfig(
         inputs=tuple(str(p) for p in kw["inputs"]),  # type: ignore[attr-defined]
         outdir=str(kw["outdir"]),
@@ -117,6 +120,7 @@ def _run(kw: dict[str, object], progress: Callable[[int], None] | None) -> None:
         dataset=kw["dataset"],  # type: ignore[arg-type]
         command=["resmark", *sys.argv[1:]],
         progress=progress,
+        run_log=log_lines,
     )
     result = annotate(config)
     detailed = len(result.samples) <= COHORT_SUMMARY_ABOVE
