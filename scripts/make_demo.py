@@ -37,6 +37,14 @@ RECORDS = [
     ("chr2", 47403000, ".", "G", "A", "PASS", (200, 60), (80, 0), "off panel (intergenic)"),
 ]
 
+# copy-number records (Manta/DRAGEN style symbolic <CNV>): chrom, pos, ref, end, copy number, note.
+# POS/END span the whole gene (MANE GRCh38 spans: FGFR1 chr8:38411143-38468635,
+# CCNE1 chr19:29811991-29824312); REF is the genome base (N where resmark embeds no sequence).
+CNV_RECORDS = [
+    ("chr8", 38409200, "G", 38500000, 9, "FGFR1 amplification"),
+    ("chr19", 29800001, "N", 29830000, 11, "CCNE1 amplification"),
+]
+
 
 def header() -> list[str]:
     lines = [
@@ -49,6 +57,10 @@ def header() -> list[str]:
         '##FILTER=<ID=weak_evidence,Description="Mutect2: mutation does not meet likelihood threshold">',
         '##INFO=<ID=DP,Number=1,Type=Integer,Description="Total depth">',
         '##INFO=<ID=NOTE,Number=1,Type=String,Description="What this constructed record demonstrates">',
+        '##INFO=<ID=SVTYPE,Number=1,Type=String,Description="Type of structural variant">',
+        '##INFO=<ID=END,Number=1,Type=Integer,Description="End position of the variant">',
+        '##INFO=<ID=CN,Number=1,Type=Float,Description="Tumour copy number">',
+        '##ALT=<ID=CNV,Description="Copy number variable region">',
         '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">',
         '##FORMAT=<ID=AD,Number=R,Type=Integer,Description="Allelic depths for the ref and alt alleles">',
         '##FORMAT=<ID=AF,Number=A,Type=Float,Description="Allele fractions of alternate alleles">',
@@ -90,6 +102,12 @@ def main() -> int:
                 [chrom, str(pos), vid, r, alt, ".", filt, info, "GT:AD:AF:DP", sample(tumour, n), sample(normal, n)]
             )
         )
+    for chrom, pos, r, end, cn, note in CNV_RECORDS:
+        info = f"SVTYPE=CNV;END={end};CN={cn};NOTE={note.replace(' ', '_')}"
+        lines.append("\t".join([chrom, str(pos), ".", r, "<CNV>", ".", "PASS", info, "GT", "./.", "./."]))
+    order = {f"chr{i}": i for i in range(1, 23)}
+    body = sorted(lines[len(header()):], key=lambda ln: (order[ln.split("\t")[0]], int(ln.split("\t")[1])))
+    lines = header() + body
     OUT.write_text("\n".join(lines) + "\n")
     import pysam
 

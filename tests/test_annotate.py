@@ -34,6 +34,8 @@ EXPECTED_DEMO = {
     "chr14:104780214:C>T": ("AKT1", "p.E17K", "missense"),  # GAG>AAG on the minus strand
     "chr17:7674220:C>T": ("TP53", "p.R248Q", "missense"),  # CGG>CAG on the minus strand
 }
+# <CNV> records spanning whole genes (MANE GRCh38 gene spans) with CN 9 and 11
+EXPECTED_DEMO_CN = {("FGFR1", "amplification", 9.0), ("CCNE1", "amplification", 11.0)}
 
 
 def run(tmp_path, *inputs, **kw):
@@ -50,11 +52,16 @@ def demo(tmp_path_factory):
 def test_demo_interpretation(demo):
     (s,) = demo.samples
     assert s.sample == "DEMO_TUMOUR" and s.build.name == "GRCh38"
-    got = {r.variant_key: (r.gene, r.hgvsp_short, r.alteration_class) for r in s.rows}
+    small = [r for r in s.rows if r.copy_number is None]
+    got = {r.variant_key: (r.gene, r.hgvsp_short, r.alteration_class) for r in small}
     assert got == EXPECTED_DEMO
+    cn = {(r.gene, r.alteration_class, r.copy_number) for r in s.rows if r.copy_number is not None}
+    assert cn == EXPECTED_DEMO_CN
     assert all(r.rule_id and r.mechanism and r.evidence_level for r in s.rows)
     assert {r.mechanism_category for r in s.rows} <= {"cell_cycle_specific", "cell_cycle_non_specific"}
-    assert len({r.mechanism_id for r in s.rows}) >= 4
+    assert len({r.mechanism_id for r in s.rows}) >= 7
+    ccne1 = next(r for r in s.rows if r.gene == "CCNE1")
+    assert ccne1.mechanism_category == "cell_cycle_specific" and ccne1.rule_id
     pik = next(r for r in s.rows if r.gene == "PIK3CA")
     assert (pik.hgvsc, pik.hgvsp, pik.transcript) == ("c.3140A>G", "p.His1047Arg", "NM_006218.4")
     assert (pik.vaf, pik.depth, pik.alt_count) == (pytest.approx(0.311, abs=1e-3), 450, 140)
@@ -66,7 +73,7 @@ def test_demo_accounting_adds_up(demo):
     assert acc.balanced
     assert acc.filtered == 1 and dict(acc.filters) == {"weak_evidence": 1}
     # the intergenic chr2 record is skipped through the index and counted from it
-    assert acc.records_read + (acc.off_panel_by_index or 0) == 10
+    assert acc.records_read + (acc.off_panel_by_index or 0) == 12
 
 
 def test_demo_flags_polyclonal_esr1(demo):
@@ -122,12 +129,12 @@ def test_annotated_vcf_keeps_every_record(demo):
     with gzip.open(demo.outdir / "DEMO_TUMOUR.resmark.vcf.gz", "rt") as fh:
         lines = fh.read().splitlines()
     body = [line for line in lines if not line.startswith("#")]
-    assert len(body) == 10
+    assert len(body) == 12
     assert any(line.startswith("##INFO=<ID=RESMARK_HGVSP") for line in lines)
     assert any("RESMARK_HGVSP=p.H1047R" in line for line in body)
 
 
-@pytest.mark.parametrize(("mode", "n"), [("matched", 9), ("panel", 9), ("all", 10)])
+@pytest.mark.parametrize(("mode", "n"), [("matched", 11), ("panel", 11), ("all", 12)])
 def test_report_modes(tmp_path, mode, n):
     res = run(tmp_path, DEMO, report=mode, formats=("tsv",))
     assert len(res.rows) == n
@@ -154,7 +161,7 @@ def test_chromosome_style_does_not_change_rows(tmp_path, demo):
     res = run(tmp_path, plain, formats=("tsv",))
     ours = {(r.variant_key, r.hgvsp_short, r.rule_id) for r in res.rows}
     assert ours == {(r.variant_key, r.hgvsp_short, r.rule_id) for r in demo.samples[0].rows}
-    assert {r.input_chrom for r in res.rows} <= {"3", "6", "10", "14", "17"}
+    assert {r.input_chrom for r in res.rows} <= {"3", "6", "8", "10", "14", "17", "19"}
 
 
 def test_wrong_build_is_an_error(tmp_path, capsys):
@@ -252,7 +259,7 @@ def test_python_api_without_files(tmp_path):
 
     cfg = AnnotateConfig(inputs=[str(DEMO)], outdir=str(tmp_path / "unused"))
     s = annotate_file(DEMO, RunContext(cfg, load_panel()))
-    assert len(s.rows) == 9 and not (tmp_path / "unused").exists()
+    assert len(s.rows) == 11 and not (tmp_path / "unused").exists()
 
 
 def test_demo_copy_without_index_gives_same_rows(tmp_path, demo):
@@ -294,7 +301,7 @@ def test_build_inferred_from_ref_alleles_without_header_hints(tmp_path):
     bare.write_text("".join(lines))
     res = run(tmp_path, bare, formats=("tsv",))
     assert res.samples[0].build.name == "GRCh38"
-    assert len(res.rows) == 9
+    assert len(res.rows) == 11
 
 
 def test_build_undecidable_asks_for_build(tmp_path, capsys):
@@ -315,9 +322,9 @@ def test_cli_run_log_goes_into_outdir(tmp_path, capsys):
         main(["annotate", str(DEMO), "-o", str(out), "--formats", "tsv"])
     assert e.value.code == 0
     log_text = (out / "resmark.log").read_text()
-    assert "records read 9 = annotated 8" in log_text
+    assert "records read 11 = annotated 10" in log_text
     prov = json.loads((out / "provenance.json").read_text())
     assert "resmark.log" in {o["file"] for o in prov["outputs"]}
     # the summary is printed even though INFO logging is not shown on stderr
     err = capsys.readouterr().err
-    assert "records read 9" in err and "INFO" not in err
+    assert "records read 11" in err and "INFO" not in err

@@ -129,9 +129,9 @@ def test_header_only_reads_zero_records(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("fixture", "needles"),
     [
-        ("bad_pos.grch38.vcf", ("line 44", "POS '152O98791' is not a whole number")),
-        ("spaces_not_tabs.grch38.vcf", ("line 42", "separated by spaces")),
-        ("comment_line_in_body.grch38.vcf", ("line 43", "after the first record")),
+        ("bad_pos.grch38.vcf", ("line 48", "POS '152O98791' is not a whole number")),
+        ("spaces_not_tabs.grch38.vcf", ("line 46", "separated by spaces")),
+        ("comment_line_in_body.grch38.vcf", ("line 47", "after the first record")),
         ("non_utf8_sample_name.grch38.vcf", ("not valid UTF-8",)),
     ],
 )

@@ -112,7 +112,7 @@ def _mutate(line: str, how: str) -> list[str]:
     elif how == "duplicate":
         return [line, line]
     elif how == "ref_mismatch":
-        c[3] = {"A": "C", "C": "G", "G": "T", "T": "A"}[c[3][0]] + c[3][1:]
+        c[3] = {"A": "C", "C": "G", "G": "T", "T": "A", "N": "A"}[c[3][0]] + c[3][1:]
     elif how == "bad_alt":
         c[4] = "X"
     elif how == "no_alt":

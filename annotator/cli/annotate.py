@@ -136,7 +136,7 @@ def _run(
                 err=True,
             )
         for f in s.flags:
-            click.echo(f"  FLAG {f.kind} {f.gene}: {f.message}", err=True)
+            click.echo(f"  FLAG {f.kind} {f.gene or f.mechanism_id}: {f.message}", err=True)
     if not detailed:
         n_matched = sum(1 for s in result.samples if any(r.rule_id for r in s.rows))
         click.echo(f"{len(result.samples)} samples annotated; {n_matched} with a matched "
