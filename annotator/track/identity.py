@@ -75,6 +75,8 @@ def read_timepoint(spec: TimepointSpec, run: Any) -> TimepointCalls:
             config=replace(run.config, cnv=str(spec.cnv), tumor_fraction=spec.tumor_fraction),
             panel=run.panel,
             references=run.references,
+            engines=run.engines,
+            regions=run.regions,
         )
     result = annotate_file(spec.vcf, ctx, spec.sample)
     return calls_from_rows(spec, result.build.name, result.sample, result.rows, spec.cnv is not None)
