@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from annotator.cnv.sv import SvInterpreter
 from annotator.cnv.svvcf import FusionRecord, is_fusion_table, read_fusion_table, read_sv_vcf
 from annotator.cnv.thresholds import DEFAULT_THRESHOLDS, CnThresholds
 from annotator.models import Alteration
+from annotator.rows import match_columns
 
 log = logging.getLogger(__name__)
 
@@ -81,14 +83,52 @@ def add_external_calls(ctx: Any, result: Any, build: Any, reference: Any) -> Non
     regions = _regions(reference, ctx.panel, everything=cfg.report == "all")
     panel_genes = ctx.panel.gene_symbols()
     panel_regions = {g: r for g, r in regions.items() if g in panel_genes}
+    measured: set[str] = set()
     if cfg.cnv is not None:
         cnv = read_cnv(cfg.cnv, result.sample)
-        _add_cnv(ctx, result, build, reference, cnv, regions)
+        measured = _add_cnv(ctx, result, build, reference, cnv, regions)
     if cfg.sv is not None:
         if is_fusion_table(cfg.sv):
             _add_fusion_table(ctx, result, build, reference, read_fusion_table(cfg.sv))
         else:
             _add_sv_vcf(ctx, result, build, reference, cfg.sv, panel_regions)
+    if measured:
+        defer_to_measured_copy_number(ctx, result, measured)
+
+
+_UNMEASURED_CN = frozenset({"loss", "gain"})
+
+
+def defer_to_measured_copy_number(ctx: Any, result: Any, measured: set[str]) -> None:
+    """An SV without copy number does not overrule a measured copy number.
+
+    A caller's ``<DEL>``/``<DUP>`` without CN is called loss/gain of every gene it
+    spans (flag ``no_copy_number``).  When ``--cnv`` measured the same gene, that
+    call stands and the SV becomes a ``rearrangement`` of the gene (flag
+    ``cn_from_segments``); e.g. in HCC2218, Manta deletions spanning the ERBB2
+    amplicon would otherwise read as an ERBB2 loss next to CN 16.
+    """
+    changed: dict[str, tuple[Alteration, tuple[Any, ...]]] = {}
+    for i, (key, alt, matches) in enumerate(result.alterations):
+        unmeasured = alt.copy_number is None and alt.alteration_class in _UNMEASURED_CN
+        if not (unmeasured and alt.gene in measured and key.startswith("SV:")):
+            continue
+        new_alt = replace(alt, alteration_class="rearrangement")
+        new_matches = tuple(ctx.panel.match(new_alt))
+        result.alterations[i] = (key, new_alt, new_matches)
+        changed[key] = (new_alt, new_matches)
+        if bool(matches) != bool(new_matches):
+            result.accounting.matched += 1 if new_matches else -1
+    if changed:
+        result.rows[:] = [
+            replace(
+                r, alteration_class="rearrangement",
+                flags="; ".join(filter(None, [r.flags, "cn_from_segments"])),
+                **match_columns(changed[r.variant_key][1]),
+            )
+            if r.variant_key in changed else r
+            for r in result.rows
+        ]
 
 
 def _list(ctx: Any, result: Any, key: str, row: Any, alteration: Alteration,
@@ -105,7 +145,8 @@ def _list(ctx: Any, result: Any, key: str, row: Any, alteration: Alteration,
 # -- copy number ------------------------------------------------------------------
 def _add_cnv(
     ctx: Any, result: Any, build: Any, reference: Any, cnv: CnvInput, regions: Mapping[str, Any]
-) -> None:
+) -> set[str]:
+    """Add the gene-level calls; returns every gene whose copy number was measured (neutral too)."""
     cfg = ctx.config
     acc = result.accounting
     acc.cn_records_read += cnv.n_records
@@ -126,6 +167,7 @@ def _add_cnv(
             cfg.tumor_fraction,
             cfg.ploidy,
         )
+    measured = {c.gene for c in calls if c.copy_number is not None}
     for call in calls:
         if call.call == "neutral":
             continue
@@ -173,6 +215,7 @@ def _add_cnv(
         "%s: %d %s records, %d gene-level copy-number calls",
         cnv.path, cnv.n_records, cnv.fmt, acc.cn_genes_called,
     )
+    return measured
 
 
 def _gene_table_calls(
