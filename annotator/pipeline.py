@@ -382,10 +382,5 @@ def _replace_flags(row: Row, flags: str) -> Row:
 
 
 def _mane_ids(reference: Any) -> list[str]:
-    ids: list[str] = []
-    for t in getattr(reference, "transcripts", {}).values():
-        for attr in ("refseq", "ensembl", "transcript_id", "refseq_id", "ensembl_id"):
-            val = getattr(t, attr, None)
-            if isinstance(val, str):
-                ids.append(val)
-    return ids
+    """Versioned RefSeq and Ensembl ids of the embedded MANE Select transcripts."""
+    return [tx_id for t in reference.transcripts.values() for tx_id in (t.refseq, t.ensembl) if tx_id]
