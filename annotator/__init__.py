@@ -16,12 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
-
-RESEARCH_USE_ONLY = (
-    "Research use only. resmark output is not validated for diagnostic use and "
-    "must not guide treatment of individual patients."
-)
+from annotator.core.about import RESEARCH_USE_ONLY, __version__
 
 __all__ = ["RESEARCH_USE_ONLY", "__version__", "annotate", "AnnotateConfig", "load_panel"]
 

@@ -19,7 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from annotator.consequence import ConsequenceEngine  # noqa: E402
-from annotator.models import VariantKey  # noqa: E402
+from annotator.core.models import VariantKey  # noqa: E402
 from annotator.reference import load_reference  # noqa: E402
 
 VEP_PER_SECOND = 1700

@@ -29,7 +29,7 @@ def panel_genes() -> set[str] | None:
 
 def panel_regions(build: str = "GRCh38") -> list[tuple[str, int, int]]:
     """Sorted, merged (chrom, start, end) 1-based regions resmark reads through an index."""
-    from annotator.pipeline import PanelRegions
+    from annotator.annotation.pipeline import PanelRegions
     from annotator.reference import load_reference
 
     ref = load_reference(build)

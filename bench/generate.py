@@ -33,7 +33,7 @@ from typing import IO, Any
 import numpy as np
 from common import HOTSPOTS, panel_regions  # type: ignore[import-not-found]
 
-from annotator import genome
+from annotator.core import genome
 
 BASES = np.array(list("ACGT"))
 COMPLEMENT = str.maketrans("ACGT", "TGCA")

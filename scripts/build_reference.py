@@ -37,7 +37,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from annotator import chromnames  # noqa: E402
+from annotator.core import chromnames  # noqa: E402
 
 BUILDS = ("GRCh37", "GRCh38")
 PINNED = {

@@ -19,7 +19,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from annotator.genome import GRCH38  # noqa: E402
+from annotator.core.genome import GRCH38  # noqa: E402
 
 OUT = REPO / "test_vcfs" / "demo" / "demo_tumour.grch38.vcf"
 

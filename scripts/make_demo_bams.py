@@ -26,8 +26,8 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from annotator import chromnames  # noqa: E402
-from annotator.genome import GRCH38  # noqa: E402
+from annotator.core import chromnames  # noqa: E402
+from annotator.core.genome import GRCH38  # noqa: E402
 
 TRACK_DIR = REPO / "test_vcfs" / "track"
 Fetch = Callable[[str, int, int], "str | None"]

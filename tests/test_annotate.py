@@ -17,7 +17,7 @@ import pytest
 
 from annotator.api import AnnotateConfig, annotate
 from annotator.cli import main
-from annotator.rows import CORE_COLUMNS
+from annotator.core.rows import CORE_COLUMNS
 from tests.conftest import datapath
 
 DEMO = datapath("demo", "demo_tumour.grch38.vcf.gz")
@@ -271,7 +271,7 @@ def test_demo_copy_without_index_gives_same_rows(tmp_path, demo):
 
 
 def test_refseq_contig_names_are_understood(tmp_path, demo):
-    from annotator.chromnames import to_style
+    from annotator.core.chromnames import to_style
 
     with gzip.open(DEMO, "rt") as fh:
         src_lines = fh.read().splitlines()

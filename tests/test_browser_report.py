@@ -17,7 +17,8 @@ from typing import Any
 
 import pytest
 
-from annotator.report import html
+from annotator.annotation.document import plain_document, sample_document
+from annotator.report import context, html
 from tests.test_report_data import HOSTILE, demo_sample
 
 pytestmark = pytest.mark.browser
@@ -97,7 +98,9 @@ def _open(browser: Any, path: Path) -> tuple[Any, PageLog]:
 def test_sample_report_in_chromium(browser: Any, tmp_path: Path) -> None:
     sa, prov, panel = demo_sample(sample=HOSTILE, hostile=HOSTILE)
     report = tmp_path / "sample.report.html"
-    html.write_sample_report(report, sa, prov.as_dict(), panel)
+    html.write_sample_report(
+        report, plain_document(sample_document(sa, prov.as_dict(), panel)), context.panel_info(panel)
+    )
     page, log = _open(browser, report)
     for sel in ("#alerts", "#sample-name", "#alt-table", "#evidence", "#markers", "#qc",
                 "#provenance", "#ruo-top"):

@@ -1,7 +1,7 @@
 """Read support on real caller VCFs from other projects (../shared/external/vcf).
 
 Expected values are recomputed here from the raw text of each record with the
-callers' documented field meanings, independently of annotator.readsupport.
+callers' documented field meanings, independently of annotator.io.readsupport.
 """
 
 from __future__ import annotations

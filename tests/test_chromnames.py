@@ -4,8 +4,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from annotator import chromnames
-from annotator.chromnames import PRIMARY, Naming, canonical, refseq_build, style_of, to_style
+from annotator.core import chromnames
+from annotator.core.chromnames import PRIMARY, Naming, canonical, refseq_build, style_of, to_style
 
 
 @pytest.mark.parametrize(

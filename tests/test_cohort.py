@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from annotator import cohort
+from annotator.annotation import cohort
 from annotator.api import AnnotateConfig, RunContext, annotate
 from annotator.errors import InputError, MultipleErrors, UsageError
 from tests.conftest import datapath

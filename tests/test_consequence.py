@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from annotator.consequence import ConsequenceEngine
-from annotator.models import TranscriptConsequence, VariantKey
+from annotator.core.models import TranscriptConsequence, VariantKey
 from annotator.reference import Reference, load_reference
 
 

@@ -13,10 +13,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from annotator.api import AnnotateConfig, annotate
+from annotator.core.rows import COLUMNS, Row, arrow_schema
 from annotator.errors import InputError, OutputError, UsageError
 from annotator.io import dataset
 from annotator.io.parquetout import ROW_GROUP_SIZE
-from annotator.rows import COLUMNS, Row, arrow_schema
 from tests.conftest import REPO, datapath
 
 COHORT = datapath("cohort")

@@ -256,7 +256,7 @@ def test_disk_full_while_writing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 
 
 def test_ctrl_c_exits_130_without_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from annotator import pipeline
+    from annotator.annotation import pipeline
 
     calls = {"n": 0}
     real = pipeline.SampleAnnotator.add

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from annotator import genome
+from annotator.core import genome
 from annotator.errors import InputError, UsageError
 
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from annotator.knowledge import Flag, load_panel
-from annotator.models import Alteration
+from annotator.core.models import Alteration
+from annotator.knowledge import Flag, compute_flags, load_panel, match_alteration
 
 PANEL = load_panel()
 
 
 def _flags(*alts: tuple[str, Alteration]) -> tuple[Flag, ...]:
-    return PANEL.flags([(aid, alt, PANEL.match(alt)) for aid, alt in alts])
+    return compute_flags(PANEL, [(aid, alt, match_alteration(PANEL, alt)) for aid, alt in alts])
 
 
 def _kinds(flags: tuple[Flag, ...], gene: str | None = None) -> list[str]:

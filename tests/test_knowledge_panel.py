@@ -11,10 +11,10 @@ import yaml
 from click.testing import CliRunner
 
 from annotator.cli import cli
+from annotator.core.models import Alteration
 from annotator.errors import PanelError
-from annotator.knowledge import Panel, load_panel
+from annotator.knowledge import Panel, load_panel, match_alteration
 from annotator.knowledge.loader import builtin_panel_dir
-from annotator.models import Alteration
 from tests.conftest import datapath
 
 CORE_GENES = {"RB1", "ESR1", "PIK3CA", "PTEN", "CCNE1", "FGFR1", "FGFR2", "FGFR3", "FGFR4", "FAT1"}
@@ -183,8 +183,8 @@ def test_standalone_user_panel() -> None:
     user = load_panel(datapath("panels", "minimal_panel.yaml"))
     assert user.name == "minimal_test" and user.release_date == "2026-01-15"
     assert user.gene_symbols() == {"ARID1A"}
-    assert user.match(Alteration("ARID1A", "nonsense"))[0].rule_id == "RULE-ARID1A-LOF"
-    assert user.match(Alteration("RB1", "nonsense")) == ()
+    assert match_alteration(user, Alteration("ARID1A", "nonsense"))[0].rule_id == "RULE-ARID1A-LOF"
+    assert match_alteration(user, Alteration("RB1", "nonsense")) == ()
 
 
 def test_extend_mode(panel: Panel) -> None:
@@ -195,16 +195,16 @@ def test_extend_mode(panel: Panel) -> None:
     assert ext.components[0][2] == panel.checksum
     assert ext.checksum != panel.checksum
     assert ext.gene_symbols() == panel.gene_symbols() | {"ARID1A"}
-    assert ext.match(Alteration("ARID1A", "frameshift"))[0].rule_id == "RULE-ARID1A-LOF"
+    assert match_alteration(ext, Alteration("ARID1A", "frameshift"))[0].rule_id == "RULE-ARID1A-LOF"
     # new class-level rule on a built-in gene, using a built-in mechanism
-    ids = [m.rule_id for m in ext.match(Alteration("CDKN2A", "deep_deletion"))]
+    ids = [m.rule_id for m in match_alteration(ext, Alteration("CDKN2A", "deep_deletion"))]
     assert ids[:2] == ["RULE-CDKN2A-LOF", "RULE-CDKN2A-DEEPDEL"]
     # same id replaces the built-in rule (now nonsense only)
-    assert "RULE-FAT1-LOF" not in [m.rule_id for m in ext.match(Alteration("FAT1", "frameshift"))]
-    assert ext.match(Alteration("FAT1", "nonsense"))[0].rule_id == "RULE-FAT1-LOF"
+    assert "RULE-FAT1-LOF" not in [m.rule_id for m in match_alteration(ext, Alteration("FAT1", "frameshift"))]
+    assert match_alteration(ext, Alteration("FAT1", "nonsense"))[0].rule_id == "RULE-FAT1-LOF"
     # built-in content is untouched
     assert (
-        ext.match(Alteration("PIK3CA", "missense", protein_start=1047, ref_aa="H", alt_aa="R"))[
+        match_alteration(ext, Alteration("PIK3CA", "missense", protein_start=1047, ref_aa="H", alt_aa="R"))[
             0
         ].rule_id
         == "RULE-PIK3CA-HS-H1047"

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import pytest
 
-from annotator.knowledge import MATCH_LEVEL_RANK, Rule, load_panel
+from annotator.core.models import ALTERATION_CLASSES, Alteration
+from annotator.knowledge import MATCH_LEVEL_RANK, Rule, load_panel, match_alteration
 from annotator.knowledge.matcher import GENE_LEVEL_CLASSES
-from annotator.models import ALTERATION_CLASSES, Alteration
 
 PANEL = load_panel()
 AMINO = "ACDEFGHIKLMNPQRSTVWY"
@@ -91,7 +91,7 @@ def near_misses(rule: Rule) -> list[Alteration]:
 
 
 def _ids(alt: Alteration) -> list[str]:
-    return [m.rule_id for m in PANEL.match(alt)]
+    return [m.rule_id for m in match_alteration(PANEL, alt)]
 
 
 @pytest.mark.parametrize("rule", PANEL.rules, ids=lambda r: r.id)
@@ -182,7 +182,7 @@ REAL_WORLD = [
     ids=lambda v: v.hgvsp_short or v.alteration_class if isinstance(v, Alteration) else None,
 )
 def test_real_world_cases(alt: Alteration, first: str, level: str, also: set[str]) -> None:
-    matches = PANEL.match(alt)
+    matches = match_alteration(PANEL, alt)
     assert matches, alt
     assert matches[0].rule_id == first
     assert matches[0].evidence_level == level
@@ -225,7 +225,7 @@ def test_real_world_near_misses(alt: Alteration, not_rule: str, first: str | Non
 
 def test_codon_match_is_capped() -> None:
     (codon,) = [
-        m for m in PANEL.match(_missense("PIK3CA", "H", 1047, "Y")) if m.match_level == "codon"
+        m for m in match_alteration(PANEL, _missense("PIK3CA", "H", 1047, "Y")) if m.match_level == "codon"
     ]
     assert codon.evidence_level == "B"
 
@@ -233,7 +233,7 @@ def test_codon_match_is_capped() -> None:
 @pytest.mark.parametrize("cls", ["synonymous", "noncoding", "intergenic", "splice_region"])
 def test_silent_changes_never_match(cls: str) -> None:
     for gene in PANEL.gene_symbols():
-        assert PANEL.match(Alteration(gene, cls, protein_start=10)) == ()
+        assert match_alteration(PANEL, Alteration(gene, cls, protein_start=10)) == ()
 
 
 def test_gene_level_rule_is_guarded_and_protein_altering_only() -> None:
@@ -242,27 +242,27 @@ def test_gene_level_rule_is_guarded_and_protein_altering_only() -> None:
             assert rule.over_claim_guard
             assert rule.strategies == ()
             assert rule.classes == GENE_LEVEL_CLASSES
-    (m,) = PANEL.match(_missense("FAT1", "A", 10, "T"))
+    (m,) = match_alteration(PANEL, _missense("FAT1", "A", 10, "T"))
     assert m.match_level == "gene" and m.over_claim_guard and m.evidence_level == "U"
     assert m.strategies == ()
     assert m.note and "not claimed" in m.note
 
 
 def test_gene_not_in_panel_matches_nothing() -> None:
-    assert PANEL.match(Alteration("ARID1A", "nonsense")) == ()
-    assert PANEL.match(_missense("TTN", "A", 10, "T")) == ()
+    assert match_alteration(PANEL, Alteration("ARID1A", "nonsense")) == ()
+    assert match_alteration(PANEL, _missense("TTN", "A", 10, "T")) == ()
 
 
 def test_order_most_specific_first() -> None:
     for alt, *_ in REAL_WORLD:
-        ranks = [MATCH_LEVEL_RANK[m.match_level] for m in PANEL.match(alt)]
+        ranks = [MATCH_LEVEL_RANK[m.match_level] for m in match_alteration(PANEL, alt)]
         assert ranks == sorted(ranks)
-    levels = [m.match_level for m in PANEL.match(_missense("ESR1", "Y", 537, "S"))]
+    levels = [m.match_level for m in match_alteration(PANEL, _missense("ESR1", "Y", 537, "S"))]
     assert levels == ["hotspot", "codon", "domain", "gene"]
 
 
 def test_strategies_are_ranked() -> None:
-    m = PANEL.match(_missense("PIK3CA", "H", 1047, "R"))[0]
+    m = match_alteration(PANEL, _missense("PIK3CA", "H", 1047, "R"))[0]
     assert [s.rank for s in m.strategies] == list(range(1, len(m.strategies) + 1))
     assert m.strategies[0].id == "STRAT-ALPELISIB-FULV"
     solar = [e for e in m.strategies[0].evidence if e.study == "SOLAR-1"]
@@ -270,7 +270,7 @@ def test_strategies_are_ranked() -> None:
 
 
 def test_rule_specific_strategy_level_override() -> None:
-    m = PANEL.match(Alteration("CCNE1", "amplification"))[0]
+    m = match_alteration(PANEL, Alteration("CCNE1", "amplification"))[0]
     chemo = m.strategies[0]
     assert chemo.id == "STRAT-CHEMOTHERAPY" and chemo.evidence_level == "B"
     assert chemo.note and "PEARL" in chemo.note
@@ -278,13 +278,13 @@ def test_rule_specific_strategy_level_override() -> None:
 
 
 def test_fusion_without_kinase_information_matches_with_note() -> None:
-    m = PANEL.match(Alteration("FGFR3", "fusion", partner_gene="TACC3"))[0]
+    m = match_alteration(PANEL, Alteration("FGFR3", "fusion", partner_gene="TACC3"))[0]
     assert m.rule_id == "RULE-FGFR3-FUSION"
     assert m.note and "kinase-domain retention not reported" in m.note
 
 
 def test_mechanism_fields() -> None:
-    m = PANEL.match(Alteration("RB1", "nonsense", protein_start=10))[0].mechanism
+    m = match_alteration(PANEL, Alteration("RB1", "nonsense", protein_start=10))[0].mechanism
     assert m.category == "cell_cycle_specific"
     assert "CDK4/6 inhibitor" in m.drug_classes
     assert any(s.startswith("seed003") for s in m.sources)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from annotator.normalize import normalise, trim
+from annotator.core.normalize import normalise, trim
 
 # 1-based toy chromosome: position 1 is 'G'
 SEQ = "GATTACACACACAGGGTTTTTC"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from annotator.pipeline import REGION_FLANK, PanelRegions
+from annotator.annotation.pipeline import REGION_FLANK, PanelRegions
 
 intervals = st.lists(
     st.tuples(st.integers(1, 200_000), st.integers(0, 30_000)).map(lambda t: (t[0], t[0] + t[1])),

@@ -17,7 +17,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from annotator.normalize import normalise
+from annotator.core.normalize import normalise
 from tests.conftest import datapath
 from tests.corpus_harness import run_cli
 

@@ -116,7 +116,7 @@ def test_manifest_matches_shipped_files() -> None:
     import hashlib
     import json
 
-    from annotator.resources import reference_dir
+    from annotator.core.resources import reference_dir
 
     root = reference_dir()
     manifest = json.loads((root / "MANIFEST.json").read_text())

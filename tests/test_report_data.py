@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from annotator.models import Alteration
-from annotator.rows import Row
+from annotator.core.models import Alteration
+from annotator.core.rows import Row
+from annotator.knowledge import compute_flags, match_alteration
 
 HOSTILE = "<script>alert('x')</script>"
 
@@ -53,11 +54,11 @@ def demo_sample(sample: str = "PT-017 plasma T1", hostile: str | None = None) ->
     """(SampleAnnotation, Provenance, panel) built from the real panel's matches."""
     from types import SimpleNamespace
 
-    from annotator import genome
-    from annotator.accounting import Accounting
+    from annotator.annotation.pipeline import SampleAnnotation
+    from annotator.core import genome
+    from annotator.core.accounting import Accounting
+    from annotator.core.provenance import InputFile, Provenance
     from annotator.knowledge import load_panel
-    from annotator.pipeline import SampleAnnotation
-    from annotator.provenance import InputFile, Provenance
 
     panel = load_panel()
     rows: list[Row] = []
@@ -65,7 +66,7 @@ def demo_sample(sample: str = "PT-017 plasma T1", hostile: str | None = None) ->
     for i, (gene, cls, p, ra, aa, hp, hc, tx, chrom, pos, ref, alt, vaf, depth) in enumerate(DEMO_ALTERATIONS):
         a = Alteration(gene=gene, alteration_class=cls, consequence=("missense_variant",),
                        protein_start=p, protein_end=p, ref_aa=ra, alt_aa=aa, hgvsp_short=hp, hgvsc=hc)
-        matches = tuple(panel.match(a))
+        matches = tuple(match_alteration(panel, a))
         top = matches[0] if matches else None
         key = f"{chrom}:{pos}:{ref}>{alt}"
         alterations.append((key, a, matches))
@@ -85,7 +86,7 @@ def demo_sample(sample: str = "PT-017 plasma T1", hostile: str | None = None) ->
             mechanism_id=top.mechanism.id if top else None,
             over_claim_guard=bool(top.over_claim_guard) if top else False,
         ))
-    flags = tuple(panel.flags(alterations))
+    flags = tuple(compute_flags(panel, alterations))
     acc = Accounting()
     for _ in rows:
         acc.add_record("annotated")

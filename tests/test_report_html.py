@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from annotator import RESEARCH_USE_ONLY
+from annotator.annotation.document import plain_document, sample_document
 from annotator.report import context, html
 from annotator.report.svg import sanitize_svg, trajectory_svg
 from tests.conftest import datapath
@@ -35,6 +36,11 @@ class _Collector(HTMLParser):
         self.text.append(data)
 
 
+def _render(sa: object, prov: dict, panel: object) -> str:
+    doc = plain_document(sample_document(sa, prov, panel))  # type: ignore[arg-type]
+    return html.render_sample_document(doc, context.panel_info(panel))
+
+
 def _parse(page: str) -> _Collector:
     c = _Collector()
     c.feed(page)
@@ -44,7 +50,7 @@ def _parse(page: str) -> _Collector:
 @pytest.fixture(scope="module")
 def demo_page() -> str:
     sa, prov, panel = demo_sample()
-    return html.render_sample_report(sa, prov.as_dict(), panel)
+    return _render(sa, prov.as_dict(), panel)
 
 
 def test_sample_report_has_every_section(demo_page: str) -> None:
@@ -123,7 +129,7 @@ def test_csp_hash_matches_the_inline_script(demo_page: str) -> None:
 
 def test_hostile_values_are_escaped() -> None:
     sa, prov, panel = demo_sample(sample=HOSTILE, hostile=HOSTILE)
-    page = html.render_sample_report(sa, prov.as_dict(), panel)
+    page = _render(sa, prov.as_dict(), panel)
     parsed = _parse(page)
     assert parsed.scripts == 1  # only our own
     assert "<script>alert" not in page
@@ -134,7 +140,7 @@ def test_hostile_values_are_escaped() -> None:
 
 def test_render_from_json_document_matches(tmp_path: Path) -> None:
     sa, prov, panel = demo_sample()
-    doc = html.sample_document(sa, prov.as_dict(), panel)
+    doc = plain_document(sample_document(sa, prov.as_dict(), panel))
     round_trip = json.loads(json.dumps(doc))
     page = html.render_sample_document(round_trip, context.panel_info(panel))
     assert "PI3K/AKT/mTOR activation by PIK3CA mutation" in page
@@ -152,7 +158,9 @@ def test_empty_sample_renders() -> None:
 def test_write_sample_report(tmp_path: Path) -> None:
     sa, prov, panel = demo_sample()
     out = tmp_path / "r.html"
-    html.write_sample_report(out, sa, prov.as_dict(), panel)
+    html.write_sample_report(
+        out, plain_document(sample_document(sa, prov.as_dict(), panel)), context.panel_info(panel)
+    )
     assert out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
 
 

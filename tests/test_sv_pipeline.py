@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from annotator.accounting import Accounting
 from annotator.api import AnnotateConfig, RunContext, annotate_file
 from annotator.cnv.handler import add_external_calls
-from annotator.genome import get
+from annotator.core.accounting import Accounting
+from annotator.core.genome import get
 from annotator.knowledge import load_panel
 from tests.conftest import datapath
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+from annotator.core.genome import GRCH37, GRCH38
 from annotator.errors import InputError, TimepointError
-from annotator.genome import GRCH37, GRCH38
 from annotator.track import TrackConfig, TrackResult, track
 from tests.conftest import datapath
 from tests.test_track_regenotype import _demo_module

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
+from annotator.core.models import VariantKey
 from annotator.errors import TimepointError
-from annotator.models import VariantKey
 from annotator.reference import load_reference
 from annotator.track.regenotype import ReadGenotyper, repeat_end
 from tests.conftest import REPO
@@ -98,7 +98,7 @@ def test_repeat_end(fetch: Any) -> None:
 
 def test_reads_of_another_build_are_an_error(tmp_path: Path, fetch: Any) -> None:
     m = _demo_module()
-    from annotator.genome import GRCH37
+    from annotator.core.genome import GRCH37
 
     bam = m.write_bam(tmp_path / "b37.bam", [], fetch, lengths=dict(GRCH37.lengths))
     with pytest.raises(TimepointError, match="aligned to GRCh37"):

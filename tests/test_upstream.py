@@ -7,7 +7,7 @@ from pathlib import Path
 
 from annotator.consequence import ConsequenceEngine
 from annotator.consequence.upstream import UpstreamParser, compare, pick, short_protein
-from annotator.models import TranscriptConsequence, VariantKey
+from annotator.core.models import TranscriptConsequence, VariantKey
 from annotator.reference import load_reference
 from tests.conftest import datapath
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from annotator.consequence import ConsequenceEngine
-from annotator.models import VariantKey
+from annotator.core.models import VariantKey
 from annotator.reference import load_reference
 
 pytestmark = pytest.mark.shared

@@ -1,4 +1,4 @@
-"""Command line: a thin click layer over ``annotator.api``.
+"""Command line: a thin click layer over ``annotator.annotation.run``.
 
 This package is the only place that imports click, configures logging,
 prints, or exits.  Each subcommand lives in its own module
@@ -20,7 +20,7 @@ from typing import NoReturn
 
 import click
 
-from annotator import __version__
+from annotator.core.about import __version__
 from annotator.errors import ResmarkError
 
 SUBCOMMANDS: dict[str, str] = {

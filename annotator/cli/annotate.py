@@ -9,7 +9,8 @@ from contextlib import contextmanager
 
 import click
 
-from annotator.api import DEFAULT_FORMATS, FORMATS, AnnotateConfig, annotate
+from annotator.annotation.config import DEFAULT_FORMATS, FORMATS
+from annotator.api import AnnotateConfig, annotate
 from annotator.cnv.thresholds import CnThresholds
 from annotator.errors import ResmarkError
 

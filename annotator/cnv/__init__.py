@@ -1,6 +1,6 @@
 """Copy-number and structural-variant input: segments, gene tables, SV VCFs, fusions.
 
-Entry points for ``annotator.api`` live in ``annotator.cnv.handler``
+Entry points for ``annotator.annotation.run`` live in ``annotator.cnv.handler``
 (``make_vcf_sv_handler``, ``add_external_calls``); the pieces are usable alone:
 
 * ``readers.read_cnv(path, sample) -> CnvInput`` (one module per format)

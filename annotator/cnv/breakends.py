@@ -31,7 +31,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from annotator import chromnames
+from annotator.core import chromnames
 
 _BND = re.compile(
     r"^(?P<pre>[A-Za-z]*)(?P<b>[\[\]])(?P<chrom>[^\[\]]+):(?P<pos>\d+)(?P=b)(?P<post>[A-Za-z]*)$"

@@ -1,4 +1,4 @@
-"""Entry points called by ``annotator.api``.
+"""Entry points called by ``annotator.annotation.run``.
 
 * ``make_vcf_sv_handler(ctx, build, reference, sample)``: the pipeline's
   ``SvHandler`` for symbolic / breakend ALT alleles of the main VCF.
@@ -17,7 +17,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from annotator import chromnames
 from annotator.cnv import fusion
 from annotator.cnv.breakends import Breakend
 from annotator.cnv.genecall import GeneCnCall, call_genes
@@ -28,8 +27,10 @@ from annotator.cnv.segment import CnvInput
 from annotator.cnv.sv import SvInterpreter
 from annotator.cnv.svvcf import FusionRecord, is_fusion_table, read_fusion_table, read_sv_vcf
 from annotator.cnv.thresholds import DEFAULT_THRESHOLDS, CnThresholds
-from annotator.models import Alteration
-from annotator.rows import match_columns
+from annotator.core import chromnames
+from annotator.core.models import Alteration
+from annotator.core.rows import match_columns
+from annotator.knowledge.matcher import match_alteration
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +115,7 @@ def defer_to_measured_copy_number(ctx: Any, result: Any, measured: set[str]) -> 
         if not (unmeasured and alt.gene in measured and key.startswith("SV:")):
             continue
         new_alt = replace(alt, alteration_class="rearrangement")
-        new_matches = tuple(ctx.panel.match(new_alt))
+        new_matches = tuple(match_alteration(ctx.panel, new_alt))
         result.alterations[i] = (key, new_alt, new_matches)
         changed[key] = (new_alt, new_matches)
         if bool(matches) != bool(new_matches):
@@ -179,7 +180,7 @@ def _add_cnv(
             consequence=(CN_TERMS[call.call],),
             copy_number=call.copy_number,
         )
-        matches = tuple(ctx.panel.match(alteration)) if call.gene in panel_genes else ()
+        matches = tuple(match_alteration(ctx.panel, alteration)) if call.gene in panel_genes else ()
         key = f"CNV:{call.chrom}:{call.gene}:{call.call}"
         first = call.segments[0] if call.segments else None
         flags = []
@@ -315,7 +316,7 @@ def _add_fusion_table(
                 partner_gene=partner, kinase_domain_retained=fc.kinase_retained.get(gene),
                 exon=_exon(hit),
             )
-            matches = tuple(ctx.panel.match(alteration))
+            matches = tuple(match_alteration(ctx.panel, alteration))
             c5, c3 = chromnames.canonical(fr.five_chrom), chromnames.canonical(fr.three_chrom)
             own = (c5, fr.five_pos) if gene == fr.five_gene else (c3, fr.three_pos)
             key = f"SV:{c5}:{fr.five_pos}-{c3}:{fr.three_pos}:{gene}"

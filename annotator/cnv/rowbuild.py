@@ -1,6 +1,6 @@
 """Output rows for copy-number and structural-variant calls.
 
-The rule columns come from ``annotator.rows.match_columns``, the same
+The rule columns come from ``annotator.core.rows.match_columns``, the same
 function small-variant rows use.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from annotator.rows import Row, match_columns
+from annotator.core.rows import Row, match_columns
 
 # Sequence Ontology terms for the consequence column
 CN_TERMS = {

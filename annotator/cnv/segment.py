@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from annotator import chromnames
+from annotator.core import chromnames
 from annotator.errors import InputError
 
 

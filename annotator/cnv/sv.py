@@ -21,7 +21,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from annotator import chromnames
 from annotator.cnv import fusion
 from annotator.cnv.breakends import BreakendError, Junction, SvEvent, parse
 from annotator.cnv.rowbuild import SV_TERMS, make_row
@@ -33,8 +32,10 @@ from annotator.cnv.thresholds import (
     cn_from_log2,
     log2_from_cn,
 )
+from annotator.core import chromnames
+from annotator.core.models import Alteration
 from annotator.io.vcfin import InputRecord
-from annotator.models import Alteration
+from annotator.knowledge.matcher import match_alteration
 
 log = logging.getLogger(__name__)
 
@@ -164,7 +165,7 @@ class SvInterpreter:
             copy_number=cn if cls not in ("fusion", "rearrangement") else None,
             kinase_domain_retained=call.kinase,
         )
-        matches = tuple(self.panel.match(alteration))
+        matches = tuple(match_alteration(self.panel, alteration))
         ends = sorted({be.text() for j in event.junctions for be in (j.a, j.b) if be is not None})
         if event.is_interval:
             where = f"{event.chrom}:{event.start}-{event.end}:{event.kind}"

@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 
+from annotator.core.models import ReadSupport
 from annotator.errors import InputError, UsageError
 from annotator.io.vcfin import InputRecord, choose_tumour
-from annotator.models import ReadSupport
 
 log = logging.getLogger(__name__)
 

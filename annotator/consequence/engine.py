@@ -6,7 +6,6 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from annotator import chromnames
 from annotator.consequence import hgvs
 from annotator.consequence.codons import CODON_TABLE, revcomp, translate
 from annotator.consequence.terms import impact, order, rank
@@ -19,7 +18,8 @@ from annotator.consequence.txmap import (
     UTR5,
     TxMap,
 )
-from annotator.models import TranscriptConsequence, VariantKey
+from annotator.core import chromnames
+from annotator.core.models import TranscriptConsequence, VariantKey
 from annotator.reference import FLANK, Reference
 
 log = logging.getLogger(__name__)

@@ -17,7 +17,7 @@ from urllib.parse import unquote
 from annotator.consequence.codons import AA1
 from annotator.consequence.terms import impact as impact_of
 from annotator.consequence.terms import order, rank
-from annotator.models import TranscriptConsequence
+from annotator.core.models import TranscriptConsequence
 
 _INFO_RE = re.compile(r'^##INFO=<ID=([A-Za-z0-9_.]+),.*Description="(.*)"', re.S)
 _FORMAT_RE = re.compile(r"Format:\s*'?([^'\"]+?)'?\s*$")

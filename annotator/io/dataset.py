@@ -8,7 +8,7 @@ Layout::
   sample name percent-encoded (``urllib.parse.quote``), the same text the
   ``sample`` column holds after decoding, so DuckDB, Polars and pyarrow
   agree whether they read the column from the file or from the path;
-* the schema is always ``annotator.rows.arrow_schema()`` (a sample without
+* the schema is always ``annotator.core.rows.arrow_schema()`` (a sample without
   rows still gets an empty file, so a re-run that finds nothing clears the
   rows of an earlier run);
 * re-running a sample replaces its file atomically (``os.replace``), so a
@@ -34,9 +34,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
 
+from annotator.core.rows import COLUMNS, Row, arrow_type_name
 from annotator.errors import OutputError
 from annotator.io.parquetout import ROW_GROUP_SIZE, rows_table
-from annotator.rows import COLUMNS, Row, arrow_type_name
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +95,7 @@ def _check_schema(root: Path) -> None:
     """An existing dataset must have today's schema, or appending would mix two."""
     import pyarrow.parquet as pq
 
-    from annotator.rows import arrow_schema
+    from annotator.core.rows import arrow_schema
 
     for part in root.iterdir():
         existing = part / PART_FILE
@@ -206,7 +206,7 @@ def read_dataset(root: str | Path, columns: Sequence[str] | None = None) -> Any:
     """The whole dataset as one ``pyarrow.Table`` with the stable schema."""
     import pyarrow.dataset as ds
 
-    from annotator.rows import arrow_schema
+    from annotator.core.rows import arrow_schema
 
     files = [str(partition_dir(root, s) / PART_FILE) for s in samples_in(root)]
     dataset = ds.dataset(files, schema=arrow_schema(), format="parquet")

@@ -27,10 +27,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from annotator import chromnames
+from annotator.core import chromnames
+from annotator.core.models import CNV_SV_CLASSES
+from annotator.core.rows import Row
 from annotator.errors import OutputError
-from annotator.models import CNV_SV_CLASSES
-from annotator.rows import Row
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from annotator.rows import COLUMNS, Row, arrow_schema
+from annotator.core.rows import COLUMNS, Row, arrow_schema
 
 ROW_GROUP_SIZE = 128 * 1024  # rows; large enough for scans, small enough for predicate pushdown
 

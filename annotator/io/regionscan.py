@@ -30,11 +30,14 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from annotator import chromnames
+from annotator.core import chromnames
 from annotator.errors import InputError
 
 if TYPE_CHECKING:
-    from annotator.io.vcfin import InputRecord, VcfSource
+    from annotator.io.vcfmodel import InputRecord
+
+    # the reader (annotator.io.vcfin.VcfSource) passes itself; this module does not import it
+    VcfSource = Any
 
 log = logging.getLogger(__name__)
 

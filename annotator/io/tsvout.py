@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from annotator.rows import COLUMNS, Row
+from annotator.core.rows import COLUMNS, Row
 
 
 def _cell(v: Any) -> str:

@@ -11,17 +11,16 @@ import logging
 import math
 import re
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from annotator import chromnames
+from annotator.core import chromnames
 from annotator.errors import InputError, UsageError
 from annotator.io import vcfcheck
-from annotator.models import ReadSupport
-from annotator.readsupport import FieldNumbers, extract
+from annotator.io.readsupport import FieldNumbers, extract
+from annotator.io.vcfmodel import InputRecord, VcfHeader
 
 log = logging.getLogger(__name__)
 
@@ -33,45 +32,6 @@ CARRIED_INFO = (
     "CHR2", "CT", "INV3", "INV5", "SVINSSEQ",
 )
 TUMOUR_NAMES = frozenset({"TUMOR", "TUMOUR"})
-
-
-@dataclass(frozen=True)
-class VcfHeader:
-    path: str
-    samples: tuple[str, ...]
-    tumour_sample: str | None
-    tumour_index: int | None
-    tumour_reason: str
-    contigs: Mapping[str, int | None]
-    reference_line: str | None
-    numbers: FieldNumbers
-    lines: tuple[str, ...]
-    indexed: bool
-    index_path: str | None
-    naming: chromnames.Naming
-    total_records_from_index: int | None = None
-    assembly_hints: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class InputRecord:
-    index: int  # order in which the record was read (0-based)
-    chrom: str  # as written in the file
-    pos: int
-    id: str
-    ref: str
-    alts: tuple[str, ...]
-    filters: tuple[str, ...]
-    qual: float | None
-    support: tuple[ReadSupport, ...]  # one per ALT
-    info: Mapping[str, str] = field(default_factory=dict)
-    format_cn: float | None = None  # FORMAT CN of the tumour sample (CNV callers)
-    line: int | None = None  # line number in a text VCF read from the start
-
-    def where(self) -> str:
-        if self.line is not None:
-            return f"line {self.line} (record {self.index + 1}, {self.chrom}:{self.pos})"
-        return f"record {self.index + 1} ({self.chrom}:{self.pos})"
 
 
 def index_for(path: Path) -> Path | None:

@@ -17,8 +17,8 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
+from annotator.core.rows import Row
 from annotator.errors import InputError, OutputError
-from annotator.rows import Row
 
 log = logging.getLogger(__name__)
 

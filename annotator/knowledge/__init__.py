@@ -2,8 +2,8 @@
 
     from annotator.knowledge import load_panel
     panel = load_panel()                      # built-in resmark_core
-    matches = panel.match(alteration)         # most specific rule first
-    flags = panel.flags([(key, alteration, matches), ...])
+    matches = match_alteration(panel, alteration)         # most specific rule first
+    flags = compute_flags(panel, [(key, alteration, matches), ...])
 
 The panel itself is data (``panels/resmark_core/*.yaml``), validated with the
 JSON Schema in ``annotator/knowledge/schema`` and cross-checked on load; see
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from annotator.knowledge.matcher import compute_flags, match_alteration
 from annotator.knowledge.model import (
     MATCH_LEVEL_RANK,
     EvidenceItem,
@@ -42,7 +43,9 @@ __all__ = [
     "RuleMatch",
     "Source",
     "Strategy",
+    "compute_flags",
     "load_panel",
+    "match_alteration",
 ]
 
 

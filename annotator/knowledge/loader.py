@@ -74,7 +74,7 @@ class RawPanel:
 
 
 def builtin_panel_dir() -> Path:
-    from annotator.resources import panels_dir
+    from annotator.core.resources import panels_dir
 
     return panels_dir() / BUILTIN_NAME
 

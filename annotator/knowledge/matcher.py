@@ -9,7 +9,7 @@ Semantics (documented in docs/knowledge_base.md):
 * ``domain``: a change of an allowed class (default missense / in-frame /
   protein_altering) overlapping the domain.
 * ``loss_of_function``: nonsense, frameshift, canonical splice, start loss,
-  deep deletion (``annotator.models.LOSS_OF_FUNCTION_CLASSES``).
+  deep deletion (``annotator.core.models.LOSS_OF_FUNCTION_CLASSES``).
 * ``amplification`` / ``deep_deletion`` / ``fusion``: the copy-number or
   structural class; fusions may require a retained kinase domain.
 * ``gene``: any other protein-altering alteration; never synonymous,
@@ -23,18 +23,18 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from annotator.core.models import (
+    CNV_SV_CLASSES,
+    LOSS_OF_FUNCTION_CLASSES,
+    SMALL_VARIANT_CLASSES,
+    Alteration,
+)
 from annotator.knowledge.model import (
     MATCH_LEVEL_RANK,
     Flag,
     Panel,
     Rule,
     RuleMatch,
-)
-from annotator.models import (
-    CNV_SV_CLASSES,
-    LOSS_OF_FUNCTION_CLASSES,
-    SMALL_VARIANT_CLASSES,
-    Alteration,
 )
 
 NOT_PROTEIN_ALTERING = frozenset({"synonymous", "noncoding", "intergenic", "splice_region"})

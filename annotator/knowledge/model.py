@@ -8,13 +8,13 @@ cross-checked them.  Matching lives in ``annotator.knowledge.matcher``;
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover
-    from annotator.models import Alteration
+    pass
 
 # Specificity of each match level: lower is more specific.  Class-level
 # CNV/SV rules rank with loss of function (brief: "class-level CNV/SV rules
@@ -221,15 +221,3 @@ class Panel:
         if self.rules_by_gene is not None:
             return self.rules_by_gene.get(gene, ())
         return tuple(r for r in self.rules if r.gene == gene)
-
-    def match(self, alt: Alteration) -> tuple[RuleMatch, ...]:
-        from annotator.knowledge.matcher import match_alteration
-
-        return match_alteration(self, alt)
-
-    def flags(
-        self, items: Sequence[tuple[str, Alteration, tuple[RuleMatch, ...]]]
-    ) -> tuple[Flag, ...]:
-        from annotator.knowledge.matcher import compute_flags
-
-        return compute_flags(self, items)

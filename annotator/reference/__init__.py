@@ -14,7 +14,7 @@ from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
-from annotator import chromnames, genome, resources
+from annotator.core import chromnames, genome, resources
 from annotator.errors import ReferenceError_
 from annotator.reference.sequence import EmbeddedSequence, UserFasta
 from annotator.reference.transcripts import (

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from annotator import chromnames, genome
+from annotator.core import chromnames, genome
 from annotator.errors import ReferenceError_
 from annotator.reference.transcripts import SequenceContig
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 
-from annotator import chromnames
+from annotator.core import chromnames
 from annotator.errors import ReferenceError_
 
 

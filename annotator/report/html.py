@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from annotator import RESEARCH_USE_ONLY, __version__
+from annotator.core.about import RESEARCH_USE_ONLY, __version__
 from annotator.errors import OutputError
 from annotator.report import context as ctxmod
 from annotator.report.svg import sanitize_svg, trajectory_svg
@@ -103,28 +103,16 @@ def _write_text(path: str | Path, text: str) -> None:
 # ----------------------------------------------------------------- sample
 
 
-def sample_document(sample_annotation: Any, provenance: Mapping[str, Any], panel: Any) -> dict[str, Any]:
-    """The annotate JSON document for one sample (same builder as the JSON output)."""
-    from annotator.outputs import sample_document as build
-
-    return ctxmod.to_plain(build(sample_annotation, dict(provenance), panel))
-
-
 def render_sample_document(document: Mapping[str, Any], panel: Mapping[str, Any] | None = None) -> str:
     """HTML for one sample from its JSON document; ``panel`` from ``context.panel_info``."""
     return _render("sample.html.j2", ctxmod.sample_context(document, panel))
 
 
-def render_sample_report(sample_annotation: Any, provenance: Mapping[str, Any], panel: Any) -> str:
-    doc = sample_document(sample_annotation, provenance, panel)
-    return render_sample_document(doc, ctxmod.panel_info(panel))
-
-
 def write_sample_report(
-    path: str | Path, sample_annotation: Any, provenance: Mapping[str, Any], panel: Any
+    path: str | Path, document: Mapping[str, Any], panel: Mapping[str, Any] | None = None
 ) -> None:
-    """Write ``<sample>.report.html`` (called by ``annotator.outputs``)."""
-    _write_text(path, render_sample_report(sample_annotation, provenance, panel))
+    """Write ``<sample>.report.html`` from the sample document (``annotator.annotation.document``)."""
+    _write_text(path, render_sample_document(document, panel))
 
 
 # ----------------------------------------------------------------- patient

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from annotator.report.plain import to_plain
+
 
 def _text(value: Any) -> str:
     if value is None:
@@ -64,6 +66,4 @@ def relevant_markers(
 
 
 def _plain(x: Any) -> Any:
-    from annotator.report.context import to_plain
-
     return to_plain(x)

@@ -64,7 +64,7 @@ def _atomic_write(path: Path, text: str) -> None:
 
 
 def _header_lines(prov: dict[str, Any]) -> list[str]:
-    from annotator import RESEARCH_USE_ONLY
+    from annotator.core.about import RESEARCH_USE_ONLY
 
     panel = prov.get("panel") or {}
     lines = [
@@ -83,7 +83,7 @@ def _header_lines(prov: dict[str, Any]) -> list[str]:
 
 
 def rows_from_document(doc: dict[str, Any]) -> list[Any]:
-    from annotator.rows import Row
+    from annotator.core.rows import Row
 
     names = {f.name for f in fields(Row)}
     return [Row(**{k: v for k, v in r.items() if k in names}) for r in doc.get("rows") or []]

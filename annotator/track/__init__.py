@@ -5,7 +5,7 @@ See docs/track.md for the status and change vocabularies and the statistics.
 
 from __future__ import annotations
 
-from annotator.track.engine import PatientTrack, TrackContext, TrackResult, track, track_patient
+from annotator.track.engine import track, track_patient
 from annotator.track.model import (
     CHANGES,
     RESPONSES,
@@ -17,6 +17,7 @@ from annotator.track.model import (
     TrackConfig,
     TrackedVariant,
 )
+from annotator.track.result import PatientTrack, TrackContext, TrackResult
 
 __all__ = [
     "CHANGES",

@@ -9,15 +9,13 @@ comparisons, patient summaries and alerts.  Outputs are written atomically.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from annotator.errors import ResmarkError, TimepointError, UsageError, raise_collected
 from annotator.track.alerts import (
-    Alert,
-    TimepointSummary,
     polyclonal_alerts,
     possible_germline,
     summarise_timepoints,
@@ -26,10 +24,10 @@ from annotator.track.alerts import (
 from annotator.track.identity import (
     TimepointCalls,
     check_builds,
-    read_timepoint,
     tracked_variants,
 )
-from annotator.track.model import Observation, Thresholds, TimepointSpec, TrackConfig
+from annotator.track.model import TimepointSpec, TrackConfig
+from annotator.track.result import PatientTrack, TrackContext, TrackResult
 from annotator.track.samplesheet import (
     from_vcfs,
     group_patients,
@@ -39,65 +37,6 @@ from annotator.track.samplesheet import (
 from annotator.track.status import compare, evidence_for, observe
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class PatientTrack:
-    patient: str
-    build: str
-    baseline: str
-    timepoints: list[TimepointSpec]
-    observations: list[Observation]  # variant-major, timepoint order within a variant
-    summaries: list[TimepointSummary]
-    alerts: list[Alert]
-    samples: list[str] = field(default_factory=list)  # VCF column read per timepoint
-
-    def by_variant(self) -> dict[str, list[Observation]]:
-        out: dict[str, list[Observation]] = {}
-        for o in self.observations:
-            out.setdefault(o.variant.variant_key, []).append(o)
-        return out
-
-
-@dataclass
-class TrackResult:
-    patients: list[PatientTrack]
-    outdir: Path
-    outputs: list[Path] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    provenance: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def alerts(self) -> list[Alert]:
-        return [a for p in self.patients for a in p.alerts]
-
-    @property
-    def observations(self) -> list[Observation]:
-        return [o for p in self.patients for o in p.observations]
-
-    def patient(self, name: str) -> PatientTrack:
-        for p in self.patients:
-            if p.patient == name:
-                return p
-        raise KeyError(name)
-
-
-# reader(spec, run) -> TimepointCalls; replaceable so tests can feed calls without a panel
-Reader = Callable[[TimepointSpec, Any], TimepointCalls]
-
-
-@dataclass
-class TrackContext:
-    """Per-run state: configuration, annotate's run context, warnings, the reader."""
-
-    config: TrackConfig
-    run: Any  # annotator.api.RunContext
-    warnings: list[str] = field(default_factory=list)
-    reader: Reader = read_timepoint
-
-    @property
-    def thresholds(self) -> Thresholds:
-        return self.config.thresholds
 
 
 def check_config(config: TrackConfig) -> None:
@@ -130,7 +69,7 @@ def timepoint_specs(config: TrackConfig) -> list[TimepointSpec]:
 
 
 def make_context(config: TrackConfig) -> TrackContext:
-    from annotator.api import AnnotateConfig, RunContext
+    from annotator.annotation.config import AnnotateConfig, RunContext
     from annotator.knowledge import load_panel
 
     panel = load_panel(config.panel, extend=config.panel_extend)
@@ -206,7 +145,7 @@ def track_patient(name: str, specs: Sequence[TimepointSpec], ctx: TrackContext) 
 def _gather_evidence(
     variants: Sequence[Any], calls: Sequence[TimepointCalls], build: str, ctx: TrackContext
 ) -> dict[str, list[Any]]:
-    from annotator.models import VariantKey
+    from annotator.core.models import VariantKey
     from annotator.track.regenotype import ReadGenotyper
 
     th = ctx.thresholds

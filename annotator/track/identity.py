@@ -18,9 +18,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from annotator.core.models import CNV_SV_CLASSES
+from annotator.core.rows import Row
 from annotator.errors import TimepointError
-from annotator.models import CNV_SV_CLASSES
-from annotator.rows import Row
 from annotator.track.model import TimepointSpec, TrackedVariant
 
 log = logging.getLogger(__name__)
@@ -66,7 +66,8 @@ def read_timepoint(spec: TimepointSpec, run: Any) -> TimepointCalls:
     """Annotate one timepoint's VCF (column ``spec.sample``) in memory."""
     from dataclasses import replace
 
-    from annotator.api import RunContext, annotate_file
+    from annotator.annotation.config import RunContext
+    from annotator.annotation.single import annotate_file
 
     ctx = run
     if spec.cnv is not None:
@@ -119,6 +120,6 @@ def _tracked(r: Row) -> TrackedVariant:
 
 
 def _chrom_rank(chrom: str) -> int:
-    from annotator.chromnames import PRIMARY
+    from annotator.core.chromnames import PRIMARY
 
     return PRIMARY.index(chrom) if chrom in PRIMARY else len(PRIMARY)

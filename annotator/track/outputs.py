@@ -16,15 +16,15 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from annotator.core.provenance import InputFile, Provenance, command_line, sha256_file
 from annotator.io import jsonout, tsvout
 from annotator.io.atomic import OutputDir, safe_name
-from annotator.provenance import InputFile, Provenance, command_line, sha256_file
 from annotator.track import plots
 from annotator.track.model import CHANGES, RESPONSES, STATUS_REASONS, STATUSES, TrackConfig
 from annotator.track.table import LONG_COLUMNS, LONG_SCHEMA, long_row, wide_rows
 
 if TYPE_CHECKING:
-    from annotator.track.engine import PatientTrack, TrackContext, TrackResult
+    from annotator.track.result import PatientTrack, TrackContext, TrackResult
 
 log = logging.getLogger(__name__)
 

@@ -28,10 +28,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from annotator import chromnames, genome
+from annotator.core import chromnames, genome
+from annotator.core.models import VariantKey
+from annotator.core.normalize import normalise
 from annotator.errors import InputError, TimepointError
-from annotator.models import VariantKey
-from annotator.normalize import normalise
 
 log = logging.getLogger(__name__)
 

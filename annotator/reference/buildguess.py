@@ -15,8 +15,8 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from annotator import chromnames
-from annotator.genome import BUILDS
+from annotator.core import chromnames
+from annotator.core.genome import BUILDS
 
 log = logging.getLogger(__name__)
 

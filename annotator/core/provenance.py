@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from annotator import RESEARCH_USE_ONLY, __version__
+from annotator.core.about import RESEARCH_USE_ONLY, __version__
 
 _CHUNK = 1 << 20
 

@@ -28,7 +28,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from annotator.models import ReadSupport
+from annotator.core.models import ReadSupport
 
 # getter(name) -> list of values for the chosen sample ([] when absent/missing)
 FormatGetter = Callable[[str], Sequence[Any]]

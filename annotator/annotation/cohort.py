@@ -44,8 +44,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 from annotator.errors import InputError, ResmarkError, UsageError
 
 if TYPE_CHECKING:
-    from annotator.api import AnnotateConfig, RunContext
-    from annotator.pipeline import SampleAnnotation
+    from annotator.annotation.config import AnnotateConfig, RunContext
+    from annotator.annotation.pipeline import SampleAnnotation
 
 log = logging.getLogger(__name__)
 
@@ -236,7 +236,8 @@ def annotate_item(
     ``strict``: raise instead (a run of one input fails with the input's own error).
     ``stage``: also write the sample's dataset partition there (``DatasetStage.path``).
     """
-    from annotator.api import RunContext, annotate_file
+    from annotator.annotation.config import RunContext
+    from annotator.annotation.single import annotate_file
 
     cfg = ctx.config
     overrides: dict[str, Any] = {}
@@ -274,8 +275,8 @@ def annotate_item(
 
 
 def _stage_partition(stage: Path, result: SampleAnnotation, ctx: RunContext) -> None:
+    from annotator.annotation.outputs import build_provenance
     from annotator.io import dataset
-    from annotator.outputs import build_provenance
 
     prov = build_provenance(ctx.config, ctx, [result]).as_dict()
     prov["accounting"] = result.accounting.as_dict()
@@ -363,7 +364,7 @@ _WORKER: dict[str, Any] = {}
 
 
 def _init_worker(config: AnnotateConfig, stage: Path | None) -> None:
-    from annotator.api import RunContext
+    from annotator.annotation.config import RunContext
     from annotator.knowledge import load_panel
 
     _register_reducers()
@@ -411,7 +412,7 @@ def run_cohort(
     stage: Path | None = None,
 ) -> CohortRun:
     """Annotate every item; results in input order, failures listed, never raised."""
-    from annotator.pipeline import SampleAnnotation
+    from annotator.annotation.pipeline import SampleAnnotation
 
     ex = executor if executor is not None else make_executor(ctx, ctx.config.jobs, stage)
     samples: list[SampleAnnotation] = []

@@ -2,7 +2,7 @@
 
 Coordinates in these objects are 1-based and inclusive, VCF style, unless a
 field name says ``0``/``start0``; chromosome names are canonical (see
-``annotator.chromnames``).  ``annotator.coords`` owns conversions.
+``annotator.core.chromnames``).  ``annotator.core.coords`` owns conversions.
 """
 
 from __future__ import annotations

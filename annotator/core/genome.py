@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from annotator import chromnames
+from annotator.core import chromnames
 from annotator.errors import InputError, UsageError
 
 BUILDS = ("GRCh37", "GRCh38")

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-_PACKAGE_DIR = Path(__file__).resolve().parent
+# this module sits in annotator/core/; the data paths are relative to the package
+_PACKAGE_DIR = Path(__file__).resolve().parent.parent
 
 
 def panels_dir() -> Path:

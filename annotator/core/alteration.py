@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from annotator.models import Alteration, TranscriptConsequence
+from annotator.core.models import Alteration, TranscriptConsequence
 
 # Sequence Ontology term -> alteration_class, in VEP's order of severity.
 _SO_TO_CLASS: tuple[tuple[str, str], ...] = (

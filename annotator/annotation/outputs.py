@@ -14,13 +14,15 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from annotator.annotation.document import plain_document, sample_document
+from annotator.core.provenance import InputFile, Provenance, command_line, sha256_file
 from annotator.io import jsonout, parquetout, tsvout
 from annotator.io.atomic import OutputDir, safe_name
-from annotator.provenance import InputFile, Provenance, command_line, sha256_file
+from annotator.report.context import panel_info
 
 if TYPE_CHECKING:
-    from annotator.api import AnnotateConfig, AnnotateResult, RunContext
-    from annotator.pipeline import SampleAnnotation
+    from annotator.annotation.config import AnnotateConfig, AnnotateResult, RunContext
+    from annotator.annotation.pipeline import SampleAnnotation
 
 log = logging.getLogger(__name__)
 
@@ -53,30 +55,8 @@ def build_provenance(config: AnnotateConfig, ctx: RunContext, samples: list[Samp
     )
 
 
-def sample_document(s: SampleAnnotation, prov: dict[str, Any], panel: Any) -> dict[str, Any]:
-    listed = {r.variant_key for r in s.rows}
-    explanations = [
-        {"variant_key": key, "alteration": alt, "matches": list(matches)}
-        for key, alt, matches in s.alterations
-        if key in listed and matches
-    ]
-    return {
-        "resmark": prov,
-        "sample": s.sample,
-        "input": s.path,
-        "genome_build": s.build.name,
-        "tumour_sample_chosen_by": s.header.tumour_reason,
-        "accounting": s.accounting.as_dict(),
-        "flags": list(s.flags),
-        "rows": [r.as_dict() for r in s.rows],
-        "explanations": explanations,
-        "upstream_disagreements": s.disagreements,
-        "non_dna_markers": list(getattr(panel, "non_dna_markers", ())),
-    }
-
-
 def write_outputs(config: AnnotateConfig, ctx: RunContext, samples: list[SampleAnnotation]) -> AnnotateResult:
-    from annotator.api import AnnotateResult
+    from annotator.annotation.config import AnnotateResult
 
     prov = build_provenance(config, ctx, samples)
     prov_dict = prov.as_dict()
@@ -86,12 +66,14 @@ def write_outputs(config: AnnotateConfig, ctx: RunContext, samples: list[SampleA
         for s in samples:
             stem = safe_name(s.sample)
             doc_prov = {**prov_dict, "samples": [s.sample]}
+            # one document per sample: the JSON output and the HTML both render from it
+            document = sample_document(s, doc_prov, ctx.panel)
             if "tsv" in config.formats:
                 tsvout.write_rows(out.stage(f"{stem}.resmark.tsv"), s.rows)
             if "parquet" in config.formats:
                 parquetout.write_rows(out.stage(f"{stem}.resmark.parquet"), s.rows, doc_prov)
             if "json" in config.formats:
-                jsonout.write(out.stage(f"{stem}.resmark.json"), sample_document(s, doc_prov, ctx.panel))
+                jsonout.write(out.stage(f"{stem}.resmark.json"), document)
             if "vcf" in config.formats:
                 from annotator.io import vcfout
 
@@ -105,7 +87,8 @@ def write_outputs(config: AnnotateConfig, ctx: RunContext, samples: list[SampleA
             if "html" in config.formats:
                 from annotator.report import html
 
-                html.write_sample_report(out.stage(f"{stem}.report.html"), s, prov_dict, ctx.panel)
+                html_doc = plain_document(sample_document(s, prov_dict, ctx.panel))
+                html.write_sample_report(out.stage(f"{stem}.report.html"), html_doc, panel_info(ctx.panel))
             acc_rows += [(s.sample, b, d, n) for b, d, n in s.accounting.rows()]
             log.info("%s: %s", s.sample, s.accounting.summary_line())
         tsvout.write_table(out.stage("accounting.tsv"), ("sample", "bucket", "detail", "count"), acc_rows)

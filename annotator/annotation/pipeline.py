@@ -23,15 +23,16 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from annotator import chromnames, coords
-from annotator.accounting import Accounting
-from annotator.alteration import from_consequence
+from annotator.core import chromnames, coords
+from annotator.core.accounting import Accounting
+from annotator.core.alteration import from_consequence
+from annotator.core.genome import GenomeBuild
+from annotator.core.models import Alteration, TranscriptConsequence, Variant, VariantKey
+from annotator.core.normalize import is_simple_allele, normalise
+from annotator.core.rows import Row, match_columns
 from annotator.errors import InputError
-from annotator.genome import GenomeBuild
 from annotator.io.vcfin import InputRecord, VcfHeader
-from annotator.models import Alteration, TranscriptConsequence, Variant, VariantKey
-from annotator.normalize import is_simple_allele, normalise
-from annotator.rows import Row, match_columns
+from annotator.knowledge.matcher import compute_flags, match_alteration
 
 log = logging.getLogger(__name__)
 
@@ -210,7 +211,7 @@ class SampleAnnotator:
                 self._emit(variant, filt, tc, None, norm.left_aligned, matches=())
             return "off_panel", None
         alteration = from_consequence(tc)
-        matches = tuple(self.panel.match(alteration)) if tc.gene in self.panel_genes else ()
+        matches = tuple(match_alteration(self.panel, alteration)) if tc.gene in self.panel_genes else ()
         if matches:
             self.acc.matched += 1
         self.alterations.append((str(key), alteration, matches))
@@ -357,7 +358,7 @@ def apply_flags(result: SampleAnnotation, panel: Any) -> None:
     variant plus an RB1 deep deletion from --cnv is flagged as biallelic.
     """
     result.rows.sort(key=_row_order)
-    flags = tuple(panel.flags(result.alterations)) if result.alterations else ()
+    flags = tuple(compute_flags(panel, result.alterations)) if result.alterations else ()
     result.flags = flags
     by_member: dict[str, list[str]] = {}
     for f in flags:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from annotator.models import VariantKey
+from annotator.core.models import VariantKey
 
 # fetch(chrom, start, end) -> plus-strand bases (1-based inclusive) or None
 SequenceFetcher = Callable[[str, int, int], "str | None"]

@@ -1,0 +1,57 @@
+"""The sample document: what ``<sample>.resmark.json`` holds and every report renders from.
+
+Keys (all present; lists may be empty):
+
+- ``resmark``: provenance (tool and panel version, panel checksum, build,
+  inputs with sha256, samples, command; see ``annotator.core.provenance``);
+- ``sample``, ``input``, ``genome_build``, ``tumour_sample_chosen_by``;
+- ``accounting``: every input record's bucket (``Accounting.as_dict``);
+- ``flags``: per-sample flags (polyclonal, convergent, conflicts);
+- ``rows``: one object per output row, the TSV columns (``Row.as_dict``);
+- ``explanations``: per listed variant, the alteration and every rule match
+  (mechanism, strategies with levels, evidence with citations);
+- ``upstream_disagreements``: where the caller's VEP/SnpEff annotation and
+  resmark's own consequence disagree;
+- ``non_dna_markers``: the panel's markers that a DNA assay cannot see.
+
+``resmark report OUTDIR`` re-renders the HTML from this document alone, so the
+run and the re-render share one path (``annotator.report.html``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from annotator.report.plain import to_plain
+
+if TYPE_CHECKING:
+    from annotator.annotation.pipeline import SampleAnnotation
+    from annotator.knowledge.model import Panel
+
+
+def sample_document(s: SampleAnnotation, prov: dict[str, Any], panel: Panel) -> dict[str, Any]:
+    listed = {r.variant_key for r in s.rows}
+    explanations = [
+        {"variant_key": key, "alteration": alt, "matches": list(matches)}
+        for key, alt, matches in s.alterations
+        if key in listed and matches
+    ]
+    return {
+        "resmark": prov,
+        "sample": s.sample,
+        "input": s.path,
+        "genome_build": s.build.name,
+        "tumour_sample_chosen_by": s.header.tumour_reason,
+        "accounting": s.accounting.as_dict(),
+        "flags": list(s.flags),
+        "rows": [r.as_dict() for r in s.rows],
+        "explanations": explanations,
+        "upstream_disagreements": s.disagreements,
+        "non_dna_markers": list(getattr(panel, "non_dna_markers", ())),
+    }
+
+
+def plain_document(document: dict[str, Any]) -> dict[str, Any]:
+    """The document as JSON values (what a reader of ``<sample>.resmark.json`` gets)."""
+    plain: dict[str, Any] = to_plain(document)
+    return plain

@@ -1,0 +1,73 @@
+"""The annotate run: ``annotate(AnnotateConfig(...)) -> AnnotateResult``.
+
+The CLI only turns options into an ``AnnotateConfig`` and calls ``annotate``;
+everything here raises ``ResmarkError`` subclasses and never exits.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from annotator.annotation import cohort
+from annotator.annotation.config import AnnotateConfig, AnnotateResult, RunContext, check_config
+from annotator.annotation.outputs import write_outputs
+from annotator.annotation.pipeline import SampleAnnotation
+from annotator.errors import MultipleErrors, ResmarkError, UsageError
+from annotator.io.atomic import safe_name
+
+log = logging.getLogger(__name__)
+
+
+def annotate(config: AnnotateConfig) -> AnnotateResult:
+    """Annotate every input and write the requested outputs atomically.
+
+    Inputs are paths, globs and/or the rows of ``config.samplesheet``.  With
+    one input its error is raised; with several (a cohort) a sample that
+    fails is listed in ``result.failures`` and the others are written (the
+    run fails only if none succeeds).  ``config.jobs > 1`` annotates in
+    worker processes; ``config.dataset`` also updates a Parquet dataset.
+    """
+    from dataclasses import replace
+
+    from annotator.knowledge import load_panel
+
+    items = cohort.resolve_items(config, config.samplesheet)
+    config = replace(config, inputs=tuple(str(i.path) for i in items))
+    check_config(config)
+    stage = None
+    if config.dataset is not None:
+        from annotator.io.dataset import DatasetStage
+
+        stage = DatasetStage(config.dataset)
+    try:
+        panel = load_panel(config.panel, extend=config.panel_extend)
+        ctx = RunContext(config=config, panel=panel, progress=config.progress)
+        staged = stage.path if stage is not None else None
+        if len(items) == 1:
+            first = cohort.annotate_item(items[0], ctx, strict=True, stage=staged)
+            run = cohort.CohortRun([first], [])
+        else:
+            run = cohort.run_cohort(items, ctx, stage=staged)
+        if not run.samples:
+            raise MultipleErrors([ResmarkError(f.one_line()) for f in run.failures])
+        _check_unique_samples(run.samples)
+        result = write_outputs(config, ctx, run.samples)
+        result.failures = list(run.failures)
+        if stage is not None:
+            result.dataset = stage.commit(s.sample for s in run.samples)
+        return result
+    finally:
+        if stage is not None:
+            stage.discard()
+
+
+def _check_unique_samples(samples: list[SampleAnnotation]) -> None:
+    seen: dict[str, str] = {}
+    for s in samples:
+        safe = safe_name(s.sample)
+        if safe in seen:
+            raise UsageError(
+                f"sample {s.sample!r} appears in two inputs ({seen[safe]} and {s.path}); "
+                "sample names must be unique in one run"
+            )
+        seen[safe] = s.path

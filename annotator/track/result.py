@@ -1,0 +1,71 @@
+"""What a track run holds and returns: per-patient tracks, the run context, the result."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from annotator.track.alerts import Alert, TimepointSummary
+from annotator.track.identity import TimepointCalls, read_timepoint
+from annotator.track.model import Observation, Thresholds, TimepointSpec, TrackConfig
+
+
+@dataclass
+class PatientTrack:
+    patient: str
+    build: str
+    baseline: str
+    timepoints: list[TimepointSpec]
+    observations: list[Observation]  # variant-major, timepoint order within a variant
+    summaries: list[TimepointSummary]
+    alerts: list[Alert]
+    samples: list[str] = field(default_factory=list)  # VCF column read per timepoint
+
+    def by_variant(self) -> dict[str, list[Observation]]:
+        out: dict[str, list[Observation]] = {}
+        for o in self.observations:
+            out.setdefault(o.variant.variant_key, []).append(o)
+        return out
+
+
+@dataclass
+class TrackResult:
+    patients: list[PatientTrack]
+    outdir: Path
+    outputs: list[Path] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def alerts(self) -> list[Alert]:
+        return [a for p in self.patients for a in p.alerts]
+
+    @property
+    def observations(self) -> list[Observation]:
+        return [o for p in self.patients for o in p.observations]
+
+    def patient(self, name: str) -> PatientTrack:
+        for p in self.patients:
+            if p.patient == name:
+                return p
+        raise KeyError(name)
+
+
+# reader(spec, run) -> TimepointCalls; replaceable so tests can feed calls without a panel
+Reader = Callable[[TimepointSpec, Any], TimepointCalls]
+
+
+@dataclass
+class TrackContext:
+    """Per-run state: configuration, annotate's run context, warnings, the reader."""
+
+    config: TrackConfig
+    run: Any  # annotator.annotation.config.RunContext
+    warnings: list[str] = field(default_factory=list)
+    reader: Reader = read_timepoint
+
+    @property
+    def thresholds(self) -> Thresholds:
+        return self.config.thresholds
