@@ -35,9 +35,11 @@ def build_provenance(config: AnnotateConfig, ctx: RunContext, samples: list[Samp
         inputs.append(InputFile.of("vcf", s.path))
         if s.header.index_path:
             inputs.append(InputFile.of("index", s.header.index_path))
+        # side inputs were hashed while read (a pipe cannot be read twice)
+        inputs += [i for i in s.side_inputs if i not in inputs]
     for role, p in (("cnv", config.cnv), ("sv", config.sv), ("fasta", config.fasta),
                     ("samplesheet", getattr(config, "samplesheet", None))):
-        if p is not None:
+        if p is not None and not any(i.role == role and i.path == str(p) for i in inputs):
             inputs.append(InputFile.of(role, p))
     builds = sorted({s.build.name for s in samples})
     panel = ctx.panel
