@@ -63,7 +63,7 @@ def write_outputs(config: AnnotateConfig, ctx: RunContext, samples: list[SampleA
     prov = build_provenance(config, ctx, samples)
     prov_dict = prov.as_dict()
     written: list[Path] = []
-    with OutputDir(config.outdir, config.force) as out:
+    with OutputDir(config.outdir, config.force, protect=[i.path for i in prov.inputs]) as out:
         acc_rows: list[tuple[Any, ...]] = []
         for s in samples:
             stem = safe_name(s.sample)

@@ -53,7 +53,8 @@ def check_config(config: TrackConfig) -> None:
     if config.fasta is not None and not Path(config.fasta).exists():
         problems.append(UsageError("--fasta file not found", path=config.fasta))
     try:
-        OutputDir(config.outdir, config.force).check()
+        inputs = [*config.vcfs, config.samplesheet, config.fasta]
+        OutputDir(config.outdir, config.force, protect=[p for p in inputs if p]).check()
     except ResmarkError as e:
         problems.append(e)
     raise_collected(problems)
@@ -83,7 +84,14 @@ def make_context(config: TrackConfig) -> TrackContext:
 
 def track(config: TrackConfig, ctx: TrackContext | None = None) -> TrackResult:
     """Track every patient of ``config`` and write the outputs (see docs/track.md)."""
+    from annotator.io.atomic import OutdirLock
+
     check_config(config)
+    with OutdirLock(config.outdir):  # one run per OUTDIR: a second one fails at once
+        return _track(config, ctx)
+
+
+def _track(config: TrackConfig, ctx: TrackContext | None) -> TrackResult:
     specs = timepoint_specs(config)
     ctx = ctx if ctx is not None else make_context(config)
     patients = [
