@@ -15,9 +15,14 @@ from typing import Any
 
 from annotator.annotation.pipeline import REPORT_MODES, PanelRegions, SampleAnnotation
 from annotator.cnv.thresholds import CnThresholds
+from annotator.consequence.engine import ConsequenceEngine
 from annotator.core import genome
+from annotator.core.rows import Row
 from annotator.errors import ResmarkError, UsageError, raise_collected
 from annotator.io.atomic import OutputDir
+from annotator.io.inputbytes import Spool, is_regular
+from annotator.knowledge.model import Panel
+from annotator.reference import Reference
 
 log = logging.getLogger(__name__)
 
@@ -58,34 +63,44 @@ class AnnotateResult:
     samples: list[SampleAnnotation]
     outdir: Path
     outputs: list[Path] = field(default_factory=list)
-    provenance: dict[str, Any] = field(default_factory=dict)
-    failures: list[Any] = field(default_factory=list)  # cohort.SampleFailure per failed input
+    provenance: dict[str, Any] = field(default_factory=dict)  # the provenance JSON document
+    # cohort.SampleFailure per failed input (cohort imports this module: no import back)
+    failures: list[Any] = field(default_factory=list)
     dataset: list[Path] = field(default_factory=list)  # partition files written
 
     @property
-    def rows(self) -> list[Any]:
+    def rows(self) -> list[Row]:
         return [r for s in self.samples for r in s.rows]
 
 
 @dataclass
 class RunContext:
-    """Per-run state: the loaded panel and a cache of references per build."""
+    """Per-run state: the loaded panel and a cache of references per build.
+
+    ``spool`` holds the run's copies of inputs that cannot be read twice
+    (pipes): the reader and the annotated-VCF writer both read the copy.
+    """
 
     config: AnnotateConfig
-    panel: Any
-    references: dict[str, Any] = field(default_factory=dict)
+    panel: Panel
+    references: dict[str, Reference] = field(default_factory=dict)
     progress: Callable[[int], None] | None = None
-    engines: dict[str, Any] = field(default_factory=dict)
+    engines: dict[str, ConsequenceEngine] = field(default_factory=dict)
     regions: dict[str, PanelRegions] = field(default_factory=dict)
+    spool: Spool = field(default_factory=Spool)
 
-    def reference(self, build: str) -> Any:
+    def readable(self, path: str | Path) -> Path:
+        """Where the bytes of input ``path`` can be read (a pipe's copy, else the path)."""
+        return self.spool.readable(path)
+
+    def reference(self, build: str) -> Reference:
         if build not in self.references:
             from annotator.reference import load_reference
 
             self.references[build] = load_reference(build, self.config.fasta)
         return self.references[build]
 
-    def engine(self, build: str) -> Any:
+    def engine(self, build: str) -> ConsequenceEngine:
         """One consequence engine per build for the whole run (its caches are per transcript)."""
         if build not in self.engines:
             from annotator.consequence import ConsequenceEngine
@@ -116,6 +131,8 @@ def check_config(config: AnnotateConfig) -> None:
             problems.append(UsageError("input file not found", path=path))
         elif path.is_dir():
             problems.append(UsageError("is a directory, not a VCF/BCF file", path=path))
+        elif not is_regular(path):
+            pass  # a pipe: read once, by the reader (sniffing here would consume it)
         elif len(config.inputs) == 1 and getattr(config, "samplesheet", None) is None:
             # one input: its container faults join the other problems (a cohort reports
             # each failing input separately instead)

@@ -97,6 +97,7 @@ class SampleAnnotation:
     flags: tuple[Any, ...] = ()
     disagreements: list[str] = field(default_factory=list)
     alterations: list[tuple[str, Alteration, tuple[Any, ...]]] = field(default_factory=list)
+    input_sha256: str | None = None  # of the VCF's bytes, taken by the reader while reading
 
 
 class SampleAnnotator:

@@ -26,6 +26,9 @@ class VcfHeader:
     naming: chromnames.Naming
     total_records_from_index: int | None = None
     assembly_hints: tuple[str, ...] = ()
+    # the matched normal when the header or the sample names make it recognisable
+    normal_sample: str | None = None
+    normal_index: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
