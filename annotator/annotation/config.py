@@ -88,17 +88,27 @@ class RunContext:
     engines: dict[str, ConsequenceEngine] = field(default_factory=dict)
     regions: dict[str, PanelRegions] = field(default_factory=dict)
     spool: Spool = field(default_factory=Spool)
+    _consulted: dict[str, Reference] = field(default_factory=dict, repr=False)
 
     def readable(self, path: str | Path) -> Path:
         """Where the bytes of input ``path`` can be read (a pipe's copy, else the path)."""
         return self.spool.readable(path)
 
-    def reference(self, build: str) -> Reference:
-        if build not in self.references:
+    def reference(self, build: str, *, consulted_only: bool = False) -> Reference:
+        """The reference of ``build``, loaded once per run.
+
+        ``consulted_only``: looked at only to check the build of a file (the other
+        build's panel regions); such a reference is not listed in the provenance
+        unless a file is also annotated in, or has its build decided by, it.
+        """
+        ref = self.references.get(build) or self._consulted.get(build)
+        if ref is None:
             from annotator.reference import load_reference
 
-            self.references[build] = load_reference(build, self.config.fasta)
-        return self.references[build]
+            ref = self._consulted[build] = load_reference(build, self.config.fasta)
+        if not consulted_only:
+            self.references.setdefault(build, ref)
+        return ref
 
     def engine(self, build: str) -> ConsequenceEngine:
         """One consequence engine per build for the whole run (its caches are per transcript)."""
@@ -108,13 +118,14 @@ class RunContext:
             self.engines[build] = ConsequenceEngine(self.reference(build))
         return self.engines[build]
 
-    def panel_regions(self, build: str) -> PanelRegions:
+    def panel_regions(self, build: str, *, consulted_only: bool = False) -> PanelRegions:
         """Merged regions of every panel gene in ``build`` (index queries, off-panel test)."""
+        reference = self.reference(build, consulted_only=consulted_only)
         if build not in self.regions:
             genes = self.panel.gene_symbols()
             self.regions[build] = PanelRegions.build(
                 (r.chrom, r.start, r.end, r.gene)
-                for r in self.reference(build).gene_regions(extra_genes=genes)
+                for r in reference.gene_regions(extra_genes=genes)
                 if r.gene in genes
             )
         return self.regions[build]

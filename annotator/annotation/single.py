@@ -115,15 +115,15 @@ def _records(
             yield rec
         return
     sets = [ctx.panel_regions(build.name).query_regions(),
-            ctx.panel_regions(_other(build.name)).query_regions()]
+            ctx.panel_regions(_other(build.name), consulted_only=True).query_regions()]
     for k, rec in source.records_in_sets(sets):
         seen.add(rec)
         if k == 0:
             yield rec
 
 
-def _fetch(ctx: RunContext) -> Callable[[str, str, int, int], str | None]:
-    return lambda b, c, s, e: ctx.reference(b).sequence(c, s, e)
+def _fetch(ctx: RunContext, consulted_only: bool = False) -> Callable[[str, str, int, int], str | None]:
+    return lambda b, c, s, e: ctx.reference(b, consulted_only=consulted_only).sequence(c, s, e)
 
 
 def _build_from_alleles(
@@ -169,7 +169,7 @@ def _check_build(
     header_reasons: tuple[str, ...],
 ) -> None:
     """An explicit or header build that the REF alleles contradict is an error."""
-    fetch = _fetch(ctx)
+    fetch = _fetch(ctx, consulted_only=True)
     if seen.consistent_with(build.name, fetch):
         return
     guess: BuildGuess = guess_build(seen.alleles(), fetch)

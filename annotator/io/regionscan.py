@@ -39,12 +39,12 @@ import logging
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import IO, Protocol
 
 from annotator.core import chromnames
 from annotator.errors import InputError
-from annotator.io.vcfcheck import Container, Scan
-from annotator.io.vcfmodel import InputRecord, VcfHeader
+from annotator.io.vcfcheck import Container, Scan, Select
+from annotator.io.vcfmodel import HtsRecord, HtsVcf, InputRecord, VcfHeader
 
 log = logging.getLogger(__name__)
 
@@ -64,15 +64,15 @@ class RegionReader(Protocol):
     header: VcfHeader
     total_records: int | None
 
-    def scan_all(self, select: Any = None, sink: IO[bytes] | None = None) -> Scan: ...
+    def scan_all(self, select: Select | None = None, sink: IO[bytes] | None = None) -> Scan: ...
 
-    def htslib_records(self) -> Iterator[Any]: ...  # cyvcf2.Variant objects, checked
+    def htslib_records(self) -> Iterator[HtsRecord]: ...  # checked (vcfcheck.SafeVcf)
 
-    def convert(self, it: Iterator[Any], start_index: int) -> Iterator[InputRecord]: ...
+    def convert(self, it: Iterator[HtsRecord], start_index: int) -> Iterator[InputRecord]: ...
 
-    def query(self, vcf: Any, regions: Sequence[Region]) -> Iterator[InputRecord]: ...
+    def query(self, vcf: HtsVcf, regions: Sequence[Region]) -> Iterator[InputRecord]: ...
 
-    def declare(self, vcf: Any, names: Iterable[str]) -> None: ...
+    def declare(self, vcf: HtsVcf, names: Iterable[str]) -> None: ...
 
 
 def file_kind(path: Path) -> str:
@@ -151,7 +151,7 @@ def _index_contigs(path: Path, index: Path) -> list[str]:
         return [str(c) for c in tbx.contigs]
 
 
-def _index_on_the_fly(path: Path, index: Path) -> Any:
+def _index_on_the_fly(path: Path, index: Path) -> HtsVcf | None:
     import cyvcf2
     import pysam
 
@@ -168,7 +168,7 @@ def _index_on_the_fly(path: Path, index: Path) -> Any:
     return vcf
 
 
-def _num_records(vcf: Any) -> int | None:
+def _num_records(vcf: HtsVcf) -> int | None:
     try:
         return int(vcf.num_records)
     except Exception:  # noqa: BLE001 - index without statistics
@@ -232,7 +232,7 @@ def _checked_records(source: RegionReader, sets: Sequence[Sequence[Region]]) -> 
     total = 0
     ends: list[int] = []
 
-    def inside() -> Iterator[object]:
+    def inside() -> Iterator[HtsRecord]:
         nonlocal total
         for v in source.htslib_records():
             total += 1

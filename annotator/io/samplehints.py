@@ -62,7 +62,7 @@ def header_hints(lines: Sequence[str], samples: Sequence[str]) -> Hints:
 
     def add(target: list[tuple[str, str]], name: str, why: str) -> None:
         name = name.strip().strip('"')
-        if name in have and all(n != name for n, _ in target):
+        if name in have and (name, why) not in target:
             target.append((name, why))
 
     for line in lines:
@@ -143,10 +143,11 @@ def choose(
     named = [s for s in samples if s.upper() in TUMOUR_NAMES]
     if len(named) == 1:
         return _with_normal(samples, named[0], "column named TUMOR", hints)
-    if len(hints.tumour) == 1:
+    stated_tumours = {n for n, _ in hints.tumour}
+    if len(stated_tumours) == 1:
         name, why = hints.tumour[0]
         return _with_normal(samples, name, why, hints)
-    normals = {n for n, _ in hints.normal}
+    normals = {n for n, _ in hints.normal} - stated_tumours
     why = "the other sample is the normal (" + (hints.normal[0][1] if hints.normal else "") + ")"
     if not normals:
         normals = {s for s in samples if _name_says_normal(s)}
@@ -174,7 +175,7 @@ def _with_normal(
 ) -> Choice:
     index = list(samples).index(tumour)
     others = [s for s in samples if s != tumour]
-    candidates = [n for n, _ in hints.normal if n != tumour]
+    candidates = list(dict.fromkeys(n for n, _ in hints.normal if n != tumour))
     if not candidates and normals:
         candidates = [n for n in samples if n in normals and n != tumour]
     if not candidates:

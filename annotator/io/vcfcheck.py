@@ -36,6 +36,7 @@ from annotator.io.htslog import (  # noqa: F401 - the reader's htslib log names,
     htslib_message,
 )
 from annotator.io.inputbytes import HashingReader, buffered
+from annotator.io.vcfmodel import HtsRecord, HtsVcf
 
 log = logging.getLogger(__name__)
 
@@ -322,7 +323,7 @@ def read_line(path: Path, container: Container, lineno: int) -> bytes | None:
     return None
 
 
-def diagnose(vcf: Any, text: bytes | None) -> str | None:
+def diagnose(vcf: HtsVcf, text: bytes | None) -> str | None:
     """htslib's own complaint about one record line (its log is captured, not printed)."""
     if text is None:
         return None
@@ -360,7 +361,7 @@ class SafeVcf:
     becomes an ``InputError`` naming the line and htslib's complaint.
     """
 
-    def __init__(self, vcf: Any, path: Path, container: Container) -> None:
+    def __init__(self, vcf: HtsVcf, path: Path, container: Container) -> None:
         self._vcf = vcf
         self.path = path
         self.container = container
@@ -377,7 +378,7 @@ class SafeVcf:
     def __iter__(self) -> SafeVcf:
         return self
 
-    def __next__(self) -> Any:
+    def __next__(self) -> HtsRecord:
         scan = self.scan
         while True:
             i = self.raw

@@ -29,7 +29,7 @@ from annotator.io import htslog, samplehints, vcfcheck
 from annotator.io.inputbytes import Spool, sha256_of
 from annotator.io.readsupport import FieldNumbers
 from annotator.io.regionscan import Region, Tagged
-from annotator.io.vcfmodel import InputRecord, VcfHeader
+from annotator.io.vcfmodel import HtsRecord, HtsVcf, InputRecord, VcfHeader
 from annotator.io.vcfrecord import CARRIED_INFO, to_record  # noqa: F401 - CARRIED_INFO: former home
 
 log = logging.getLogger(__name__)
@@ -136,6 +136,9 @@ class VcfSource:
                 vcf = cyvcf2.VCF(str(self.file), gts012=True, lazy=True)
             self._vcf = vcfcheck.SafeVcf(vcf, self.file, self.container)
         except Exception as e:  # noqa: BLE001 - cyvcf2 raises bare Exception
+            if self.container.text:
+                with self._named():  # a truncated or damaged file: say that, not htslib's echo
+                    vcfcheck.scan_text(self.file, self.container, set())
             why = htslog.htslib_message(captured) or _clean(e).replace(str(self.file), "it")
             if "is not valid bcf or vcf" in why:
                 why = "htslib does not recognise the content as VCF or BCF"
@@ -320,11 +323,11 @@ class VcfSource:
 
     _scan_all = scan_all  # the former private name
 
-    def htslib_records(self) -> Iterator[Any]:
+    def htslib_records(self) -> Iterator[HtsRecord]:
         """This file's cyvcf2 records, checked (blank lines dropped, faults named)."""
         return iter(self._vcf)
 
-    def declare(self, vcf: Any, names: Iterable[str]) -> None:
+    def declare(self, vcf: HtsVcf, names: Iterable[str]) -> None:
         """Declare contigs the header lacks: htslib mis-parses records of undeclared contigs."""
         have = set(self.header.contigs)
         for name in names:
@@ -343,7 +346,7 @@ class VcfSource:
             self._sha256 = sha256_of(self.file)
         return self._sha256
 
-    def _declare(self, vcf: Any) -> None:
+    def _declare(self, vcf: HtsVcf) -> None:
         if id(vcf) in self._declared:
             return
         self._declared.add(id(vcf))
@@ -365,7 +368,7 @@ class VcfSource:
                     raise InputError(f"CHROM {name[:40]!r} is not a valid contig name for htslib",
                                      path=self.path, where=where) from e
 
-    def query(self, vcf: Any, regions: Sequence[Region]) -> Iterator[InputRecord]:
+    def query(self, vcf: HtsVcf, regions: Sequence[Region]) -> Iterator[InputRecord]:
         self._declare(vcf)
         count = 0
         previous: dict[str, int] = {}
@@ -396,7 +399,7 @@ class VcfSource:
                 return str(name)
         return None
 
-    def convert(self, it: Iterator[Any], start_index: int) -> Iterator[InputRecord]:
+    def convert(self, it: Iterator[HtsRecord], start_index: int) -> Iterator[InputRecord]:
         index = start_index
         if it is not self._vcf and type(it).__name__ == "VCF":
             self._declare(it)  # a temporary VCF made of this file's lines
@@ -424,7 +427,7 @@ class VcfSource:
 
     _convert = convert  # the former private name
 
-    def _record(self, v: Any, index: int, line: int | None) -> InputRecord:
+    def _record(self, v: HtsRecord, index: int, line: int | None) -> InputRecord:
         return to_record(v, index, line, self.header.numbers, self._tumour)
 
     def close(self) -> None:

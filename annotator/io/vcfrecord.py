@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from types import MappingProxyType
 from typing import Any
 
-from annotator.io.readsupport import FieldNumbers, extract
-from annotator.io.vcfmodel import InputRecord
+from annotator.io.readsupport import FieldNumbers, FormatGetter, InfoGetter, extract
+from annotator.io.vcfmodel import HtsRecord, InputRecord
 
 # INFO keys carried through as text: upstream annotations and SV/CNV descriptors.
 CARRIED_INFO = (
@@ -18,7 +18,9 @@ CARRIED_INFO = (
     "CHR2", "CT", "INV3", "INV5", "SVINSSEQ",
 )
 
-def to_record(v: Any, index: int, line: int | None, numbers: FieldNumbers, t: int | None) -> InputRecord:
+def to_record(
+    v: HtsRecord, index: int, line: int | None, numbers: FieldNumbers, t: int | None
+) -> InputRecord:
     """One cyvcf2 record as an ``InputRecord`` (``t``: the tumour column, None for sites-only)."""
     alts = tuple(v.ALT) if v.ALT else ()
     ref = v.REF or ""
@@ -69,7 +71,7 @@ def _first_float(values: Sequence[Any]) -> float | None:
     return None
 
 
-def _format_getter(v: Any, t: int | None) -> Any:
+def _format_getter(v: HtsRecord, t: int | None) -> FormatGetter:
     def get(name: str) -> Sequence[Any]:
         if t is None:
             return ()
@@ -92,7 +94,7 @@ def _format_getter(v: Any, t: int | None) -> Any:
     return get
 
 
-def _info_getter(v: Any) -> Any:
+def _info_getter(v: HtsRecord) -> InfoGetter:
     def get(name: str) -> Any:
         try:
             return v.INFO.get(name)

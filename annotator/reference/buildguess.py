@@ -38,6 +38,11 @@ class Allele(Protocol):
     def pos(self) -> int: ...
     @property
     def ref(self) -> str: ...
+    @property
+    def alts(self) -> tuple[str, ...]: ...
+
+
+_BASES = frozenset("ACGTN")
 
 
 @dataclass(frozen=True)
@@ -89,7 +94,9 @@ class Evidence:
         self._seen: dict[tuple[str, int, str], None] = {}
 
     def add(self, rec: Allele) -> None:
-        if len(self._seen) < self.limit:
+        # only records with a sequence ALT: the REF of a symbolic or breakend record is
+        # often a placeholder (N, or any base) rather than the genome's base
+        if len(self._seen) < self.limit and any(set(a.upper()) <= _BASES for a in rec.alts if a):
             self._seen.setdefault((rec.chrom, rec.pos, rec.ref), None)
 
     def alleles(self) -> list[tuple[str, int, str]]:
