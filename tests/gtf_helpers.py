@@ -205,6 +205,12 @@ def bgzip_tabix(plain: Path) -> Path:
     """bgzip + tabix (GFF preset) a sorted GTF/GFF3; returns the .gz path."""
     import pysam
 
+    # tabix needs position order (GENCODE lists minus-strand exons 5'->3'): sort as
+    # `(grep ^#; grep -v ^# | sort -k1,1 -k4,4n)` would
+    text = plain.read_text().splitlines()
+    body = sorted((x for x in text if not x.startswith("#")),
+                  key=lambda x: (x.split("\t")[0], int(x.split("\t")[3])))
+    plain.write_text("\n".join([x for x in text if x.startswith("#")] + body) + "\n")
     gz = Path(str(plain) + ".gz")
     pysam.tabix_compress(str(plain), str(gz), force=True)
     pysam.tabix_index(str(gz), preset="gff", force=True)

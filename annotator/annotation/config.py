@@ -93,6 +93,10 @@ class RunContext:
             ref = load_reference(build, files.fasta, gtf=files.gtf, gtf_only=files.gtf_only,
                                  genes=self.panel.gene_symbols())
             ref.note_settings(files.describe())
+            from annotator.annotation.qc import panel_reach
+
+            for item in panel_reach(self.panel, ref.describe()):
+                log.info("%s: %s", build, item["message"])
             self.references[build] = ref
         return self.references[build]
 

@@ -74,11 +74,13 @@ class Reference:
         user_fasta: UserFasta | None = None,
         provenance: Mapping[str, Any] | None = None,
         model_sources: Mapping[str, str] | None = None,
+        requested_genes: Collection[str] = (),
     ) -> None:
         self.build = build
         self.transcripts = transcripts
         # gene -> "embedded" | "gtf": where each transcript model came from
         self.model_sources = dict(model_sources or dict.fromkeys(transcripts, "embedded"))
+        self.requested_genes = tuple(sorted(requested_genes))  # the panel's genes, when given
         self._coordinates = coordinates
         self._embedded = embedded
         self._user = user_fasta
@@ -190,6 +192,7 @@ class Reference:
             "gene_coordinates": len(self._coordinates),
             "user_fasta": str(self._user.path) if self._user is not None else None,
             "models": {g: self.model_sources.get(g, "embedded") for g in sorted(self.transcripts)},
+            "panel_genes_unlocated": [g for g in self.requested_genes if self.gene_region(g) is None],
         }
         info.update(self._provenance)
         return info
@@ -243,22 +246,28 @@ def load_reference(
         wanted = set(genes) if genes is not None else set(DEFAULT_EXTRA_GENES)
         wanted |= set(transcripts)  # --gtf-only replaces every embedded model
         if gtf_only:
-            transcripts, sources, coords = {}, {}, dict(coords)
-        models = _read_gtf(gtf, name, wanted - set(transcripts), coords, root, tset.transcripts)
-        located = dict(coords)
-        for gene, t in models.transcripts.items():
-            transcripts[gene] = t
-            sources[gene] = "gtf"
-            located[gene] = GeneRegion(gene, t.chrom, t.start, t.end, t.strand)
-        coords = located
-        provenance["gtf"] = models.describe()
-        log.info("%s: %d transcript models read (%s, %s)", models.path, len(models.transcripts),
-                 models.fmt, models.flavour)
+            transcripts, sources = {}, {}
+        need = wanted - set(transcripts)
+        if need:
+            models = _read_gtf(gtf, name, need, coords, root, tset.transcripts)
+            located = dict(coords)
+            for gene, t in models.transcripts.items():
+                transcripts[gene] = t
+                sources[gene] = "gtf"
+                located[gene] = GeneRegion(gene, t.chrom, t.start, t.end, t.strand, t.refseq or None)
+            coords = located
+            provenance["gtf"] = models.describe()
+            log.info("%s: %d transcript models read (%s, %s)", models.path,
+                     len(models.transcripts), models.fmt, models.flavour)
+        else:
+            log.info("%s: every requested gene has an embedded model; GTF not read", gtf)
+            provenance["gtf_not_read"] = str(gtf)
     if user is not None:
         from annotator.reference.gtf import sha256_of
 
         provenance["fasta"] = {"path": str(user.path), "sha256": sha256_of(user.path)}
-    return Reference(name, transcripts, coords, embedded, user, provenance, sources)
+    return Reference(name, transcripts, coords, embedded, user, provenance, sources,
+                     requested_genes=genes or ())
 
 
 def _read_gtf(
