@@ -89,8 +89,7 @@ def fat1_pieces() -> tuple[list[tuple[str, int, int, str]], int]:
 def write_vcf(path: Path, records: list[tuple[str, int, str, str, str]]) -> Path:
     head = ["##fileformat=VCFv4.2", "##reference=GRCh38",
             '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">']
-    for c in sorted({r[0] for r in records}):
-        head.append(f"##contig=<ID={c},length={EMB38_LEN[c]}>")
+    head += [f"##contig=<ID={c},length={EMB38_LEN[c]}>" for c in sorted({r[0] for r in records})]
     head.append("#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tTUMOR")
     body = [f"{c}\t{p}\t{i}\t{ref}\t{alt}\t.\tPASS\t.\tGT\t0/1" for c, p, i, ref, alt in
             sorted(records, key=lambda r: (int(r[0][3:]), r[1]))]
