@@ -34,6 +34,10 @@ class AnnotateConfig:
     panel: str | Path | None = None
     panel_extend: bool = False
     fasta: str | Path | None = None
+    # transcript models from a GTF/GFF3 (annotator.reference.gtf); unset: RESMARK_* / config
+    # file (annotator.core.settings); gtf_only: every model from the GTF, none embedded
+    gtf: str | Path | None = None
+    gtf_only: bool = False
     include_filtered: bool = False
     report: str = "matched"
     formats: Sequence[str] = DEFAULT_FORMATS
@@ -80,9 +84,20 @@ class RunContext:
 
     def reference(self, build: str) -> Any:
         if build not in self.references:
+            from annotator.core.settings import reference_files
             from annotator.reference import load_reference
 
-            self.references[build] = load_reference(build, self.config.fasta)
+            cfg = self.config
+            files = reference_files(build, fasta=cfg.fasta, gtf=getattr(cfg, "gtf", None),
+                                    gtf_only=getattr(cfg, "gtf_only", False) or None)
+            ref = load_reference(build, files.fasta, gtf=files.gtf, gtf_only=files.gtf_only,
+                                 genes=self.panel.gene_symbols())
+            ref.note_settings(files.describe())
+            from annotator.annotation.qc import panel_reach
+
+            for item in panel_reach(self.panel, ref.describe()):
+                log.info("%s: %s", build, item["message"])
+            self.references[build] = ref
         return self.references[build]
 
     def engine(self, build: str) -> Any:
@@ -137,6 +152,15 @@ def check_config(config: AnnotateConfig) -> None:
             problems.append(e)
     if config.fasta is not None and not Path(config.fasta).exists():
         problems.append(UsageError("--fasta file not found", path=config.fasta))
+    if config.gtf is not None and not Path(config.gtf).exists():
+        problems.append(UsageError("--gtf file not found", path=config.gtf))
+    try:
+        from annotator.core.settings import reference_files
+
+        reference_files(None, fasta=config.fasta, gtf=config.gtf, gtf_only=config.gtf_only or None)
+    except ResmarkError as e:
+        if "(set by --" not in e.message:  # an option's own path is reported above
+            problems.append(e)
     if config.tumor_fraction is not None and not 0 < config.tumor_fraction <= 1:
         problems.append(UsageError(f"--tumor-fraction must be in (0, 1], not {config.tumor_fraction}"))
     if config.jobs < 1:
