@@ -93,11 +93,11 @@ def make_workload(d: Path, depth: int, timepoints: int, seed: int) -> tuple[list
     return bams, sites
 
 
-def timed(argv: list[str], env: dict[str, str], stdout: int | None = subprocess.DEVNULL) -> tuple[float, int, str]:
+def timed(argv: list[str], env: dict[str, str]) -> tuple[float, int, str]:
     with tempfile.NamedTemporaryFile("r", suffix=".rss") as rss:
         wrapped = ["/usr/bin/time", "-f", "%M", "-o", rss.name, *argv] if TIME else argv
         t = time.perf_counter()
-        proc = subprocess.run(wrapped, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, check=False)
+        proc = subprocess.run(wrapped, capture_output=True, env=env, check=False)
         wall = time.perf_counter() - t
         if proc.returncode != 0:
             raise SystemExit(f"failed: {' '.join(argv)}\n{proc.stderr.decode(errors='replace')[-2000:]}")

@@ -35,6 +35,7 @@ import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -224,7 +225,7 @@ class ReadGenotyper:
                 name = first.reference_name
                 assert name is not None
                 hits = self._bam.fetch(name, first.reference_start, first.reference_start + 1)
-                found = any(r.query_name == first.query_name for r in _take(hits, 100_000))
+                found = any(r.query_name == first.query_name for r in islice(hits, 100_000))
         except (OSError, ValueError, StopIteration) as e:
             raise InputError(
                 f"index does not match the file ({_one_line(e)}); re-create it with samtools index",
@@ -489,13 +490,6 @@ class _IndelRead:
     last_ok: bool = False  # aligned (not deleted) at the base after the repeat
     alt_quals: list[int] | None = None  # query positions whose quality decides a matching indel
     other_in_repeat: bool = False
-
-
-def _take(it: Any, n: int) -> Iterator[Any]:
-    for i, x in enumerate(it):
-        if i >= n:
-            return
-        yield x
 
 
 def _one_line(e: BaseException) -> str:
