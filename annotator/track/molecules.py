@@ -161,6 +161,8 @@ def molecules(t: FragmentTally, frags: dict[str, str]) -> Tally:
 
 def _family_allele(members: list[tuple[str, str | None]]) -> tuple[str | None, bool]:
     """(allele or None when discordant, seen as a duplex)."""
+    if len(members) == 1 and members[0][1] is None:
+        return members[0][0], False
     consensus = [a for a, s in members if s == "AB"]
     strand_a = [a for a, s in members if s == "A"]
     strand_b = [a for a, s in members if s == "B"]

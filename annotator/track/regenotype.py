@@ -35,6 +35,7 @@ import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -224,7 +225,7 @@ class ReadGenotyper:
                 name = first.reference_name
                 assert name is not None
                 hits = self._bam.fetch(name, first.reference_start, first.reference_start + 1)
-                found = any(r.query_name == first.query_name for r in _take(hits, 100_000))
+                found = any(r.query_name == first.query_name for r in islice(hits, 100_000))
         except (OSError, ValueError, StopIteration) as e:
             raise InputError(
                 f"index does not match the file ({_one_line(e)}); re-create it with samtools index",
@@ -316,46 +317,55 @@ class ReadGenotyper:
     def _substitution(self, native: str, key: VariantKey, tally: FragmentTally) -> tuple[int, int, int]:
         first, n = key.pos - 1, len(key.ref)
         filtered = dups = low_q = 0
-        # read id -> (read, query positions so far); None once the read is uninformative
-        state: dict[tuple[str, int], tuple[AlignedSegment, list[int]] | None] = {}
+        min_bq = self.min_bq
+        # read id -> (read, bases so far, lowest base quality); None once the read is uninformative
+        state: dict[tuple[str, int], tuple[AlignedSegment, list[str], int] | None] = {}
         for column in self._columns(native, first, first + n - 1):
             i = column.reference_pos - first
-            for pr in column.pileups:
+            # bases and qualities of every read of the column, in C (same order as .pileups)
+            bases = column.get_query_sequences(mark_matches=False, mark_ends=False, add_indels=False)
+            quals = column.get_query_qualities()
+            for j, pr in enumerate(column.pileups):
                 read = pr.alignment
-                rid = (read.query_name or "", read.flag & 0xC0)
                 if i == 0:
-                    if self._skip(read):
+                    if read.flag & SKIP_FLAGS or read.mapping_quality < self.min_mapq:
                         filtered += 1
                         dups += bool(read.flag & FLAG_DUPLICATE)
                         continue
                     if pr.is_del:
                         tally.add(read, "other")  # a deletion over the site is another allele
-                        state[rid] = None
+                        if n > 1:
+                            state[(read.query_name or "", read.flag & 0xC0)] = None
                         continue
                     if pr.is_refskip or pr.query_position is None:
-                        state[rid] = None
                         continue
-                    state[rid] = (read, [pr.query_position])
+                    if n == 1:  # SNV: decided here
+                        if quals[j] < min_bq:  # missing qualities ('*') read as 255
+                            low_q += 1
+                            continue
+                        b = bases[j].upper()
+                        tally.add(read, "alt" if b == key.alt else "ref" if b == key.ref else "other")
+                        continue
+                    state[(read.query_name or "", read.flag & 0xC0)] = (read, [bases[j]], quals[j])
                     continue
+                rid = (read.query_name or "", read.flag & 0xC0)
                 st = state.get(rid)
                 if st is None:
                     continue
                 if pr.is_del or pr.is_refskip or pr.query_position is None:
                     state[rid] = None
                     continue
-                st[1].append(pr.query_position)
+                st[1].append(bases[j])
+                state[rid] = (st[0], st[1], min(st[2], quals[j]))
         for st in state.values():
             if st is None or len(st[1]) != n:
                 continue
-            read, qpos = st
-            seq = read.query_sequence
-            if seq is None:
-                continue
-            if not self._qual_ok(read, qpos):
+            read, got, lowest = st
+            if lowest < min_bq:
                 low_q += 1
                 continue
-            bases = "".join(seq[q] for q in qpos).upper()
-            tally.add(read, "alt" if bases == key.alt else "ref" if bases == key.ref else "other")
+            allele = "".join(got).upper()
+            tally.add(read, "alt" if allele == key.alt else "ref" if allele == key.ref else "other")
         return filtered, dups, low_q
 
     def _qual_ok(self, read: AlignedSegment, positions: list[int]) -> bool:
@@ -375,7 +385,8 @@ class ReadGenotyper:
         for column in self._columns(native, first - 1, last):
             c = column.reference_pos
             edge = c in (first, last)
-            for pr in column.pileups:
+            col_quals = column.get_query_qualities() if c == first else None
+            for j, pr in enumerate(column.pileups):
                 if not edge and pr.indel == 0:
                     continue  # inside the repeat only the reads' indels matter
                 read = pr.alignment
@@ -388,6 +399,7 @@ class ReadGenotyper:
                     r = reads.setdefault(rid, _IndelRead(read))
                     r.at_site = True
                     r.first_q = None if pr.is_del or pr.is_refskip else pr.query_position
+                    r.first_qual = col_quals[j] if col_quals is not None else 255
                 elif rid not in reads:
                     if c > first:
                         continue  # not over the site: never classified
@@ -429,7 +441,7 @@ class ReadGenotyper:
             return None
         if r.other_in_repeat:
             return "other"
-        return "ref" if self._qual_ok(r.read, [r.first_q]) else "lowq"
+        return "ref" if r.first_qual >= self.min_bq else "lowq"  # missing qualities read as 255
 
     def _event_matches(self, key: VariantKey, event: tuple[object, ...]) -> bool:
         kind, pos, what = event
@@ -474,16 +486,10 @@ class _IndelRead:
     read: AlignedSegment
     at_site: bool = False  # present at the padding base's column (else not classified)
     first_q: int | None = None  # query position aligned to the padding base
+    first_qual: int = 255  # its base quality
     last_ok: bool = False  # aligned (not deleted) at the base after the repeat
     alt_quals: list[int] | None = None  # query positions whose quality decides a matching indel
     other_in_repeat: bool = False
-
-
-def _take(it: Any, n: int) -> Iterator[Any]:
-    for i, x in enumerate(it):
-        if i >= n:
-            return
-        yield x
 
 
 def _one_line(e: BaseException) -> str:
