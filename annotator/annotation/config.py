@@ -39,6 +39,10 @@ class AnnotateConfig:
     panel: str | Path | None = None
     panel_extend: bool = False
     fasta: str | Path | None = None
+    # transcript models from a GTF/GFF3 (annotator.reference.gtf); unset: RESMARK_* / config
+    # file (annotator.core.settings); gtf_only: every model from the GTF, none embedded
+    gtf: str | Path | None = None
+    gtf_only: bool = False
     include_filtered: bool = False
     report: str = "matched"
     formats: Sequence[str] = DEFAULT_FORMATS
@@ -89,6 +93,7 @@ class RunContext:
     regions: dict[str, PanelRegions] = field(default_factory=dict)
     spool: Spool = field(default_factory=Spool)
     _consulted: dict[str, Reference] = field(default_factory=dict, repr=False)
+    _consulted_regions: dict[str, PanelRegions] = field(default_factory=dict, repr=False)
 
     def readable(self, path: str | Path) -> Path:
         """Where the bytes of input ``path`` can be read (a pipe's copy, else the path)."""
@@ -97,18 +102,33 @@ class RunContext:
     def reference(self, build: str, *, consulted_only: bool = False) -> Reference:
         """The reference of ``build``, loaded once per run.
 
-        ``consulted_only``: looked at only to check the build of a file (the other
-        build's panel regions); such a reference is not listed in the provenance
-        unless a file is also annotated in, or has its build decided by, it.
+        ``consulted_only``: looked at only to check the build of a file against
+        the other build's embedded sequence; that one is loaded without the
+        user's --fasta/--gtf (which belong to the build being annotated) and is
+        not listed in the provenance.
         """
-        ref = self.references.get(build) or self._consulted.get(build)
-        if ref is None:
+        if consulted_only and build not in self.references:
+            if build not in self._consulted:
+                from annotator.reference import load_reference
+
+                self._consulted[build] = load_reference(build, None)
+            return self._consulted[build]
+        if build not in self.references:
+            from annotator.core.settings import reference_files
             from annotator.reference import load_reference
 
-            ref = self._consulted[build] = load_reference(build, self.config.fasta)
-        if not consulted_only:
-            self.references.setdefault(build, ref)
-        return ref
+            cfg = self.config
+            files = reference_files(build, fasta=cfg.fasta, gtf=getattr(cfg, "gtf", None),
+                                    gtf_only=getattr(cfg, "gtf_only", False) or None)
+            ref = load_reference(build, files.fasta, gtf=files.gtf, gtf_only=files.gtf_only,
+                                 genes=self.panel.gene_symbols())
+            ref.note_settings(files.describe())
+            from annotator.annotation.qc import panel_reach
+
+            for item in panel_reach(self.panel, ref.describe()):
+                log.info("%s: %s", build, item["message"])
+            self.references[build] = ref
+        return self.references[build]
 
     def engine(self, build: str) -> ConsequenceEngine:
         """One consequence engine per build for the whole run (its caches are per transcript)."""
@@ -120,15 +140,17 @@ class RunContext:
 
     def panel_regions(self, build: str, *, consulted_only: bool = False) -> PanelRegions:
         """Merged regions of every panel gene in ``build`` (index queries, off-panel test)."""
-        reference = self.reference(build, consulted_only=consulted_only)
-        if build not in self.regions:
+        consulted = consulted_only and build not in self.references
+        cache = self._consulted_regions if consulted else self.regions
+        if build not in cache:
             genes = self.panel.gene_symbols()
-            self.regions[build] = PanelRegions.build(
+            cache[build] = PanelRegions.build(
                 (r.chrom, r.start, r.end, r.gene)
-                for r in reference.gene_regions(extra_genes=genes)
+                for r in self.reference(build, consulted_only=consulted).gene_regions(
+                    extra_genes=genes)
                 if r.gene in genes
             )
-        return self.regions[build]
+        return cache[build]
 
 
 def check_config(config: AnnotateConfig) -> None:
@@ -165,6 +187,15 @@ def check_config(config: AnnotateConfig) -> None:
             problems.append(e)
     if config.fasta is not None and not Path(config.fasta).exists():
         problems.append(UsageError("--fasta file not found", path=config.fasta))
+    if config.gtf is not None and not Path(config.gtf).exists():
+        problems.append(UsageError("--gtf file not found", path=config.gtf))
+    try:
+        from annotator.core.settings import reference_files
+
+        reference_files(None, fasta=config.fasta, gtf=config.gtf, gtf_only=config.gtf_only or None)
+    except ResmarkError as e:
+        if "(set by --" not in e.message:  # an option's own path is reported above
+            problems.append(e)
     if config.tumor_fraction is not None and not 0 < config.tumor_fraction <= 1:
         problems.append(UsageError(f"--tumor-fraction must be in (0, 1], not {config.tumor_fraction}"))
     if config.jobs < 1:
