@@ -40,7 +40,13 @@ def _split(value: str | None) -> tuple[str, ...] | None:
 @click.option("--therapy", help="Therapy for VCF inputs (free text, e.g. 'palbociclib + letrozole').")
 @click.option("--baseline", help="Timepoint label used as baseline (default: the earliest).")
 @click.option("--build", default="auto", show_default=True, help="auto, GRCh37 or GRCh38.")
-@click.option("--fasta", type=click.Path(dir_okay=False), help="Indexed reference FASTA (CRAM decoding, indel placement).")
+@click.option("--fasta", type=click.Path(dir_okay=False),
+              help="Indexed reference FASTA (CRAM decoding, indel placement, sequence for every gene; "
+                   "default: RESMARK_FASTA or the config file).")
+@click.option("--gtf", type=click.Path(dir_okay=False),
+              help="GTF/GFF3 with transcript models for panel genes the embedded set lacks "
+                   "(default: RESMARK_GTF or the config file).")
+@click.option("--gtf-only", is_flag=True, help="Take every transcript model from --gtf, none embedded.")
 @click.option("--panel", help="Panel name or path (default: built-in).")
 @click.option("--extend-panel", is_flag=True, help="Merge --panel over the built-in panel.")
 @click.option("--report", type=click.Choice(["panel", "all"]), default="panel", show_default=True,
@@ -105,6 +111,8 @@ def command(**kw: object) -> None:
         baseline=kw["baseline"],  # type: ignore[arg-type]
         build=str(kw["build"]),
         fasta=kw["fasta"],  # type: ignore[arg-type]
+        gtf=kw["gtf"],  # type: ignore[arg-type]
+        gtf_only=bool(kw["gtf_only"]),
         panel=kw["panel"],  # type: ignore[arg-type]
         panel_extend=bool(kw["extend_panel"]),
         report=str(kw["report"]),

@@ -52,6 +52,8 @@ def check_config(config: TrackConfig) -> None:
     problems += [UsageError(p) for p in config.thresholds.problems()]
     if config.fasta is not None and not Path(config.fasta).exists():
         problems.append(UsageError("--fasta file not found", path=config.fasta))
+    if config.gtf is not None and not Path(config.gtf).exists():
+        problems.append(UsageError("--gtf file not found", path=config.gtf))
     try:
         inputs = [*config.vcfs, config.samplesheet, config.fasta]
         OutputDir(config.outdir, config.force, protect=[p for p in inputs if p]).check()
@@ -77,6 +79,7 @@ def make_context(config: TrackConfig) -> TrackContext:
     acfg = AnnotateConfig(
         inputs=(), outdir=config.outdir, build=config.build, panel=config.panel,
         panel_extend=config.panel_extend, fasta=config.fasta, include_filtered=True,
+        gtf=config.gtf, gtf_only=config.gtf_only,
         report=config.report, formats=(), command=config.command,
     )
     return TrackContext(config=config, run=RunContext(config=acfg, panel=panel))
