@@ -42,10 +42,10 @@ def _annotate(config: AnnotateConfig) -> AnnotateResult:
     check_config(config)
     # one run per OUTDIR from here to the commit: a second run fails at once (nothing lost)
     with OutdirLock(config.outdir):
-        return _annotate(config, items)
+        return _annotate_locked(config, items)
 
 
-def _annotate(config: AnnotateConfig, items: list[cohort.CohortItem]) -> AnnotateResult:
+def _annotate_locked(config: AnnotateConfig, items: list[cohort.CohortItem]) -> AnnotateResult:
     from annotator.knowledge import load_panel
 
     stage = None
