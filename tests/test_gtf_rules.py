@@ -145,6 +145,8 @@ def test_small_variants_reach_their_rules_with_gtf_and_fasta(inputs: dict, tmp_p
     assert rows["FZR1"].transcript == "NM_016263.4"  # MANE tag: the MANE RefSeq id
     doc = json.loads(next((tmp_path / "out").glob("*.resmark.json")).read_text())
     assert doc["qc"]["uninterpreted"] == []
+    unreachable = {g for x in doc["qc"]["unreachable_rules"] for g in x["genes"]}
+    assert not unreachable & set(RULES)  # FASTA and GTF serve every rule of these five genes
     gtf_prov = doc["resmark"]["reference"]["GRCh38"]["gtf"]
     assert gtf_prov["path"] == str(inputs["gtf"]) and len(gtf_prov["sha256"]) == 64
     assert gtf_prov["transcripts"]["FZR1"] == {"transcript": "ENSTTESTFZR1.1", "refseq": "NM_016263.4",
@@ -198,3 +200,29 @@ def test_bad_gtf_on_the_command_line_writes_nothing(inputs: dict, tmp_path: Path
     assert len(lines) == 1 and "line 6: not a GTF/GFF3 line" in lines[0], err
     assert "Traceback" not in err
     assert not out.exists() or not any(out.iterdir())
+
+
+def test_genes_the_gtf_lacks_are_named_with_the_gtf(inputs: dict, tmp_path: Path) -> None:
+    result = annotate(AnnotateConfig(inputs=[inputs["vcf"]], outdir=tmp_path / "out", gtf=inputs["gtf"],
+                                     formats=("json",)))
+    info = result.provenance["reference"]["GRCh38"]
+    assert "MUC16" in info["gtf"]["not_found"] and info["panel_genes_unlocated"] == ["MUC16"]
+    from annotator.annotation.qc import panel_reach
+    from annotator.knowledge import load_panel
+
+    reach = {x["reason"]: x for x in panel_reach(load_panel(), info)}
+    assert reach["unlocatable"]["message"].endswith(
+        f"the GTF given ({inputs['gtf']}) has no protein-coding transcript for them on the primary assembly")
+    assert "FZR1" not in reach["no_model"]["genes"]  # the GTF gave FZR1 a model
+
+
+def test_panel_validate_warns_about_rules_that_cannot_fire(capsys: pytest.CaptureFixture[str]) -> None:
+    from annotator.cli import main
+
+    with pytest.raises(SystemExit) as info:
+        main(["panel", "validate", str(Path(__file__).resolve().parent.parent / "panels" / "resmark_core")])
+    assert info.value.code == 0
+    err = capsys.readouterr().err
+    assert "warning: with the embedded GRCh38 reference, rules on " in err and "HDAC5" in err
+    assert "need a transcript model for small variants: give --gtf" in err
+    assert "MUC16 cannot be located" in err

@@ -33,7 +33,7 @@ RUN_LOG = "resmark.log"
 def build_provenance(config: AnnotateConfig, ctx: RunContext, samples: list[SampleAnnotation]) -> Provenance:
     inputs: list[InputFile] = []
     for s in samples:
-        inputs.append(InputFile.of("vcf", s.path))
+        inputs.append(InputFile.of("vcf", s.path, s.input_sha256))
         if s.header.index_path:
             inputs.append(InputFile.of("index", s.header.index_path))
     for role, p in (("cnv", config.cnv), ("sv", config.sv),
@@ -84,7 +84,7 @@ def write_outputs(config: AnnotateConfig, ctx: RunContext, samples: list[SampleA
 
                 target = out.stage(f"{stem}.resmark.vcf.gz")
                 out.stage(f"{stem}.resmark.vcf.gz.tbi")
-                vcfout.write(target, s.path, s.rows, prov.header_lines())
+                vcfout.write(target, str(ctx.readable(s.path)), s.rows, prov.header_lines())
             if "maf" in config.formats:
                 from annotator.io import mafout
 

@@ -56,11 +56,17 @@ def panel_reach(panel: Any, ref_info: Mapping[str, Any]) -> list[dict[str, Any]]
         "no_sequence": ("need reference sequence for substitutions (only frameshift and splice "
                         "variants reach them): give --fasta", "--fasta"),
     }
+    gtf = ref_info.get("gtf") or {}
+    absent = set(gtf.get("not_found") or ())
     for reason, genes in by_reason.items():
         if not genes:
             continue
         names = sorted(genes)
         text, fix = texts[reason]
+        if reason in ("unlocatable", "no_model") and absent and set(names) <= absent:
+            # a GTF was read and lacks them: another --gtf will not help unless it has them
+            text = (f"{text.rsplit(':', 1)[0]}: the GTF given ({gtf.get('path')}) has no "
+                    "protein-coding transcript for them on the primary assembly")
         subject = (f"{_genes_text(names)}" if reason == "unlocatable"
                    else f"rules on {_genes_text(names)}")
         out.append({

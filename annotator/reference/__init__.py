@@ -164,7 +164,7 @@ class Reference:
         return None
 
     def has_sequence(self, gene: str) -> bool:
-        """True when every exon of the gene's transcript (or its span) has reference bases."""
+        """True when every coding base of the gene's transcript (or its span) has reference bases."""
         t = self.transcripts.get(gene)
         region = self.gene_region(gene)
         if region is None:
@@ -174,7 +174,10 @@ class Reference:
             return any(x.covers(region.chrom, region.start, region.end) for x in sources)
         if t.cds_seq is not None:
             return True
-        return all(any(x.covers(t.chrom, s, e) for x in sources) for s, e in t.exons)
+        # the coding bases decide: substitutions need them for an amino-acid change
+        coding = [(max(s, t.cds_start), min(e, t.cds_end)) for s, e in t.exons
+                  if s <= t.cds_end and e >= t.cds_start]
+        return all(any(x.covers(t.chrom, s, e) for x in sources) for s, e in coding)
 
     def note_settings(self, origins: Mapping[str, str]) -> None:
         """Record where the FASTA/GTF settings came from (option, environment, config file)."""
