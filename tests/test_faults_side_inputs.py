@@ -660,3 +660,14 @@ def test_segments_outside_the_called_genes_are_counted_not_kept() -> None:
     assert {s.chrom for s in rb1.segments} == {"chr13"}
     assert [s for s in every.segments if s.chrom == "chr13"] == list(rb1.segments)
     assert rb1.outside == len(every.segments) - len(rb1.segments) > 0
+
+
+def test_a_piped_side_input_is_refused_for_a_cohort(tmp_path: Path) -> None:
+    path, feeder, fd = _pipe_path(CNS.read_bytes())
+    try:
+        refused(["annotate", str(DEMO), str(datapath("cohort", "P002_T0.vcf")), "-o",
+                 str(tmp_path / "out"), "--cnv", path], tmp_path / "out", "read only once",
+                code=2, names=path)
+    finally:
+        feeder.join(5)  # the table fits in the pipe's buffer: the writer is done unread
+        os.close(fd)
