@@ -8,13 +8,32 @@ so two records at one position (split multi-allelics, duplicates) keep their
 own annotations.  Tags are ``Number=A``: one value per ALT, ``.`` for an ALT
 resmark did not list.  RESMARK_* tags already in the input (a re-annotated
 resmark output) are replaced, never duplicated or left stale.
+
+How records are copied (``annotator.io.vcfcopy``): a record resmark does not
+change is never parsed.  From a bgzipped VCF with a tabix index (built into a
+temporary file when the input has none) the compressed blocks without a
+changed record are copied byte for byte, only the blocks around annotated
+records are re-encoded, and the index is the input's with its offsets moved;
+a plain-text or plain-gzip VCF is copied line by line.  BCF input is decoded
+and re-encoded by htslib.  Untouched records are therefore the input's own
+bytes (htslib would rewrite ``0.100`` as ``0.1``; the values are the same).
+
+Header: the input's lines, ``##FILTER=<ID=PASS>`` first when the input lacks
+it (as htslib writes it), the run's provenance, the RESMARK_* declarations,
+then a declaration for every INFO/FORMAT tag, FILTER and contig that records
+use but the input header does not declare (htslib only warns about those on
+reading; ``Number=1,Type=String`` or ``Number=0,Type=Flag`` as htslib assumes).
+Records looked at for that: every record of a file under
+``SCAN_ALL_BYTES`` (or of any file copied line by line), else the records
+resmark annotates.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from annotator.core.rows import Row
@@ -36,6 +55,10 @@ INFO_TAGS = (
 TAG_IDS = tuple(t for t, _, _ in INFO_TAGS)
 # characters that would break the INFO grammar (VCF 4.3 section 1.6.1) or the Number=A split
 _UNSAFE = re.compile(r"[;=,\s|%]+")
+_DECLARED = re.compile(r"^##(INFO|FORMAT|FILTER|contig)=<\s*ID=([^,>]+)")
+PASS_LINE = '##FILTER=<ID=PASS,Description="All filters passed">'
+SCAN_ALL_BYTES = 8 << 20  # compressed inputs this small have every record checked for undeclared tags
+_TAG_PREFIXES = tuple(f"{t}=".encode() for t in TAG_IDS) + tuple(t.encode() for t in TAG_IDS)
 
 RecordKey = tuple[str, int, str, int, str]
 
@@ -68,23 +91,185 @@ def index_rows(rows: Sequence[Row]) -> dict[RecordKey, Row]:
     return out
 
 
+@dataclass(frozen=True)
+class Written:
+    """What ``write_vcf`` wrote: records copied and the SHA-256 of the files it made."""
+
+    records: int
+    sha256: dict[str, str]  # file name -> digest, for provenance without re-reading
+
+
 def write(
     path: Path, source_path: str, rows: Sequence[Row], header_lines: Sequence[str]
 ) -> int:
     """Copy ``source_path`` to ``path`` (bgzipped VCF) with RESMARK_* tags; returns records written."""
-    import cyvcf2
+    return write_vcf(path, source_path, rows, header_lines).records
+
+
+def write_vcf(
+    path: Path, source_path: str, rows: Sequence[Row], header_lines: Sequence[str]
+) -> Written:
+    """As ``write``, returning the record count and the output files' SHA-256."""
+    from annotator.io import vcfcopy
 
     path = Path(path)
-    by_key = index_rows(rows)
+    editor = RecordEditor(index_rows(rows))
+    extra = [f"##{k}={v}" for k, _, v in (_header_text(x).partition("=") for x in header_lines) if k]
+    try:
+        kind = vcfcopy.container(source_path)
+    except OSError as e:
+        raise InputError(f"cannot reopen for the annotated VCF ({e.strerror or e})", path=source_path) from e
+    if kind == "bcf":
+        return Written(_write_htslib(path, source_path, editor, extra), {})
+    try:
+        return vcfcopy.copy(Path(source_path), path, editor, extra, kind)
+    except vcfcopy.CopyError as e:
+        raise InputError(f"cannot copy into the annotated VCF ({e})", path=source_path) from e
+    except OSError as e:
+        raise OutputError(f"cannot write annotated VCF ({e.strerror or e})", path=path) from e
+
+
+@dataclass
+class Undeclared:
+    """IDs records use that the header does not declare, in first-seen order."""
+
+    declared: dict[str, set[str]]
+    found: dict[str, dict[str, bool]] = field(default_factory=dict)  # kind -> id -> has a value
+
+    @classmethod
+    def of_header(cls, lines: Iterable[str]) -> Undeclared:
+        declared: dict[str, set[str]] = {"INFO": set(), "FORMAT": set(), "FILTER": {"PASS"}, "contig": set()}
+        for line in lines:
+            m = _DECLARED.match(line)
+            if m:
+                declared[m.group(1)].add(m.group(2).strip())
+        return cls(declared, {k: {} for k in declared})
+
+    def scan(self, line: bytes) -> None:
+        f = line.rstrip(b"\r\n").split(b"\t", 9)
+        if len(f) < 8:
+            return
+        self._note("contig", f[0], True)
+        if f[6] != b".":
+            for x in f[6].split(b";"):
+                self._note("FILTER", x, True)
+        if f[7] != b".":
+            for x in f[7].split(b";"):
+                key, eq, _ = x.partition(b"=")
+                self._note("INFO", key, bool(eq))
+        if len(f) > 8 and f[8] != b".":
+            for x in f[8].split(b":"):
+                self._note("FORMAT", x, True)
+
+    def _note(self, kind: str, raw: bytes, valued: bool) -> None:
+        key = raw.decode("utf-8", "replace")
+        if not key or key in self.declared[kind]:
+            return
+        seen = self.found[kind]
+        seen[key] = seen.get(key, False) or valued
+
+    def header_lines(self) -> list[str]:
+        out: list[str] = []
+        for kind in ("FILTER", "INFO", "FORMAT", "contig"):
+            for key, valued in self.found[kind].items():
+                if kind == "contig":
+                    out.append(f"##contig=<ID={key}>")
+                elif kind == "FILTER":
+                    out.append(f'##FILTER=<ID={key},Description="Not declared in the input header">')
+                else:
+                    number, type_ = ("1", "String") if valued or kind == "FORMAT" else ("0", "Flag")
+                    out.append(f'##{kind}=<ID={key},Number={number},Type={type_},'
+                               'Description="Not declared in the input header">')
+        if out:
+            log.info("annotated VCF: %d tag(s)/contig(s) used but not declared in the input header "
+                     "were declared", len(out))
+        return out
+
+
+def build_header(old: str, extra: Sequence[str], undeclared: Undeclared) -> tuple[str, bool]:
+    """The output header text and whether RESMARK_* tags were already declared (stale)."""
+    lines = old.rstrip("\r\n").split("\n")
+    lines = [x.rstrip("\r") for x in lines]
+    meta, column_line = lines[:-1], lines[-1]
+    stale = [t for t in TAG_IDS if t in undeclared.declared["INFO"]]
+    if not any(x.startswith("##FILTER=<ID=PASS,") or x.startswith("##FILTER=<ID=PASS>") for x in meta):
+        at = 1 if meta and meta[0].startswith("##fileformat") else 0
+        meta.insert(at, PASS_LINE)
+    meta += extra
+    meta += [f'##INFO=<ID={t},Number=A,Type=String,Description="resmark: {d}">'
+             for t, _, d in INFO_TAGS if t not in stale]
+    meta += undeclared.header_lines()
+    return "\n".join([*meta, column_line]) + "\n", bool(stale)
+
+
+class RecordEditor:
+    """Adds RESMARK_* tags to the text of one record line; first record of a key wins."""
+
+    def __init__(self, by_key: dict[RecordKey, Row], strip_stale: bool = False) -> None:
+        self.by_key = by_key
+        self.strip_stale = strip_stale
+        self.positions: dict[str, set[int]] = {}
+        for chrom, pos, *_ in by_key:
+            self.positions.setdefault(chrom, set()).add(pos)
+
+    def edit(self, line: bytes) -> bytes | None:
+        """The changed line, or None when the record is copied as it is."""
+        body = line.rstrip(b"\r\n")
+        eol = line[len(body):]
+        f = body.split(b"\t", 8)
+        if len(f) < 8:
+            return None
+        info = f[7]
+        changed = False
+        if self.strip_stale and info != b"." and any(p in info for p in _TAG_PREFIXES):
+            kept = [x for x in info.split(b";") if x.split(b"=", 1)[0].decode("latin-1") not in TAG_IDS]
+            info = b";".join(kept) if kept else b"."
+            changed = True
+        added = self._tags(f)
+        if added:
+            info = added if info in (b".", b"") else info + b";" + added
+            changed = True
+        if not changed:
+            return None
+        f[7] = info
+        return b"\t".join(f) + eol
+
+    def _tags(self, f: list[bytes]) -> bytes:
+        if f[4] in (b".", b""):
+            return b""
+        try:
+            pos = int(f[1])
+        except ValueError:
+            return b""
+        chrom, ref = f[0].decode("latin-1"), f[3].decode("latin-1")
+        if pos not in self.positions.get(chrom, ()):
+            return b""
+        keys = [(chrom, pos, ref, i, alt) for i, alt in enumerate(f[4].decode("latin-1").split(","), start=1)]
+        found = [self.by_key.get(k) for k in keys]
+        if not any(found):
+            return b""
+        for k in keys:
+            # first record wins, as in the pipeline, where a later identical allele is a duplicate
+            self.by_key.pop(k, None)
+        parts = []
+        for tag, attr, _ in INFO_TAGS:
+            values = [_enc(getattr(r, attr)) if r is not None else "." for r in found]
+            if any(x != "." for x in values):
+                parts.append(f"{tag}={','.join(values)}")
+        return ";".join(parts).encode("ascii")
+
+
+def _write_htslib(path: Path, source_path: str, editor: RecordEditor, extra: Sequence[str]) -> int:
+    """BCF input: records decoded and re-encoded by htslib (BCF declares every tag it uses)."""
+    import cyvcf2
+
     try:
         vcf = cyvcf2.VCF(str(source_path), lazy=True)
     except Exception as e:  # noqa: BLE001 - cyvcf2 raises bare Exception
         raise InputError(f"cannot reopen for the annotated VCF ({e})", path=source_path) from e
     stale = [t for t in TAG_IDS if _declared(vcf, t)]
-    for line in header_lines:
-        key, _, value = _header_text(line).partition("=")
-        if key:
-            vcf.add_to_header(f"##{key}={value}")
+    for line in extra:
+        vcf.add_to_header(line)
     for tag, _, desc in INFO_TAGS:
         if tag not in stale:
             vcf.add_info_to_header(
@@ -98,7 +283,7 @@ def write(
         raise OutputError(f"cannot write annotated VCF ({e})", path=path) from e
     try:
         for v in vcf:
-            _annotate(v, by_key, stale)
+            _annotate(v, editor, stale)
             writer.write_record(v)
             n += 1
     except Exception as e:  # noqa: BLE001 - htslib parse failure mid-file
@@ -107,7 +292,9 @@ def write(
     finally:
         writer.close()
         vcf.close()
-    _index(path)
+    from annotator.io.vcfcopy import tabix
+
+    tabix(path)
     return n
 
 
@@ -119,7 +306,7 @@ def _declared(vcf: object, tag: str) -> bool:
     return bool(info)
 
 
-def _annotate(v: object, by_key: dict[RecordKey, Row], stale: Sequence[str]) -> None:
+def _annotate(v: object, editor: RecordEditor, stale: Sequence[str]) -> None:
     info = v.INFO  # type: ignore[attr-defined]
     if stale:
         present = {k for k, _ in info}
@@ -129,27 +316,8 @@ def _annotate(v: object, by_key: dict[RecordKey, Row], stale: Sequence[str]) -> 
     alts = list(v.ALT or ())  # type: ignore[attr-defined]
     if not alts:
         return
-    chrom, pos, ref = v.CHROM, v.POS, v.REF  # type: ignore[attr-defined]
-    keys = [(chrom, pos, ref, i, alt) for i, alt in enumerate(alts, start=1)]
-    found = [by_key.get(k) for k in keys]
-    if not any(found):
-        return
-    for k in keys:
-        # first record wins, as in the pipeline, where a later identical allele is a duplicate
-        by_key.pop(k, None)
-    for tag, attr, _ in INFO_TAGS:
-        values = [_enc(getattr(r, attr)) if r is not None else "." for r in found]
-        if any(x != "." for x in values):
-            info[tag] = ",".join(values)
-
-
-def _index(path: Path) -> None:
-    import pysam
-
-    try:
-        pysam.tabix_index(str(path), preset="vcf", force=True)
-    except Exception as e:  # noqa: BLE001 - unsorted input cannot be indexed; output still valid
-        log.info("%s not indexed (%s); sort it with bcftools sort to index", path, e)
-        tbi = path.with_name(path.name + ".tbi")
-        if tbi.exists():
-            tbi.unlink()
+    fields = [v.CHROM, str(v.POS), "", v.REF, ",".join(alts)]  # type: ignore[attr-defined]
+    added = editor._tags([x.encode("latin-1") for x in fields])
+    for part in added.decode("ascii").split(";") if added else ():
+        tag, _, value = part.partition("=")
+        info[tag] = value
