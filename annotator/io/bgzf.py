@@ -134,6 +134,8 @@ def copy_range(src: BinaryIO, start: int, end: int, out: BlockWriter, chunk: int
     try:
         mapped = mmap.mmap(src.fileno(), 0, access=mmap.ACCESS_READ)
     except (OSError, ValueError):  # not mappable (a pipe, an empty file): read it
+        mapped = None
+    if mapped is None:
         src.seek(start)
         left = end - start
         while left > 0:

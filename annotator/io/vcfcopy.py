@@ -28,17 +28,43 @@ from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, BinaryIO
+from typing import IO, TYPE_CHECKING, BinaryIO, Protocol
 
-from annotator.io.bgzf import BLOCK_DATA, EOF_BLOCK, BgzfError, BlockReader, BlockWriter, copy_range, is_bgzf
+from annotator.io.bgzf import (
+    BLOCK_DATA,
+    EOF_BLOCK,
+    BgzfError,
+    BlockReader,
+    BlockWriter,
+    copy_range,
+    is_bgzf,
+)
 from annotator.io.tabixindex import IndexFormatError, TabixIndex
+from annotator.io.vcfheader import Undeclared, build_header
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from annotator.io.vcfout import RecordEditor, Written
+SCAN_ALL_BYTES = 8 << 20  # compressed inputs this small have every record checked for undeclared tags
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Written:
+    """What ``write_vcf`` wrote: records copied and the SHA-256 of the files it made."""
+
+    records: int
+    sha256: dict[str, str]  # file name -> digest, for provenance without re-reading
+
+
+class RecordEditor(Protocol):
+    """What changes a record line (``annotator.io.vcfout.RecordEditor``)."""
+
+    positions: dict[str, set[int]]  # CHROM as written -> POS of the records to change
+    strip_stale: bool
+
+    def edit(self, line: bytes) -> bytes | None: ...
 
 
 class CopyError(ValueError):
@@ -349,8 +375,6 @@ def _lines_at(cursor: LineCursor, index: TabixIndex, editor: RecordEditor
 def copy_blocks(src: Path, dst: Path, index: TabixIndex, editor: RecordEditor, extra: list[str]
                 ) -> Written | None:
     """Block copy (module docstring); None when the input needs every line rewritten."""
-    from annotator.io.vcfout import SCAN_ALL_BYTES, Undeclared, Written, build_header
-
     with open(src, "rb") as fh:
         cursor = LineCursor(BlockReader(fh))
         header, header_last, header_len = _read_header(cursor)
@@ -406,14 +430,12 @@ def _extend(run: _Run, cursor: LineCursor, last: int) -> None:
 
 def _open_text(src: Path, kind: str) -> IO[bytes]:
     if kind in ("bgzf", "gzip"):
-        return gzip.open(src, "rb")
+        return gzip.open(src, "rb")  # type: ignore[return-value]
     return open(src, "rb")  # noqa: SIM115 - the caller closes it
 
 
 def copy_lines(src: Path, dst: Path, editor: RecordEditor, extra: list[str], kind: str) -> Written:
     """Line-by-line copy of a text VCF (module docstring)."""
-    from annotator.io.vcfout import Undeclared, Written, build_header
-
     header_parts: list[bytes] = []
     try:
         with _open_text(src, kind) as fh:
