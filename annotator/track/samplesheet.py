@@ -30,6 +30,8 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "tumor_fraction": ("tumor_fraction", "tumour_fraction", "tf", "ctdna_fraction", "purity"),
     "therapy": ("therapy", "therapy_line", "drug", "drugs", "treatment", "line"),
     "cnv": ("cnv", "copy_number", "cnv_path", "segments"),
+    "wbc_reads": ("wbc_bam", "wbc_cram", "wbc_reads", "normal_bam", "buffy_coat_bam", "germline_bam"),
+    "wbc_vcf": ("wbc_vcf", "normal_vcf", "buffy_coat_vcf", "germline_vcf"),
 }
 REQUIRED = ("timepoint", "vcf")
 
@@ -98,6 +100,9 @@ def read_samplesheet(path: str | Path, default_patient: str = "patient") -> list
                 tumor_fraction=_fraction(get("tumor_fraction"), sheet, where),
                 therapy=get("therapy") or None,
                 cnv=_existing(base, get("cnv"), "copy-number", sheet, where) if get("cnv") else None,
+                wbc_reads=(_existing(base, get("wbc_reads"), "white-cell BAM/CRAM", sheet, where)
+                           if get("wbc_reads") else None),
+                wbc_vcf=_existing(base, get("wbc_vcf"), "white-cell VCF", sheet, where) if get("wbc_vcf") else None,
                 where=where,
                 order=order,
             )
