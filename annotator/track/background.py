@@ -7,10 +7,11 @@ intra-class correlation ``rho`` (Var X = n r (1 - r) (1 + (n - 1) rho)).
 
 * Fit (``fit``): pooled rate sum(k) / sum(n) across the background samples;
   rho by the method of moments (Kleinman 1973); the rate floored at
-  ``floor``; rho at least ``rate * (cv^2 + 1 / (sum(k) + 0.5))``: a between-sample
-  coefficient of variation ``cv`` (used alone when fewer than
-  ``MIN_SAMPLES_FOR_RHO`` samples) plus the Poisson uncertainty of the pooled
-  rate itself, so a small panel of normals widens the background instead of
+  ``floor``; rho at least ``rate * (cv'^2 + (sum(k) + 0.5) / (sum(n) rate)^2)``:
+  a between-sample coefficient of variation (``cv`` when fewer than
+  ``MIN_SAMPLES_FOR_RHO`` samples, else ``cv / 2`` as a minimum under the
+  estimate) plus the squared relative (Poisson) error of the pooled rate
+  itself, so a small panel of normals widens the background instead of
   pretending to know it.
 * Detection (``p_value``): one-sided P(X >= k) under the background; detected
   when p <= alpha, i.e. k > LoB.
@@ -76,9 +77,11 @@ def fit(
         denom = sum((n - 1) * (1 - n / total_n) for _, n in pairs)
         if denom > 0:
             rho_hat = max(0.0, (s - (m - 1)) / denom)
-    # rho ~ rate * CV^2 for a small rate: the CV term is between-sample spread,
-    # 1 / (k + 0.5) the uncertainty of a rate estimated from k counts
-    prior = rate * ((cv if m < MIN_SAMPLES_FOR_RHO else cv / 2) ** 2 + 1.0 / (total_k + 0.5))
+    # rho ~ rate * CV^2 for a small rate: the CV term is between-sample spread, the
+    # second the squared relative error of the rate estimated from total_k counts in
+    # total_n (Poisson: (k + 0.5) / (n * rate)^2, ~1/k when the rate is k/n)
+    est = (total_k + 0.5) / (total_n * rate) ** 2 if total_n else 0.0
+    prior = rate * ((cv if m < MIN_SAMPLES_FOR_RHO else cv / 2) ** 2 + est)
     rho = min(RHO_MAX, max(rho_hat, prior, 1e-12))
     return Background(rate, rho, source, m, total_k, total_n, raw)
 

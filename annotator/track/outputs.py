@@ -44,7 +44,7 @@ STATISTICS = {
     "background": "per site and allele: beta-binomial (rate, rho) fitted across the PON normals "
                   "(method of moments), else from the site's other non-reference bases over the "
                   "patient's timepoints, else the floor; rate >= background_floor; "
-                  "rho >= rate * (cv^2 + 1/(alt counts + 0.5))",
+                  "rho >= rate * (cv^2 + (alt counts + 0.5) / (depth * rate)^2)",
     "detection": "detected = P(X >= alt | background) <= detection_alpha and alt >= min_alt_reads; "
                  "low_level = alt above the background mean, not significant",
     "limit_of_blank": "lob_count = (1 - detection_alpha) quantile of the background count at this depth",

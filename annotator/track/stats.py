@@ -7,8 +7,9 @@ Definitions (documented in docs/track.md):
 * Change between two timepoints: two-sided likelihood-ratio test of one
   shared VAF against two, each count beta-binomial with a fixed intra-class
   correlation ``rho`` (extra-binomial variance: PCR jackpots, sampling of
-  genome equivalents); chi-square with 1 df.  ``rho = 0`` is the binomial
-  LRT.  Fisher's exact test is kept for reference (``fisher_change``).
+  genome equivalents); chi-square with 1 df; the p-value is never below
+  Fisher's exact p-value (``fisher_change``), which is exact at small counts
+  where the chi-square approximation is anti-conservative.
 * Patient-level pooled test (``pooled_p_value``): the sum of alt counts over
   the tumour-informed sites against the exact convolution of the sites'
   beta-binomial backgrounds (ctDNAtools' Monte-Carlo statistic, computed
@@ -130,7 +131,9 @@ def bb_change(alt1: int, depth1: int, alt2: int, depth2: int, rho: float) -> flo
     l0 = -min(float(best.fun), null(pooled))
     l1 = _bb_loglik(alt1, depth1, alt1 / depth1, rho) + _bb_loglik(alt2, depth2, alt2 / depth2, rho)
     stat = max(0.0, 2.0 * (l1 - l0))
-    return min(1.0, float(chi2.sf(stat, 1)))
+    # the chi-square approximation is anti-conservative at a handful of counts: never below
+    # Fisher's exact p, which is exact there (and the binomial special case)
+    return min(1.0, max(float(chi2.sf(stat, 1)), fisher_change(alt1, depth1, alt2, depth2)))
 
 
 POOLED_EXACT_MAX = 20_000  # above this many pooled alt counts the tail is computed by a normal bound

@@ -207,6 +207,8 @@ def classify_change(prev: Observation, cur: Observation, c: Comparison, th: Thre
             return "falling"  # still detected, low level, or absence not powered: not cleared
     if prev_det and cur_det:
         return "stable"
+    if (prev_det or cur_det) and "low_level" in (prev.status, cur.status):
+        return "stable"  # evidence at both, one below significance, no significant change
     if not prev_det and not cur_det:
         return "absent"
     return "inconclusive"
