@@ -54,7 +54,7 @@ def test_detected_means_significant_against_background_not_a_pass_record() -> No
     # 20 alt reads there is
     status, reason, _, det = classify_status(reads(20, 2000), bg, TH)
     assert (status, reason) == ("detected", "significant")
-    assert det is not None and det.lob is not None and 20 > det.lob
+    assert det is not None and det.lob is not None and det.lob < 20
     assert det.lod_vaf is not None and 0.001 < det.lod_vaf < 0.01
 
 

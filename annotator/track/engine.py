@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from annotator.errors import InputError, ResmarkError, TimepointError, UsageError, raise_collected
+from annotator.track import background
 from annotator.track.alerts import (
     polyclonal_alerts,
     summarise_timepoints,
@@ -29,6 +30,7 @@ from annotator.track.identity import (
     tracked_variants,
 )
 from annotator.track.model import TimepointSpec, TrackConfig
+from annotator.track.mrd import mrd_calls, tumour_fractions
 from annotator.track.result import PatientTrack, TrackContext, TrackResult
 from annotator.track.samplesheet import (
     from_vcfs,
@@ -36,8 +38,6 @@ from annotator.track.samplesheet import (
     order_timepoints,
     read_samplesheet,
 )
-from annotator.track import background
-from annotator.track.mrd import mrd_calls, tumour_fractions
 from annotator.track.sites import WhiteCells, origin_of, site_background, wbc_from_vcf_rows
 from annotator.track.status import compare, evidence_for, observe
 

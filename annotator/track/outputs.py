@@ -178,8 +178,7 @@ def build_provenance(config: TrackConfig, ctx: TrackContext, result: TrackResult
     if config.pon is not None:
         from annotator.track.pon import PON_MANIFEST, PON_PARQUET
 
-        for name in (PON_MANIFEST, PON_PARQUET):
-            inputs.append(InputFile.of("pon", Path(config.pon) / name))
+        inputs.extend(InputFile.of("pon", Path(config.pon) / name) for name in (PON_MANIFEST, PON_PARQUET))
     panel = getattr(ctx.run, "panel", None)
     refs = {b: r.describe() for b, r in getattr(ctx.run, "references", {}).items() if hasattr(r, "describe")}
     return Provenance(

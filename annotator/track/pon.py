@@ -175,7 +175,7 @@ def build_pon(config: PonBuildConfig) -> Path:
     build = _resolve_build(config, normals)
     regions, region_meta, panel = _regions(config, build)
     tables = []
-    meta_normals = []
+    meta_normals: list[dict[str, Any]] = []
     for i, p in enumerate(normals):
         cols, sample, _ = count_normal(p, regions, config.min_base_quality, config.min_mapping_quality, build)
         n = sum(len(x) for x in cols["pos"])
@@ -196,7 +196,7 @@ def build_pon(config: PonBuildConfig) -> Path:
     if all(m["covered_positions"] == 0 for m in meta_normals):
         raise InputError("no normal has any read over the regions", path=normals[0])
     table = pa.concat_tables(tables)
-    inputs = tuple(InputFile("normal", str(p), m["sha256"]) for p, m in zip(normals, meta_normals, strict=True))
+    inputs = tuple(InputFile("normal", str(p), str(m["sha256"])) for p, m in zip(normals, meta_normals, strict=True))
     if config.regions is not None:
         inputs += (InputFile.of("regions", config.regions),)
     prov = Provenance(
@@ -204,7 +204,7 @@ def build_pon(config: PonBuildConfig) -> Path:
         panel_version=str(getattr(panel, "version", "")),
         panel_release_date=str(getattr(panel, "release_date", "")),
         panel_checksum=str(getattr(panel, "checksum", "")), build=build,
-        samples=tuple(m["sample"] for m in meta_normals), inputs=inputs,
+        samples=tuple(str(m["sample"]) for m in meta_normals), inputs=inputs,
     ).as_dict()
     manifest = {
         "format": PON_FORMAT, "version": PON_VERSION, "build": build, "regions": region_meta,

@@ -72,8 +72,8 @@ def read_samplesheet(path: str | Path, default_patient: str = "patient") -> list
     try:
         text = sheet.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as e:
-        line = sheet.read_bytes()[: e.start].count(b"\n") + 1
-        raise InputError("not UTF-8 text", path=sheet, where=f"line {line}") from None
+        lineno = sheet.read_bytes()[: e.start].count(b"\n") + 1
+        raise InputError("not UTF-8 text", path=sheet, where=f"line {lineno}") from None
     lines = [(n, ln) for n, ln in enumerate(text.splitlines(), start=1)
              if ln.strip() and not ln.startswith("##")]
     for n, ln in lines:

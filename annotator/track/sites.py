@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 from annotator.track import background
 from annotator.track.background import Background
+from annotator.track.identity import Call
 from annotator.track.model import (
     CHIP_GENES,
     GERMLINE_MIN_DEPTH,
@@ -117,9 +118,9 @@ def _no_wbc(variant: TrackedVariant, obs: Sequence[Observation], note: str | Non
     return "tumour", note
 
 
-def wbc_from_vcf_rows(calls: Mapping[str, object], key: str) -> WhiteCells:
+def wbc_from_vcf_rows(calls: Mapping[str, Call], key: str) -> WhiteCells:
     call = calls.get(key)
     if call is None:
         return WhiteCells(None, None, None, "wbc_vcf", False)
-    row = getattr(call, "row")
-    return WhiteCells(row.alt_count, row.depth, row.vaf, "wbc_vcf", bool(getattr(call, "passed")))
+    row = call.row
+    return WhiteCells(row.alt_count, row.depth, row.vaf, "wbc_vcf", bool(call.passed))
