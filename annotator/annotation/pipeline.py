@@ -23,6 +23,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from annotator.consequence.engine import ConsequenceEngine
+from annotator.consequence.upstream import UpstreamParser
 from annotator.core import chromnames, coords
 from annotator.core.accounting import Accounting
 from annotator.core.alteration import from_consequence
@@ -33,6 +35,8 @@ from annotator.core.rows import Row, match_columns
 from annotator.errors import InputError
 from annotator.io.vcfin import InputRecord, VcfHeader
 from annotator.knowledge.matcher import compute_flags, match_alteration
+from annotator.knowledge.model import Flag, Panel, RuleMatch
+from annotator.reference import Reference
 
 log = logging.getLogger(__name__)
 
@@ -94,9 +98,10 @@ class SampleAnnotation:
     header: VcfHeader
     rows: list[Row]
     accounting: Accounting
-    flags: tuple[Any, ...] = ()
+    flags: tuple[Flag, ...] = ()
     disagreements: list[str] = field(default_factory=list)
-    alterations: list[tuple[str, Alteration, tuple[Any, ...]]] = field(default_factory=list)
+    alterations: list[tuple[str, Alteration, tuple[RuleMatch, ...]]] = field(default_factory=list)
+    input_sha256: str | None = None  # of the VCF's bytes, taken by the reader while reading
 
 
 class SampleAnnotator:
@@ -108,10 +113,10 @@ class SampleAnnotator:
         sample: str,
         header: VcfHeader,
         build: GenomeBuild,
-        panel: Any,
-        reference: Any,
-        engine: Any,
-        upstream: Any,
+        panel: Panel,
+        reference: Reference,
+        engine: ConsequenceEngine,
+        upstream: UpstreamParser | None,
         regions: PanelRegions,
         options: AnnotateOptions,
         sv_handler: SvHandler | None = None,
@@ -129,7 +134,7 @@ class SampleAnnotator:
         self.sv_handler = sv_handler
         self.acc = Accounting()
         self.rows: list[Row] = []
-        self.alterations: list[tuple[str, Alteration, tuple[Any, ...]]] = []
+        self.alterations: list[tuple[str, Alteration, tuple[RuleMatch, ...]]] = []
         self.disagreements: list[str] = []
         self.seen: dict[VariantKey, int] = {}
         self.ref_checked = 0
@@ -282,7 +287,7 @@ class SampleAnnotator:
         tc: TranscriptConsequence | None,
         alteration: Alteration | None,
         left_aligned: bool,
-        matches: tuple[Any, ...],
+        matches: tuple[RuleMatch, ...],
         disagreement: str | None = None,
     ) -> None:
         s = v.support
@@ -351,7 +356,7 @@ class SampleAnnotator:
         )
 
 
-def apply_flags(result: SampleAnnotation, panel: Any) -> None:
+def apply_flags(result: SampleAnnotation, panel: Panel) -> None:
     """Sort rows and add the panel's cross-alteration flags (biallelic loss, polyclonal ...).
 
     Runs after copy-number and SV calls were added, so e.g. an RB1 nonsense
@@ -382,6 +387,6 @@ def _replace_flags(row: Row, flags: str) -> Row:
     return replace(row, flags=flags)
 
 
-def _mane_ids(reference: Any) -> list[str]:
+def _mane_ids(reference: Reference) -> list[str]:
     """Versioned RefSeq and Ensembl ids of the embedded MANE Select transcripts."""
     return [tx_id for t in reference.transcripts.values() for tx_id in (t.refseq, t.ensembl) if tx_id]

@@ -19,6 +19,14 @@ log = logging.getLogger(__name__)
 
 
 def annotate(config: AnnotateConfig) -> AnnotateResult:
+    """Annotate every input and write the requested outputs atomically (see ``_annotate``)."""
+    from annotator.io.htslog import silenced
+
+    with silenced():
+        return _annotate(config)
+
+
+def _annotate(config: AnnotateConfig) -> AnnotateResult:
     """Annotate every input and write the requested outputs atomically.
 
     Inputs are paths, globs and/or the rows of ``config.samplesheet``.  With
@@ -39,6 +47,7 @@ def annotate(config: AnnotateConfig) -> AnnotateResult:
         from annotator.io.dataset import DatasetStage
 
         stage = DatasetStage(config.dataset)
+    ctx: RunContext | None = None
     try:
         panel = load_panel(config.panel, extend=config.panel_extend)
         ctx = RunContext(config=config, panel=panel, progress=config.progress)
@@ -57,6 +66,8 @@ def annotate(config: AnnotateConfig) -> AnnotateResult:
             result.dataset = stage.commit(s.sample for s in run.samples)
         return result
     finally:
+        if ctx is not None:
+            ctx.spool.close()  # copies of piped inputs
         if stage is not None:
             stage.discard()
 

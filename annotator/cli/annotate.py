@@ -49,7 +49,13 @@ def progress_reporter(enabled: bool) -> Iterator[Callable[[int], None] | None]:
 @click.option("--build", default="auto", show_default=True, help="auto, GRCh37 or GRCh38.")
 @click.option("--panel", help="Panel name or path to a panel directory/YAML (default: built-in).")
 @click.option("--extend-panel", is_flag=True, help="Merge --panel over the built-in panel instead of replacing it.")
-@click.option("--fasta", type=click.Path(dir_okay=False), help="Indexed reference FASTA (extends sequence to every gene).")
+@click.option("--fasta", type=click.Path(dir_okay=False),
+              help="Indexed reference FASTA (extends sequence to every gene; default: RESMARK_FASTA "
+                   "or the config file, see docs/reference.md).")
+@click.option("--gtf", type=click.Path(dir_okay=False),
+              help="GTF/GFF3 (GENCODE, Ensembl, RefSeq; plain, gzip or bgzip+tabix): transcript models "
+                   "for panel genes the embedded set lacks (default: RESMARK_GTF or the config file).")
+@click.option("--gtf-only", is_flag=True, help="Take every transcript model from --gtf, none embedded.")
 @click.option("--include-filtered", is_flag=True, help="Annotate records whose FILTER is not PASS.")
 @click.option("--report", type=click.Choice(["matched", "panel", "all"]), default="matched", show_default=True,
               help="matched: alterations matching a rule; panel: every variant in a panel gene; all: every variant.")
@@ -101,6 +107,8 @@ def _run(
         panel=kw["panel"],  # type: ignore[arg-type]
         panel_extend=bool(kw["extend_panel"]),
         fasta=kw["fasta"],  # type: ignore[arg-type]
+        gtf=kw["gtf"],  # type: ignore[arg-type]
+        gtf_only=bool(kw["gtf_only"]),
         include_filtered=bool(kw["include_filtered"]),
         report=str(kw["report"]),
         formats=kw["formats"],  # type: ignore[arg-type]

@@ -45,7 +45,13 @@ def _split(value: str | None) -> tuple[str, ...] | None:
 @click.option("--therapy", help="Therapy for VCF inputs (free text, e.g. 'palbociclib + letrozole').")
 @click.option("--baseline", help="Timepoint label used as baseline (default: the earliest).")
 @click.option("--build", default="auto", show_default=True, help="auto, GRCh37 or GRCh38.")
-@click.option("--fasta", type=click.Path(dir_okay=False), help="Indexed reference FASTA (CRAM decoding, indel placement).")
+@click.option("--fasta", type=click.Path(dir_okay=False),
+              help="Indexed reference FASTA (CRAM decoding, indel placement, sequence for every gene; "
+                   "default: RESMARK_FASTA or the config file).")
+@click.option("--gtf", type=click.Path(dir_okay=False),
+              help="GTF/GFF3 with transcript models for panel genes the embedded set lacks "
+                   "(default: RESMARK_GTF or the config file).")
+@click.option("--gtf-only", is_flag=True, help="Take every transcript model from --gtf, none embedded.")
 @click.option("--panel", help="Panel name or path (default: built-in).")
 @click.option("--extend-panel", is_flag=True, help="Merge --panel over the built-in panel.")
 @click.option("--report", type=click.Choice(["panel", "all"]), default="panel", show_default=True,
@@ -53,6 +59,8 @@ def _split(value: str | None) -> tuple[str, ...] | None:
 @click.option("--min-base-quality", type=int, default=MIN_BASE_QUALITY, show_default=True)
 @click.option("--min-mapping-quality", type=int, default=MIN_MAPPING_QUALITY, show_default=True)
 @click.option("--pon", type=click.Path(file_okay=False), help="Panel of normals from 'resmark pon build'.")
+@click.option("--collapse-by-position", is_flag=True,
+              help="Without UMI tags, count fragments with the same outer ends once (unflagged PCR duplicates).")
 @click.option("--min-alt-reads", type=int, default=DEFAULT_MIN_ALT_READS, show_default=True,
               help="Alt reads (molecules) needed, as well as significance, to call detected.")
 @click.option("--min-vaf", type=float, default=0.0, show_default=True, help="VAF needed to call detected from counts.")
@@ -139,6 +147,8 @@ def command(**kw: object) -> None:
         baseline=kw["baseline"],  # type: ignore[arg-type]
         build=str(kw["build"]),
         fasta=kw["fasta"],  # type: ignore[arg-type]
+        gtf=kw["gtf"],  # type: ignore[arg-type]
+        gtf_only=bool(kw["gtf_only"]),
         panel=kw["panel"],  # type: ignore[arg-type]
         panel_extend=bool(kw["extend_panel"]),
         report=str(kw["report"]),
@@ -148,6 +158,7 @@ def command(**kw: object) -> None:
         force=bool(kw["force"]),
         command=["resmark", *sys.argv[1:]],
         pon=kw["pon"],  # type: ignore[arg-type]
+        by_position=bool(kw["collapse_by_position"]),
     )
     result = track(config)
     for p in result.patients:

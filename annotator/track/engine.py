@@ -57,6 +57,8 @@ def check_config(config: TrackConfig) -> None:
     problems += [UsageError(p) for p in config.thresholds.problems()]
     if config.fasta is not None and not Path(config.fasta).exists():
         problems.append(UsageError("--fasta file not found", path=config.fasta))
+    if config.gtf is not None and not Path(config.gtf).exists():
+        problems.append(UsageError("--gtf file not found", path=config.gtf))
     if config.pon is not None and not Path(config.pon).is_dir():
         problems.append(InputError("--pon directory not found", path=config.pon))
     try:
@@ -83,6 +85,7 @@ def make_context(config: TrackConfig) -> TrackContext:
     acfg = AnnotateConfig(
         inputs=(), outdir=config.outdir, build=config.build, panel=config.panel,
         panel_extend=config.panel_extend, fasta=config.fasta, include_filtered=True,
+        gtf=config.gtf, gtf_only=config.gtf_only,
         report=config.report, formats=(), command=config.command,
     )
     pon = None
@@ -231,7 +234,7 @@ def _white_cells(
         assert bam.wbc_reads is not None
         with ReadGenotyper(bam.wbc_reads, build=build, fetch=_fetcher(ctx, build), fasta=ctx.config.fasta,
                            min_base_quality=th.min_base_quality,
-                           min_mapping_quality=th.min_mapping_quality) as g:
+                           min_mapping_quality=th.min_mapping_quality, **_position_option(ctx)) as g:
             _check_contigs(g, small, bam.wbc_reads, bam)
             for v in small:
                 c = g.count(_key(v))
@@ -247,6 +250,10 @@ def _white_cells(
         for v in small:
             out[v.variant_key] = wbc_from_vcf_rows(calls.calls, v.variant_key)
     return out
+
+
+def _position_option(ctx: TrackContext) -> dict[str, bool]:
+    return {"by_position": True} if ctx.config.by_position else {}
 
 
 def _no_calls(spec: TimepointSpec) -> TimepointCalls:
@@ -283,6 +290,7 @@ def _gather_evidence(
                 with ReadGenotyper(
                     tp.spec.reads, build=build, fetch=fetch, fasta=ctx.config.fasta,
                     min_base_quality=th.min_base_quality, min_mapping_quality=th.min_mapping_quality,
+                    **_position_option(ctx),
                 ) as g:
                     _check_contigs(g, small, tp.spec.reads, tp.spec)
                     for v in small:

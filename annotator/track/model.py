@@ -148,6 +148,8 @@ class TrackConfig:
     baseline: str | None = None  # timepoint label; default: the earliest
     build: str = "auto"
     fasta: str | Path | None = None
+    gtf: str | Path | None = None  # transcript models (annotator.reference.gtf)
+    gtf_only: bool = False
     panel: str | Path | None = None
     panel_extend: bool = False
     report: str = "panel"  # annotate --report mode used to read each VCF (panel | all)
@@ -158,6 +160,7 @@ class TrackConfig:
     force: bool = False
     command: Sequence[str] | None = None
     pon: str | Path | None = None  # panel-of-normals directory (``resmark pon build``)
+    by_position: bool = False  # without UMIs, collapse fragments with the same ends (unflagged duplicates)
 
 
 @dataclass(frozen=True)

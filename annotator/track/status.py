@@ -30,18 +30,15 @@ from annotator.track.regenotype import AlleleCounts
 GAIN_CLASSES = frozenset({"amplification", "gain"})
 
 
-def _molecule_counts(counts: AlleleCounts) -> tuple[int, int, int | None, str] | None:
-    """(alt, depth, ref, unit) in molecules when the re-genotyper counted them."""
+def _molecule_counts(counts: AlleleCounts) -> tuple[int, int, int, int, str] | None:
+    """(alt, depth, ref, other, unit) in molecules when the re-genotyper grouped reads into families."""
     unit = str(getattr(counts, "unit", "reads") or "reads")
     alt_m = getattr(counts, "alt_molecules", None)
     if unit == "reads" or alt_m is None:
         return None
-    ref_m = getattr(counts, "ref_molecules", None)
-    depth_m = getattr(counts, "depth_molecules", None)
-    if depth_m is None:
-        other_m = getattr(counts, "other_molecules", 0) or 0
-        depth_m = int(alt_m) + int(ref_m or 0) + int(other_m)
-    return int(alt_m), int(depth_m), None if ref_m is None else int(ref_m), unit
+    ref_m = int(getattr(counts, "ref_molecules", 0) or 0)
+    other_m = int(getattr(counts, "other_molecules", 0) or 0)
+    return int(alt_m), int(alt_m) + ref_m + other_m, ref_m, other_m, unit
 
 
 def evidence_for(
@@ -68,9 +65,9 @@ def evidence_for(
     if counts is not None:
         mol = _molecule_counts(counts)
         if mol is not None:
-            alt, depth, ref, unit = mol
+            alt, depth, ref, other, unit = mol
             return Evidence(alt, depth, "reads", called, filt, vcf_alt, vcf_depth, vcf_vaf,
-                            ref_count=ref, other_count=None, discordant_pairs=counts.discordant_pairs,
+                            ref_count=ref, other_count=other, discordant_pairs=counts.discordant_pairs,
                             unit=unit, read_alt_count=counts.alt, read_depth=counts.depth)
         return Evidence(counts.alt, counts.depth, "reads", called, filt, vcf_alt, vcf_depth, vcf_vaf,
                         ref_count=counts.ref, other_count=counts.other,
