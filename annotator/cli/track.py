@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from annotator.cli import params
 from annotator.track.model import (
     DEFAULT_ALPHA,
     DEFAULT_CHANGE_RHO,
@@ -56,46 +57,47 @@ def _split(value: str | None) -> tuple[str, ...] | None:
 @click.option("--extend-panel", is_flag=True, help="Merge --panel over the built-in panel.")
 @click.option("--report", type=click.Choice(["panel", "all"]), default="panel", show_default=True,
               help="Which variants to track: every panel-gene variant, or every variant.")
-@click.option("--min-base-quality", type=int, default=MIN_BASE_QUALITY, show_default=True)
-@click.option("--min-mapping-quality", type=int, default=MIN_MAPPING_QUALITY, show_default=True)
+@click.option("--min-base-quality", type=click.IntRange(0, 93), default=MIN_BASE_QUALITY, show_default=True)
+@click.option("--min-mapping-quality", type=click.IntRange(0, 255), default=MIN_MAPPING_QUALITY, show_default=True)
 @click.option("--pon", type=click.Path(file_okay=False), help="Panel of normals from 'resmark pon build'.")
 @click.option("--collapse-by-position", is_flag=True,
               help="Without UMI tags, count fragments with the same outer ends once (unflagged PCR duplicates).")
-@click.option("--min-alt-reads", type=int, default=DEFAULT_MIN_ALT_READS, show_default=True,
+@click.option("--min-alt-reads", type=click.IntRange(1, 10**6), default=DEFAULT_MIN_ALT_READS, show_default=True,
               help="Alt reads (molecules) needed, as well as significance, to call detected.")
-@click.option("--min-vaf", type=float, default=0.0, show_default=True, help="VAF needed to call detected from counts.")
-@click.option("--min-power", type=float, default=DEFAULT_MIN_POWER, show_default=True,
+@click.option("--min-vaf", type=params.fraction(open_low=False), default=0.0, show_default=True,
+              help="VAF needed, as well as significance, to call detected.")
+@click.option("--min-power", type=params.fraction(open_low=False), default=DEFAULT_MIN_POWER, show_default=True,
               help="Power at --clearance-vaf needed to report 'not_detected' (else 'not_assessable').")
-@click.option("--clearance-vaf", type=float, default=DEFAULT_CLEARANCE_VAF, show_default=True,
+@click.option("--clearance-vaf", type=params.fraction(), default=DEFAULT_CLEARANCE_VAF, show_default=True,
               help="VAF that non-detection and clearance are stated at (power computed there).")
-@click.option("--power-vaf", type=float, help="Deprecated alias of --clearance-vaf.")
-@click.option("--detection-alpha", type=float, default=DEFAULT_DETECTION_ALPHA, show_default=True,
+@click.option("--power-vaf", type=params.fraction(), help="Deprecated alias of --clearance-vaf.")
+@click.option("--detection-alpha", type=params.fraction(), default=DEFAULT_DETECTION_ALPHA, show_default=True,
               help="Per-observation test against the site background (LoB quantile).")
-@click.option("--lod-power", type=float, default=DEFAULT_LOD_POWER, show_default=True,
+@click.option("--lod-power", type=params.fraction(), default=DEFAULT_LOD_POWER, show_default=True,
               help="Probability of detection that defines the limit of detection.")
-@click.option("--background-floor", type=float, default=1e-4, show_default=True,
+@click.option("--background-floor", type=params.fraction(), default=1e-4, show_default=True,
               help="Lowest background rate ever assumed.")
-@click.option("--background-cv", type=float, default=0.5, show_default=True,
+@click.option("--background-cv", type=params.non_negative(100.0), default=0.5, show_default=True,
               help="Between-sample CV of the background when it cannot be estimated.")
-@click.option("--max-background", type=float, default=DEFAULT_MAX_BACKGROUND, show_default=True,
+@click.option("--max-background", type=params.fraction(), default=DEFAULT_MAX_BACKGROUND, show_default=True,
               help="Sites with a higher background are artefact sites, not monitored.")
-@click.option("--change-rho", type=float, default=DEFAULT_CHANGE_RHO, show_default=True,
+@click.option("--change-rho", type=params.FiniteRange(0.0, 0.5), default=DEFAULT_CHANGE_RHO, show_default=True,
               help="Beta-binomial overdispersion of the change test.")
-@click.option("--alpha", type=float, default=DEFAULT_ALPHA, show_default=True,
+@click.option("--alpha", type=params.fraction(), default=DEFAULT_ALPHA, show_default=True,
               help="Significance level of the change test.")
 @click.option("--adjust", type=click.Choice(["none", "bh"]), default="none", show_default=True,
               help="Classify changes on p-values or on BH q-values.")
-@click.option("--mrd-alpha", type=float, default=DEFAULT_MRD_ALPHA, show_default=True,
+@click.option("--mrd-alpha", type=params.fraction(), default=DEFAULT_MRD_ALPHA, show_default=True,
               help="Significance level of the patient-level pooled MRD test.")
-@click.option("--min-fold-change", type=float, default=DEFAULT_MIN_FOLD_CHANGE, show_default=True,
+@click.option("--min-fold-change", type=params.FiniteRange(1.0, 1e6), default=DEFAULT_MIN_FOLD_CHANGE, show_default=True,
               help="VAF ratio needed for 'rising'/'falling'.")
-@click.option("--ci-level", type=float, default=0.95, show_default=True)
+@click.option("--ci-level", type=params.FiniteRange(0.0, 1.0, min_open=True, max_open=True), default=0.95, show_default=True)
 @click.option("--ci-method", type=click.Choice(["clopper-pearson", "wilson"]), default="clopper-pearson", show_default=True)
-@click.option("--response-fall", type=float, default=DEFAULT_RESPONSE_FALL, show_default=True,
+@click.option("--response-fall", type=params.fraction(open_low=False), default=DEFAULT_RESPONSE_FALL, show_default=True,
               help="Fall in mean VAF vs baseline that counts as molecular response.")
-@click.option("--progression-rise", type=float, default=DEFAULT_PROGRESSION_RISE, show_default=True,
+@click.option("--progression-rise", type=params.non_negative(1e6), default=DEFAULT_PROGRESSION_RISE, show_default=True,
               help="Rise in mean VAF vs baseline that counts as molecular progression.")
-@click.option("--cn-delta", type=float, default=DEFAULT_CN_DELTA, show_default=True,
+@click.option("--cn-delta", type=params.positive(1e6), default=DEFAULT_CN_DELTA, show_default=True,
               help="Copy-number change for rising/falling copy-number calls.")
 @click.option("--no-plots", is_flag=True, help="Do not draw VAF trajectories.")
 @click.option("--no-png", is_flag=True, help="SVG only, even when matplotlib is installed.")

@@ -62,7 +62,8 @@ def check_config(config: TrackConfig) -> None:
     if config.pon is not None and not Path(config.pon).is_dir():
         problems.append(InputError("--pon directory not found", path=config.pon))
     try:
-        OutputDir(config.outdir, config.force).check()
+        inputs = [*config.vcfs, config.samplesheet, config.fasta]
+        OutputDir(config.outdir, config.force, protect=[p for p in inputs if p]).check()
     except ResmarkError as e:
         problems.append(e)
     raise_collected(problems)
@@ -98,7 +99,14 @@ def make_context(config: TrackConfig) -> TrackContext:
 
 def track(config: TrackConfig, ctx: TrackContext | None = None) -> TrackResult:
     """Track every patient of ``config`` and write the outputs (see docs/track.md)."""
+    from annotator.io.atomic import OutdirLock
+
     check_config(config)
+    with OutdirLock(config.outdir):  # one run per OUTDIR: a second one fails at once
+        return _track(config, ctx)
+
+
+def _track(config: TrackConfig, ctx: TrackContext | None) -> TrackResult:
     specs = timepoint_specs(config)
     ctx = ctx if ctx is not None else make_context(config)
     patients = [

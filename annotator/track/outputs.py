@@ -198,7 +198,8 @@ def write_outputs(config: TrackConfig, ctx: TrackContext, result: TrackResult) -
     prov = build_provenance(config, ctx, result).as_dict()
     th = config.thresholds
     stats_doc = {k: v.format(ci_method=th.ci_method) for k, v in STATISTICS.items()}
-    with OutputDir(config.outdir, config.force) as out:
+    protect = [i["path"] for i in prov["inputs"]]  # an output may never replace an input
+    with OutputDir(config.outdir, config.force, protect=protect) as out:
         rows = long_records(result)
         _write_parquet(out.stage(LONG_PARQUET), rows, prov)
         tsvout.write_table(out.stage(LONG_TSV), LONG_COLUMNS, ([r[c] for c in LONG_COLUMNS] for r in rows))
