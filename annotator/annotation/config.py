@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from annotator.annotation.pipeline import REPORT_MODES, PanelRegions, SampleAnnotation
-from annotator.cnv.thresholds import CnThresholds
+from annotator.cnv.thresholds import CnThresholds, option_problems
 from annotator.consequence.engine import ConsequenceEngine
 from annotator.core import genome
 from annotator.core.rows import Row
@@ -153,6 +153,12 @@ class RunContext:
         return cache[build]
 
 
+def input_paths(config: AnnotateConfig) -> list[str | Path]:
+    """Every input file of the run (an output may never replace one)."""
+    side = (config.cnv, config.sv, config.fasta, config.gtf, config.samplesheet)
+    return [*config.inputs, *(p for p in side if p is not None)]
+
+
 def check_config(config: AnnotateConfig) -> None:
     """Collect every problem with the options before doing any work."""
     problems: list[ResmarkError] = []
@@ -196,14 +202,13 @@ def check_config(config: AnnotateConfig) -> None:
     except ResmarkError as e:
         if "(set by --" not in e.message:  # an option's own path is reported above
             problems.append(e)
-    if config.tumor_fraction is not None and not 0 < config.tumor_fraction <= 1:
-        problems.append(UsageError(f"--tumor-fraction must be in (0, 1], not {config.tumor_fraction}"))
+    problems += [UsageError(p) for p in option_problems(config.tumor_fraction, config.ploidy)]
     if config.jobs < 1:
         problems.append(UsageError(f"--jobs must be at least 1, not {config.jobs}"))
     if config.sample is not None and len(config.inputs) > 1:
         problems.append(UsageError("--sample applies to one input; for cohorts use a sample sheet"))
     try:
-        OutputDir(config.outdir, config.force).check()
+        OutputDir(config.outdir, config.force, protect=input_paths(config)).check()
     except ResmarkError as e:
         problems.append(e)
     raise_collected(problems)

@@ -36,9 +36,11 @@ def build_provenance(config: AnnotateConfig, ctx: RunContext, samples: list[Samp
         inputs.append(InputFile.of("vcf", s.path, s.input_sha256))
         if s.header.index_path:
             inputs.append(InputFile.of("index", s.header.index_path))
+        # side inputs were hashed while read (a pipe cannot be read twice)
+        inputs += [i for i in s.side_inputs if i not in inputs]
     for role, p in (("cnv", config.cnv), ("sv", config.sv),
                     ("samplesheet", getattr(config, "samplesheet", None))):
-        if p is not None:
+        if p is not None and not any(i.role == role and i.path == str(p) for i in inputs):
             inputs.append(InputFile.of(role, p))
     builds = sorted({s.build.name for s in samples})
     panel = ctx.panel
@@ -66,7 +68,7 @@ def write_outputs(config: AnnotateConfig, ctx: RunContext, samples: list[SampleA
     prov = build_provenance(config, ctx, samples)
     prov_dict = prov.as_dict()
     written: list[Path] = []
-    with OutputDir(config.outdir, config.force) as out:
+    with OutputDir(config.outdir, config.force, protect=[i.path for i in prov.inputs]) as out:
         acc_rows: list[tuple[Any, ...]] = []
         for s in samples:
             stem = safe_name(s.sample)

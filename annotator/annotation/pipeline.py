@@ -31,6 +31,7 @@ from annotator.core.alteration import from_consequence
 from annotator.core.genome import GenomeBuild
 from annotator.core.models import Alteration, TranscriptConsequence, Variant, VariantKey
 from annotator.core.normalize import is_simple_allele, normalise
+from annotator.core.provenance import InputFile
 from annotator.core.rows import Row, match_columns
 from annotator.errors import InputError
 from annotator.io.vcfin import InputRecord, VcfHeader
@@ -102,6 +103,8 @@ class SampleAnnotation:
     disagreements: list[str] = field(default_factory=list)
     alterations: list[tuple[str, Alteration, tuple[RuleMatch, ...]]] = field(default_factory=list)
     input_sha256: str | None = None  # of the VCF's bytes, taken by the reader while reading
+    # side inputs read for this sample (cnv, sv, samplesheet), digests computed while reading
+    side_inputs: list[InputFile] = field(default_factory=list)
 
 
 class SampleAnnotator:

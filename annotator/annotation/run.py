@@ -13,7 +13,7 @@ from annotator.annotation.config import AnnotateConfig, AnnotateResult, RunConte
 from annotator.annotation.outputs import write_outputs
 from annotator.annotation.pipeline import SampleAnnotation
 from annotator.errors import MultipleErrors, ResmarkError, UsageError
-from annotator.io.atomic import safe_name
+from annotator.io.atomic import OutdirLock, safe_name
 
 log = logging.getLogger(__name__)
 
@@ -37,11 +37,17 @@ def _annotate(config: AnnotateConfig) -> AnnotateResult:
     """
     from dataclasses import replace
 
-    from annotator.knowledge import load_panel
-
     items = cohort.resolve_items(config, config.samplesheet)
     config = replace(config, inputs=tuple(str(i.path) for i in items))
     check_config(config)
+    # one run per OUTDIR from here to the commit: a second run fails at once (nothing lost)
+    with OutdirLock(config.outdir):
+        return _annotate_locked(config, items)
+
+
+def _annotate_locked(config: AnnotateConfig, items: list[cohort.CohortItem]) -> AnnotateResult:
+    from annotator.knowledge import load_panel
+
     stage = None
     if config.dataset is not None:
         from annotator.io.dataset import DatasetStage

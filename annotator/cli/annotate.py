@@ -11,7 +11,8 @@ import click
 
 from annotator.annotation.config import DEFAULT_FORMATS, FORMATS
 from annotator.api import AnnotateConfig, annotate
-from annotator.cnv.thresholds import CnThresholds
+from annotator.cli import params
+from annotator.cnv.thresholds import PLOIDY_RANGE, CnThresholds
 from annotator.errors import ResmarkError
 
 COHORT_SUMMARY_ABOVE = 20  # more samples than this: one summary line instead of one block each
@@ -63,17 +64,17 @@ def progress_reporter(enabled: bool) -> Iterator[Callable[[int], None] | None]:
               help=f"Comma-separated subset of {','.join(FORMATS)}.")
 @click.option("--cnv", type=click.Path(dir_okay=False), help="Copy-number segments or gene table (CNVkit .cns/.cnr, SEG, PURPLE, gene table).")
 @click.option("--sv", type=click.Path(dir_okay=False), help="Structural-variant VCF (Manta, Delly, LUMPY, ...).")
-@click.option("--tumor-fraction", type=float, help="Tumour fraction / purity, used for copy-number calls (ctDNA).")
-@click.option("--ploidy", type=float, default=2.0, show_default=True, help="Tumour ploidy for copy-number calls.")
-@click.option("--amp-ratio", type=float, default=3.0, show_default=True,
+@click.option("--tumor-fraction", type=params.fraction(), help="Tumour fraction / purity, used for copy-number calls (ctDNA).")
+@click.option("--ploidy", type=params.FiniteRange(*PLOIDY_RANGE), default=2.0, show_default=True, help="Tumour ploidy for copy-number calls.")
+@click.option("--amp-ratio", type=params.FiniteRange(1.0, 1000.0, min_open=True), default=3.0, show_default=True,
               help="Amplification: tumour copy number >= this x ploidy.")
-@click.option("--gain-ratio", type=float, default=1.25, show_default=True, help="Gain: copy number >= this x ploidy.")
-@click.option("--loss-ratio", type=float, default=0.75, show_default=True, help="Loss: copy number <= this x ploidy.")
-@click.option("--deep-deletion-cn", type=float, default=0.5, show_default=True,
+@click.option("--gain-ratio", type=params.FiniteRange(1.0, 1000.0, min_open=True), default=1.25, show_default=True, help="Gain: copy number >= this x ploidy.")
+@click.option("--loss-ratio", type=params.FiniteRange(0.0, 1.0, min_open=True, max_open=True), default=0.75, show_default=True, help="Loss: copy number <= this x ploidy.")
+@click.option("--deep-deletion-cn", type=params.FiniteRange(0.0, 100.0, max_open=True), default=0.5, show_default=True,
               help="Deep deletion: tumour copy number below this.")
-@click.option("--cn-min-fraction", type=float, default=0.5, show_default=True,
+@click.option("--cn-min-fraction", type=params.fraction(), default=0.5, show_default=True,
               help="Fraction of a gene that segments must cover for a gene-level call.")
-@click.option("-j", "--jobs", type=int, default=1, show_default=True, help="Parallel processes for cohorts.")
+@click.option("-j", "--jobs", type=click.IntRange(1, 256), default=1, show_default=True, help="Parallel processes for cohorts.")
 @click.option("--force", is_flag=True, help="Replace results already in OUTDIR.")
 @click.option("--samplesheet", type=click.Path(dir_okay=False),
               help="TSV/CSV with a 'vcf' column (and optional sample, patient, timepoint, cnv, sv, "
