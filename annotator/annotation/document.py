@@ -12,7 +12,9 @@ Keys (all present; lists may be empty):
   (mechanism, strategies with levels, evidence with citations);
 - ``upstream_disagreements``: where the caller's VEP/SnpEff annotation and
   resmark's own consequence disagree;
-- ``non_dna_markers``: the panel's markers that a DNA assay cannot see.
+- ``non_dna_markers``: the panel's markers that a DNA assay cannot see;
+- ``therapy_context``: the prior therapy the strategies were ranked for
+  (``--prior-therapy`` / sheet ``prior_therapy``), with its drug classes.
 
 ``resmark report OUTDIR`` re-renders the HTML from this document alone, so the
 run and the re-render share one path (``annotator.report.html``).
@@ -48,7 +50,18 @@ def sample_document(s: SampleAnnotation, prov: dict[str, Any], panel: Panel) -> 
         "explanations": explanations,
         "upstream_disagreements": s.disagreements,
         "non_dna_markers": list(getattr(panel, "non_dna_markers", ())),
+        "therapy_context": _therapy_context(s),
     }
+
+
+def _therapy_context(s: SampleAnnotation) -> dict[str, Any]:
+    """What prior therapy the strategies were ranked for (None given: each states its setting)."""
+    given = getattr(s, "prior_therapy", None)
+    if given is None:
+        return {"prior_therapy": None, "drug_classes": [],
+                "note": "no prior therapy given: each strategy states the setting it was tested in"}
+    return {"prior_therapy": list(given[0]), "drug_classes": list(given[1]),
+            "note": "strategies tested only in another setting are marked and ranked last"}
 
 
 def plain_document(document: dict[str, Any]) -> dict[str, Any]:

@@ -66,7 +66,7 @@ def annotate_file(
                 0, source.total_records - result.accounting.records_read
             )
         _add_segment_calls(ctx, result, build, reference)
-        apply_flags(result, ctx.panel)
+        apply_flags(result, ctx.panel, getattr(cfg, "prior_therapy", None))
         return result
     finally:
         source.close()

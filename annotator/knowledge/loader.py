@@ -35,6 +35,7 @@ SECTIONS = (
     "evidence",
     "rules",
     "non_dna_markers",
+    "interactions",
 )
 LIST_SECTIONS = SECTIONS[1:]
 REQUIRED_SECTIONS = ("panel", "sources", "genes", "mechanisms", "rules")
