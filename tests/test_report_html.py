@@ -63,7 +63,9 @@ def test_sample_report_has_every_section(demo_page: str) -> None:
 def test_alerts_come_first_and_name_the_flags(demo_page: str) -> None:
     alerts = demo_page[demo_page.index('id="alerts"'):demo_page.index('id="summary"')]
     assert "Polyclonal: ESR1" in alerts  # two ESR1 hotspot alterations
-    assert "unlikely to help" in demo_page  # the panel's 'avoid' strategy for ESR1
+    # panel 2.0: ESR1 mutations call for an endocrine switch to an oral SERD, not "avoid"
+    assert "Elacestrant (oral SERD)" in demo_page
+    assert "endocrine switch unlikely to help" not in demo_page
     assert "alert-high" in alerts
 
 
