@@ -231,7 +231,7 @@ def test_patient_report_content_and_order() -> None:
     alerts = page[page.index('id="alerts"'):page.index('id="summary"')]
     assert alerts.index("New ESR1 p.Y537S at T1") < alerts.index("Tumour fraction low at T0")
     assert "<svg" in page and 'class="trajectory"' in page  # drawn from rows
-    assert "18.0%" in page and "rising" in page
+    assert "18%" in page and "rising" in page  # VAF to two significant figures
     assert "ab" * 32 in page and "cd" * 32 in page
     parsed = _parse(page)
     assert parsed.scripts == 1 and "<script>alert" not in page

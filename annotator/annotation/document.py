@@ -13,6 +13,11 @@ Keys (all present; lists may be empty):
 - ``upstream_disagreements``: where the caller's VEP/SnpEff annotation and
   resmark's own consequence disagree;
 - ``non_dna_markers``: the panel's markers that a DNA assay cannot see;
+- ``qc``: what the run could not interpret and why (``annotator.annotation.qc``):
+  ``uninterpreted`` (per gene: variants without a transcript model or without
+  sequence, with the option that fixes it), ``unreachable_rules`` (rules the
+  reference cannot serve: gene not located, no model, no sequence) and
+  ``messages`` (one line each, as logged).
 - ``therapy_context``: the prior therapy the strategies were ranked for
   (``--prior-therapy`` / sheet ``prior_therapy``), with its drug classes.
 
@@ -24,6 +29,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from annotator.annotation.qc import sample_qc
 from annotator.report.plain import to_plain
 
 if TYPE_CHECKING:
@@ -50,6 +56,7 @@ def sample_document(s: SampleAnnotation, prov: dict[str, Any], panel: Panel) -> 
         "explanations": explanations,
         "upstream_disagreements": s.disagreements,
         "non_dna_markers": list(getattr(panel, "non_dna_markers", ())),
+        "qc": sample_qc(s, prov, panel),
         "therapy_context": _therapy_context(s),
     }
 

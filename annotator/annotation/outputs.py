@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from annotator.annotation.document import plain_document, sample_document
+from annotator.annotation.qc import log_messages
 from annotator.core.provenance import InputFile, Provenance, command_line, sha256_file
 from annotator.io import jsonout, parquetout, tsvout
 from annotator.io.atomic import OutputDir, safe_name
@@ -32,16 +33,22 @@ RUN_LOG = "resmark.log"
 def build_provenance(config: AnnotateConfig, ctx: RunContext, samples: list[SampleAnnotation]) -> Provenance:
     inputs: list[InputFile] = []
     for s in samples:
-        inputs.append(InputFile.of("vcf", s.path))
+        inputs.append(InputFile.of("vcf", s.path, s.input_sha256))
         if s.header.index_path:
             inputs.append(InputFile.of("index", s.header.index_path))
-    for role, p in (("cnv", config.cnv), ("sv", config.sv), ("fasta", config.fasta),
+        # side inputs were hashed while read (a pipe cannot be read twice)
+        inputs += [i for i in s.side_inputs if i not in inputs]
+    for role, p in (("cnv", config.cnv), ("sv", config.sv),
                     ("samplesheet", getattr(config, "samplesheet", None))):
-        if p is not None:
+        if p is not None and not any(i.role == role and i.path == str(p) for i in inputs):
             inputs.append(InputFile.of(role, p))
     builds = sorted({s.build.name for s in samples})
     panel = ctx.panel
     refs = {b: r.describe() for b, r in ctx.references.items() if hasattr(r, "describe")}
+    # the FASTA and GTF (given or configured), hashed once when the reference was loaded
+    for role in ("fasta", "gtf"):
+        files = {r[role]["path"]: r[role] for r in refs.values() if r.get(role)}
+        inputs.extend(InputFile(role, f["path"], f["sha256"]) for f in files.values())
     return Provenance(
         command=command_line(config.command),
         panel_name=panel.name,
@@ -61,7 +68,7 @@ def write_outputs(config: AnnotateConfig, ctx: RunContext, samples: list[SampleA
     prov = build_provenance(config, ctx, samples)
     prov_dict = prov.as_dict()
     written: list[Path] = []
-    with OutputDir(config.outdir, config.force) as out:
+    with OutputDir(config.outdir, config.force, protect=[i.path for i in prov.inputs]) as out:
         acc_rows: list[tuple[Any, ...]] = []
         for s in samples:
             stem = safe_name(s.sample)
@@ -79,7 +86,7 @@ def write_outputs(config: AnnotateConfig, ctx: RunContext, samples: list[SampleA
 
                 target = out.stage(f"{stem}.resmark.vcf.gz")
                 out.stage(f"{stem}.resmark.vcf.gz.tbi")
-                vcfout.write(target, s.path, s.rows, prov.header_lines())
+                vcfout.write(target, str(ctx.readable(s.path)), s.rows, prov.header_lines())
             if "maf" in config.formats:
                 from annotator.io import mafout
 
@@ -91,6 +98,7 @@ def write_outputs(config: AnnotateConfig, ctx: RunContext, samples: list[SampleA
                 html.write_sample_report(out.stage(f"{stem}.report.html"), html_doc, panel_info(ctx.panel))
             acc_rows += [(s.sample, b, d, n) for b, d, n in s.accounting.rows()]
             log.info("%s: %s", s.sample, s.accounting.summary_line())
+            log_messages(s.sample, document["qc"])
         tsvout.write_table(out.stage("accounting.tsv"), ("sample", "bucket", "detail", "count"), acc_rows)
         if config.run_log is not None:
             out.stage(RUN_LOG).write_text("".join(f"{line}\n" for line in config.run_log), encoding="utf-8")

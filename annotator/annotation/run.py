@@ -13,12 +13,20 @@ from annotator.annotation.config import AnnotateConfig, AnnotateResult, RunConte
 from annotator.annotation.outputs import write_outputs
 from annotator.annotation.pipeline import SampleAnnotation
 from annotator.errors import MultipleErrors, ResmarkError, UsageError
-from annotator.io.atomic import safe_name
+from annotator.io.atomic import OutdirLock, safe_name
 
 log = logging.getLogger(__name__)
 
 
 def annotate(config: AnnotateConfig) -> AnnotateResult:
+    """Annotate every input and write the requested outputs atomically (see ``_annotate``)."""
+    from annotator.io.htslog import silenced
+
+    with silenced():
+        return _annotate(config)
+
+
+def _annotate(config: AnnotateConfig) -> AnnotateResult:
     """Annotate every input and write the requested outputs atomically.
 
     Inputs are paths, globs and/or the rows of ``config.samplesheet``.  With
@@ -29,16 +37,23 @@ def annotate(config: AnnotateConfig) -> AnnotateResult:
     """
     from dataclasses import replace
 
-    from annotator.knowledge import load_panel
-
     items = cohort.resolve_items(config, config.samplesheet)
     config = replace(config, inputs=tuple(str(i.path) for i in items))
     check_config(config)
+    # one run per OUTDIR from here to the commit: a second run fails at once (nothing lost)
+    with OutdirLock(config.outdir):
+        return _annotate_locked(config, items)
+
+
+def _annotate_locked(config: AnnotateConfig, items: list[cohort.CohortItem]) -> AnnotateResult:
+    from annotator.knowledge import load_panel
+
     stage = None
     if config.dataset is not None:
         from annotator.io.dataset import DatasetStage
 
         stage = DatasetStage(config.dataset)
+    ctx: RunContext | None = None
     try:
         panel = load_panel(config.panel, extend=config.panel_extend)
         if config.prior_therapy is not None:
@@ -61,6 +76,8 @@ def annotate(config: AnnotateConfig) -> AnnotateResult:
             result.dataset = stage.commit(s.sample for s in run.samples)
         return result
     finally:
+        if ctx is not None:
+            ctx.spool.close()  # copies of piped inputs
         if stage is not None:
             stage.discard()
 

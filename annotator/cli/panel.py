@@ -116,6 +116,18 @@ def validate_cmd(path: Path, extend: bool) -> None:
     panel = load_panel(path, extend=extend)
     click.echo(f"OK: {_header(panel)}")
     click.echo(_counts(panel))
+    _reach_warnings(panel)
+
+
+def _reach_warnings(panel: Any) -> None:
+    """Rules the embedded reference cannot serve (annotator.annotation.qc), per build."""
+    from annotator.annotation.qc import panel_reach
+    from annotator.reference import load_reference
+
+    for build in ("GRCh38", "GRCh37"):
+        info = load_reference(build, genes=panel.gene_symbols()).describe()
+        for item in panel_reach(panel, info):
+            click.echo(f"warning: with the embedded {build} reference, {item['message']}", err=True)
 
 
 @command.command(name="export")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from annotator.cli import params
 from annotator.track.model import (
     DEFAULT_ALPHA,
     DEFAULT_CN_DELTA,
@@ -39,29 +40,35 @@ def _split(value: str | None) -> tuple[str, ...] | None:
 @click.option("--therapy", help="Therapy for VCF inputs (free text, e.g. 'palbociclib + letrozole').")
 @click.option("--baseline", help="Timepoint label used as baseline (default: the earliest).")
 @click.option("--build", default="auto", show_default=True, help="auto, GRCh37 or GRCh38.")
-@click.option("--fasta", type=click.Path(dir_okay=False), help="Indexed reference FASTA (CRAM decoding, indel placement).")
+@click.option("--fasta", type=click.Path(dir_okay=False),
+              help="Indexed reference FASTA (CRAM decoding, indel placement, sequence for every gene; "
+                   "default: RESMARK_FASTA or the config file).")
+@click.option("--gtf", type=click.Path(dir_okay=False),
+              help="GTF/GFF3 with transcript models for panel genes the embedded set lacks "
+                   "(default: RESMARK_GTF or the config file).")
+@click.option("--gtf-only", is_flag=True, help="Take every transcript model from --gtf, none embedded.")
 @click.option("--panel", help="Panel name or path (default: built-in).")
 @click.option("--extend-panel", is_flag=True, help="Merge --panel over the built-in panel.")
 @click.option("--report", type=click.Choice(["panel", "all"]), default="panel", show_default=True,
               help="Which variants to track: every panel-gene variant, or every variant.")
-@click.option("--min-base-quality", type=int, default=MIN_BASE_QUALITY, show_default=True)
-@click.option("--min-mapping-quality", type=int, default=MIN_MAPPING_QUALITY, show_default=True)
-@click.option("--min-alt-reads", type=int, default=DEFAULT_MIN_ALT_READS, show_default=True,
+@click.option("--min-base-quality", type=click.IntRange(0, 93), default=MIN_BASE_QUALITY, show_default=True)
+@click.option("--min-mapping-quality", type=click.IntRange(0, 255), default=MIN_MAPPING_QUALITY, show_default=True)
+@click.option("--min-alt-reads", type=click.IntRange(1, 10**6), default=DEFAULT_MIN_ALT_READS, show_default=True,
               help="Alt reads needed to call a variant detected from counts.")
-@click.option("--min-vaf", type=float, default=0.0, show_default=True, help="VAF needed to call detected from counts.")
-@click.option("--min-power", type=float, default=DEFAULT_MIN_POWER, show_default=True,
+@click.option("--min-vaf", type=params.fraction(open_low=False), default=0.0, show_default=True, help="VAF needed to call detected from counts.")
+@click.option("--min-power", type=params.fraction(open_low=False), default=DEFAULT_MIN_POWER, show_default=True,
               help="Detection power needed to report 'not_detected' (else 'not_assessable').")
-@click.option("--power-vaf", type=float, help="VAF assumed for power (default: the variant's highest observed VAF).")
-@click.option("--alpha", type=float, default=DEFAULT_ALPHA, show_default=True, help="BH q-value threshold for changes.")
-@click.option("--min-fold-change", type=float, default=DEFAULT_MIN_FOLD_CHANGE, show_default=True,
+@click.option("--power-vaf", type=params.fraction(), help="VAF assumed for power (default: the variant's highest observed VAF).")
+@click.option("--alpha", type=params.fraction(), default=DEFAULT_ALPHA, show_default=True, help="BH q-value threshold for changes.")
+@click.option("--min-fold-change", type=params.FiniteRange(1.0, 1e6), default=DEFAULT_MIN_FOLD_CHANGE, show_default=True,
               help="VAF ratio needed for 'rising'/'falling'.")
-@click.option("--ci-level", type=float, default=0.95, show_default=True)
+@click.option("--ci-level", type=params.FiniteRange(0.0, 1.0, min_open=True, max_open=True), default=0.95, show_default=True)
 @click.option("--ci-method", type=click.Choice(["clopper-pearson", "wilson"]), default="clopper-pearson", show_default=True)
-@click.option("--response-fall", type=float, default=DEFAULT_RESPONSE_FALL, show_default=True,
+@click.option("--response-fall", type=params.fraction(open_low=False), default=DEFAULT_RESPONSE_FALL, show_default=True,
               help="Fall in mean VAF vs baseline that counts as molecular response.")
-@click.option("--progression-rise", type=float, default=DEFAULT_PROGRESSION_RISE, show_default=True,
+@click.option("--progression-rise", type=params.non_negative(1e6), default=DEFAULT_PROGRESSION_RISE, show_default=True,
               help="Rise in mean VAF vs baseline that counts as molecular progression.")
-@click.option("--cn-delta", type=float, default=DEFAULT_CN_DELTA, show_default=True,
+@click.option("--cn-delta", type=params.positive(1e6), default=DEFAULT_CN_DELTA, show_default=True,
               help="Copy-number change for rising/falling copy-number calls.")
 @click.option("--no-plots", is_flag=True, help="Do not draw VAF trajectories.")
 @click.option("--no-png", is_flag=True, help="SVG only, even when matplotlib is installed.")
@@ -104,6 +111,8 @@ def command(**kw: object) -> None:
         baseline=kw["baseline"],  # type: ignore[arg-type]
         build=str(kw["build"]),
         fasta=kw["fasta"],  # type: ignore[arg-type]
+        gtf=kw["gtf"],  # type: ignore[arg-type]
+        gtf_only=bool(kw["gtf_only"]),
         panel=kw["panel"],  # type: ignore[arg-type]
         panel_extend=bool(kw["extend_panel"]),
         report=str(kw["report"]),

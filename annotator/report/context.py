@@ -134,6 +134,7 @@ def sample_context(document: Mapping[str, Any], panel: Mapping[str, Any] | None 
         "evidence": evidence,
         "markers": relevant_markers(markers, mechanisms, rows),
         "qc": qc_context(doc, rows),
+        "interpretation": doc.get("qc") or {},  # annotator.annotation.qc: what could not be read
         "provenance": provenance_context(prov),
         "panel": info,
         "n_matched": sum(1 for r in rows if is_claimed(r)),

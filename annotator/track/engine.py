@@ -52,8 +52,11 @@ def check_config(config: TrackConfig) -> None:
     problems += [UsageError(p) for p in config.thresholds.problems()]
     if config.fasta is not None and not Path(config.fasta).exists():
         problems.append(UsageError("--fasta file not found", path=config.fasta))
+    if config.gtf is not None and not Path(config.gtf).exists():
+        problems.append(UsageError("--gtf file not found", path=config.gtf))
     try:
-        OutputDir(config.outdir, config.force).check()
+        inputs = [*config.vcfs, config.samplesheet, config.fasta]
+        OutputDir(config.outdir, config.force, protect=[p for p in inputs if p]).check()
     except ResmarkError as e:
         problems.append(e)
     raise_collected(problems)
@@ -76,6 +79,7 @@ def make_context(config: TrackConfig) -> TrackContext:
     acfg = AnnotateConfig(
         inputs=(), outdir=config.outdir, build=config.build, panel=config.panel,
         panel_extend=config.panel_extend, fasta=config.fasta, include_filtered=True,
+        gtf=config.gtf, gtf_only=config.gtf_only,
         report=config.report, formats=(), command=config.command,
     )
     return TrackContext(config=config, run=RunContext(config=acfg, panel=panel))
@@ -83,7 +87,14 @@ def make_context(config: TrackConfig) -> TrackContext:
 
 def track(config: TrackConfig, ctx: TrackContext | None = None) -> TrackResult:
     """Track every patient of ``config`` and write the outputs (see docs/track.md)."""
+    from annotator.io.atomic import OutdirLock
+
     check_config(config)
+    with OutdirLock(config.outdir):  # one run per OUTDIR: a second one fails at once
+        return _track(config, ctx)
+
+
+def _track(config: TrackConfig, ctx: TrackContext | None) -> TrackResult:
     specs = timepoint_specs(config)
     ctx = ctx if ctx is not None else make_context(config)
     patients = [

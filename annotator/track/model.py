@@ -110,6 +110,8 @@ class TrackConfig:
     baseline: str | None = None  # timepoint label; default: the earliest
     build: str = "auto"
     fasta: str | Path | None = None
+    gtf: str | Path | None = None  # transcript models (annotator.reference.gtf)
+    gtf_only: bool = False
     panel: str | Path | None = None
     panel_extend: bool = False
     report: str = "panel"  # annotate --report mode used to read each VCF (panel | all)

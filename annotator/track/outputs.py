@@ -144,7 +144,8 @@ def write_outputs(config: TrackConfig, ctx: TrackContext, result: TrackResult) -
     prov = build_provenance(config, ctx, result).as_dict()
     th = config.thresholds
     stats_doc = {k: v.format(ci_method=th.ci_method) for k, v in STATISTICS.items()}
-    with OutputDir(config.outdir, config.force) as out:
+    protect = [i["path"] for i in prov["inputs"]]  # an output may never replace an input
+    with OutputDir(config.outdir, config.force, protect=protect) as out:
         rows = long_records(result)
         _write_parquet(out.stage(LONG_PARQUET), rows, prov)
         tsvout.write_table(out.stage(LONG_TSV), LONG_COLUMNS, ([r[c] for c in LONG_COLUMNS] for r in rows))
@@ -156,17 +157,17 @@ def write_outputs(config: TrackConfig, ctx: TrackContext, result: TrackResult) -
             header, wide = wide_rows(by_variant, labels)
             tsvout.write_table(out.stage(f"{stem}.track_wide.tsv"), header, wide)
             svg_text = None
+            document = patient_document(p)  # plots and HTML draw from it (and the rows)
+            prows = [r for r in rows if r.get("patient") == p.patient]
             if config.plots:
-                alerted = {k for a in p.alerts for k in a.variant_keys}
                 svg_path = out.stage(f"{stem}.vaf_trajectory.svg")
-                plots.write_svg(svg_path, p.patient, labels, by_variant, alerted)
+                plots.write_svg(svg_path, document, prows)
                 svg_text = svg_path.read_text(encoding="utf-8")
                 if config.png and plots.matplotlib_available():
-                    plots.write_png(out.stage(f"{stem}.vaf_trajectory.png"), p.patient, labels,
-                                    by_variant, alerted)
+                    plots.write_png(out.stage(f"{stem}.vaf_trajectory.png"), document, prows)
             if config.html:
                 _write_patient_html(out.stage(f"{stem}.report.html"), p, rows, svg_text, prov,
-                                    ctx, result.warnings)
+                                    ctx, result.warnings, document)
         summary = {
             "resmark": prov,
             "thresholds": asdict(th),
@@ -196,7 +197,7 @@ _SEVERITY = {"emerging": "high", "rising": "high", "polyclonal": "high", "unconf
 
 def _write_patient_html(
     path: Path, p: PatientTrack, rows: list[dict[str, Any]], svg_text: str | None,
-    prov: dict[str, Any], ctx: TrackContext, warnings: list[str],
+    prov: dict[str, Any], ctx: TrackContext, warnings: list[str], document: dict[str, Any] | None = None,
 ) -> None:
     from annotator.report.html import write_patient_report
 
@@ -215,6 +216,7 @@ def _write_patient_html(
         path, patient=p.patient, timepoints=timepoints,
         rows=[r for r in rows if r.get("patient") == p.patient], alerts=alerts,
         trajectory_svg_text=svg_text, provenance=prov, panel=ctx.run.panel, notes=warnings,
+        document=document,
     )
 
 
