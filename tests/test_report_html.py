@@ -147,7 +147,7 @@ def test_render_from_json_document_matches(tmp_path: Path) -> None:
     page = html.render_sample_document(round_trip, context.panel_info(panel))
     assert "PI3K/AKT/mTOR activation by PIK3CA mutation" in page
     page_no_panel = html.render_sample_document(round_trip, None)
-    assert "randomised phase 3" in page_no_panel  # default legend
+    assert "FDA-approved for this biomarker" in page_no_panel  # default legend (panel 2.0 scale)
 
 
 def test_empty_sample_renders() -> None:

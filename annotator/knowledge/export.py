@@ -254,8 +254,8 @@ def gene_text(panel: Panel, symbol: str) -> str:
         m = rule.mechanism
         if rule.claimed:
             out.append(f"  mechanism {m.id}: {m.name} ({m.category}; {m.pathway})")
-            for c in _claims(panel, rule):
-                out.append(f"  claim: {c.text()}" + (f" ({c.note})" if c.note else ""))
+            out.extend(f"  claim: {c.text()}" + (f" ({c.note})" if c.note else "")
+                       for c in _claims(panel, rule))
         if rule.note:
             out.append(f"  note: {_one_line(rule.note)}")
         for s in _gated(panel, rule):
@@ -265,8 +265,7 @@ def gene_text(panel: Panel, symbol: str) -> str:
                 out.append(f"     level limited from {s.level_before_gating}: the match supports no more")
             if s.note:
                 out.append(f"     note: {_one_line(s.note)}")
-            for st in s.settings:
-                out.append(f"     setting [{st.evidence_level}]: {st.label}")
+            out.extend(f"     setting [{st.evidence_level}]: {st.label}" for st in s.settings)
             for e in s.evidence:
                 cited[e.id] = e
                 figs = "; ".join(e.figures) if e.figures else "no figures"
@@ -274,14 +273,12 @@ def gene_text(panel: Panel, symbol: str) -> str:
         for e in m.evidence if rule.claimed else ():
             cited.setdefault(e.id, e)
     markers = [nd for nd in panel.non_dna_markers if symbol in nd.genes]
-    for nd in markers:
-        out.append(f"\nnot visible in variant calls: {nd.name} ({nd.assay}) [{nd.id}]")
+    out.extend(f"\nnot visible in variant calls: {nd.name} ({nd.assay}) [{nd.id}]" for nd in markers)
     inters = [i for i in panel.interactions
               if symbol in i.genes or any(r.mechanism.id in i.mechanisms for r in panel.rules_for(symbol))]
     if inters:
         out.append("\nconflicts and caveats:")
-        for i in inters:
-            out.append(f"  {i.id} ({i.kind}) against {i.against_class}: {i.message}")
+        out.extend(f"  {i.id} ({i.kind}) against {i.against_class}: {i.message}" for i in inters)
     if cited:
         out.append("\nevidence and citations:")
         for e in cited.values():

@@ -74,8 +74,8 @@ def resolve(
         key = tok.lower()
         if key in NAIVE:
             continue
-        cls = by_name.get(key) or by_name.get(key.rstrip("s"))
-        if cls is None:
+        found_cls = by_name.get(key) or by_name.get(key.rstrip("s"))
+        if found_cls is None:
             # free text such as "palbociclib 125 mg": any known drug word inside
             words = [by_name[w] for w in re.findall(r"[a-z0-9α-]+", key) if w in by_name]
             if words:
@@ -83,7 +83,7 @@ def resolve(
                 continue
             unknown.append(tok)
             continue
-        found.add(cls)
+        found.add(found_cls)
     if strict and unknown:
         close = difflib.get_close_matches(unknown[0].lower(), list(by_name), n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
