@@ -114,6 +114,8 @@ def annotate_item(
         overrides["sv"] = item.sv
     if item.tumor_fraction is not None:
         overrides["tumor_fraction"] = item.tumor_fraction
+    if item.prior_therapy is not None:
+        overrides["prior_therapy"] = item.prior_therapy
     item_ctx = ctx
     if overrides:
         item_ctx = RunContext(config=replace(cfg, **overrides), panel=ctx.panel,

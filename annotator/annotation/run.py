@@ -56,6 +56,10 @@ def _annotate_locked(config: AnnotateConfig, items: list[cohort.CohortItem]) -> 
     ctx: RunContext | None = None
     try:
         panel = load_panel(config.panel, extend=config.panel_extend)
+        if config.prior_therapy is not None:
+            from annotator.knowledge.therapy import resolve
+
+            resolve(panel, config.prior_therapy, strict=True)  # unknown names: usage error
         ctx = RunContext(config=config, panel=panel, progress=config.progress)
         staged = stage.path if stage is not None else None
         if len(items) == 1:
