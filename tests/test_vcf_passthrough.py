@@ -144,14 +144,14 @@ def test_undeclared_tags_and_contigs_are_declared(tmp_path: Path) -> None:
 
 def test_failing_format_leaves_the_others(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from annotator.api import AnnotateConfig, annotate
-    from annotator.errors import OutputError
+    from annotator.errors import InputError, OutputError
 
     def broken(*a: object, **k: object) -> object:
-        raise OutputError("disk on fire", path="x")
+        raise InputError("cannot reopen for the annotated VCF (gone)", path="x")
 
     monkeypatch.setattr(vcfout, "write_vcf", broken)
     src = datapath("demo", "demo_tumour.grch38.vcf.gz")
-    with pytest.raises(OutputError, match=r"annotated VCF \(vcf\) not written: .*disk on fire"):
+    with pytest.raises(OutputError, match=r"annotated VCF \(vcf\) not written: .*gone"):
         annotate(AnnotateConfig(inputs=[str(src)], outdir=tmp_path / "o", formats=("tsv", "vcf", "json")))
     names = {p.name for p in (tmp_path / "o").iterdir()}
     assert {"DEMO_TUMOUR.resmark.tsv", "DEMO_TUMOUR.resmark.json", "provenance.json"} <= names

@@ -14,25 +14,11 @@ Both have the same interface (``run(items) -> list[ItemResult]``) and the
 same per-sample failure handling: a sample that cannot be annotated becomes
 a ``SampleFailure`` naming file and fault; the other samples go on.
 
-Sample sheet (TSV or CSV, ``#`` comment lines allowed), one row per VCF:
-
-========================  ====================================================
-column                    meaning
-========================  ====================================================
-``vcf`` (required)        VCF/BCF path, relative to the sheet's directory
-``sample``                sample name in the outputs (default: from the VCF)
-``vcf_sample``            tumour column of the VCF (default: ``sample`` when
-                          the VCF has such a column, else resmark's choice)
-``patient``, ``timepoint``, ``date``, ``therapy``, ``bam``
-                          used by ``resmark track``; ignored here
-``cnv``, ``sv``           per-sample copy-number / SV inputs
-``tumor_fraction``        per-sample tumour fraction
-========================  ====================================================
+The sample sheet (``--samplesheet``) is read by ``annotator.annotation.samplesheet``.
 """
 
 from __future__ import annotations
 
-import csv
 import glob
 import logging
 from collections.abc import Callable, Sequence
@@ -41,7 +27,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Protocol
 
-from annotator.errors import InputError, ResmarkError, UsageError
+from annotator.annotation.samplesheet import CohortItem, read_samplesheet
+from annotator.errors import ResmarkError, UsageError
 
 if TYPE_CHECKING:
     from annotator.annotation.config import AnnotateConfig, RunContext
@@ -51,31 +38,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 GLOB_CHARS = frozenset("*?[")
-SHEET_ALIASES: dict[str, tuple[str, ...]] = {
-    "vcf": ("vcf", "path", "file", "input", "vcf_path"),
-    "sample": ("sample", "sample_id", "name"),
-    "vcf_sample": ("vcf_sample", "tumour_column", "tumor_column", "column"),
-    "patient": ("patient", "patient_id"),
-    "timepoint": ("timepoint", "label", "time_point"),
-    "cnv": ("cnv",),
-    "sv": ("sv",),
-    "tumor_fraction": ("tumor_fraction", "tumour_fraction", "purity"),
-}
-
-
-@dataclass(frozen=True)
-class CohortItem:
-    """One VCF to annotate, with what the sample sheet says about it."""
-
-    path: Path
-    sample: str | None = None  # label in the outputs; None: from the VCF header
-    vcf_sample: str | None = None  # tumour column to read (like --sample)
-    patient: str | None = None
-    timepoint: str | None = None
-    cnv: Path | None = None
-    sv: Path | None = None
-    tumor_fraction: float | None = None
-    where: str = ""  # "line 3" of the sample sheet, for messages
 
 
 @dataclass(frozen=True)
@@ -124,101 +86,6 @@ def expand_inputs(inputs: Sequence[str | Path]) -> list[Path]:
     return out
 
 
-def read_samplesheet(path: str | Path) -> list[CohortItem]:
-    """Items of a TSV/CSV sample sheet; every problem is reported with its line."""
-    sheet = Path(path)
-    try:
-        text = sheet.read_text(encoding="utf-8-sig")
-    except FileNotFoundError as e:
-        raise UsageError("sample sheet not found", path=sheet) from e
-    except (OSError, UnicodeError) as e:
-        raise InputError(f"cannot read sample sheet ({e})", path=sheet) from e
-    lines = [(n, line) for n, line in enumerate(text.splitlines(), start=1)
-             if line.strip() and not line.lstrip().startswith("#")]
-    if not lines:
-        raise InputError("sample sheet is empty", path=sheet)
-    delimiter = "\t" if "\t" in lines[0][1] else ","
-    rows = list(csv.reader([line for _, line in lines], delimiter=delimiter))
-    header = [h.strip().lower() for h in rows[0]]
-    columns: dict[str, int] = {}
-    for key, aliases in SHEET_ALIASES.items():
-        for alias in aliases:
-            if alias in header:
-                columns[key] = header.index(alias)
-                break
-    if "vcf" not in columns:
-        raise InputError(
-            f"sample sheet has no 'vcf' column (columns: {', '.join(header)})",
-            path=sheet, where=f"line {lines[0][0]}",
-        )
-    items: list[CohortItem] = []
-    problems: list[ResmarkError] = []
-    for (n, _), row in zip(lines[1:], rows[1:], strict=True):
-        where = f"line {n}"
-
-        def get(key: str, row: list[str] = row) -> str | None:
-            i = columns.get(key)
-            if i is None or i >= len(row):
-                return None
-            value = row[i].strip()
-            return value or None
-
-        vcf = get("vcf")
-        if vcf is None:
-            problems.append(InputError("empty 'vcf' value", path=sheet, where=where))
-            continue
-        try:
-            fraction = get("tumor_fraction")
-            tf = float(fraction) if fraction is not None else None
-        except ValueError:
-            problems.append(InputError(f"tumor_fraction {fraction!r} is not a number", path=sheet,
-                                       where=where))
-            continue
-        cnv, sv = get("cnv"), get("sv")
-        items.append(
-            CohortItem(
-                path=_relative_to(sheet, vcf),
-                sample=get("sample"),
-                vcf_sample=get("vcf_sample"),
-                patient=get("patient"),
-                timepoint=get("timepoint"),
-                cnv=_relative_to(sheet, cnv) if cnv else None,
-                sv=_relative_to(sheet, sv) if sv else None,
-                tumor_fraction=tf,
-                where=f"{sheet}: {where}",
-            )
-        )
-    _check_sheet_names(sheet, items, problems)
-    if problems:
-        from annotator.errors import MultipleErrors
-
-        raise problems[0] if len(problems) == 1 else MultipleErrors(problems)
-    if not items:
-        raise InputError("sample sheet lists no VCF", path=sheet)
-    return items
-
-
-def _relative_to(sheet: Path, value: str) -> Path:
-    p = Path(value).expanduser()
-    return p if p.is_absolute() else sheet.parent / p
-
-
-def _check_sheet_names(sheet: Path, items: list[CohortItem], problems: list[ResmarkError]) -> None:
-    from annotator.io.atomic import safe_name
-
-    seen: dict[str, str] = {}
-    for it in items:
-        if it.sample is None:
-            continue
-        key = safe_name(it.sample)
-        if key in seen:
-            problems.append(InputError(
-                f"sample {it.sample!r} appears twice (also {seen[key]})", path=sheet,
-                where=it.where.rsplit(": ", 1)[-1],
-            ))
-        seen[key] = it.where.rsplit(": ", 1)[-1]
-
-
 def resolve_items(config: AnnotateConfig, samplesheet: str | Path | None) -> list[CohortItem]:
     """The cohort of a run: the sample sheet's rows, then the (glob-expanded) inputs."""
     items = read_samplesheet(samplesheet) if samplesheet is not None else []
@@ -243,6 +110,8 @@ def annotate_item(
     try:
         column = item.vcf_sample or _column_named(item)
         result = annotate_file(item.path, item_ctx, column)
+        if item.sheet is not None:
+            result.side_inputs.append(item.sheet)
         if item.sample is not None and item.sample != result.sample:
             _relabel(result, item.sample)
         if stage is not None:
@@ -263,7 +132,7 @@ def annotate_item(
 
 
 def _item_context(item: CohortItem, ctx: RunContext) -> RunContext:
-    """``ctx`` with the sample sheet's per-sample cnv/sv/tumour fraction, when it has any."""
+    """``ctx`` with the sample sheet's per-sample cnv/sv/tumour fraction/therapy, if any."""
     from annotator.annotation.config import RunContext
 
     overrides: dict[str, Any] = {}
@@ -273,6 +142,8 @@ def _item_context(item: CohortItem, ctx: RunContext) -> RunContext:
         overrides["sv"] = item.sv
     if item.tumor_fraction is not None:
         overrides["tumor_fraction"] = item.tumor_fraction
+    if item.prior_therapy is not None:
+        overrides["prior_therapy"] = item.prior_therapy
     if not overrides:
         return ctx
     return RunContext(config=replace(ctx.config, **overrides), panel=ctx.panel,

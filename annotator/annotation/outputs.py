@@ -12,11 +12,14 @@ sample (a cohort's worker processes write in parallel); their provenance is
 the sample's own (its input and index, its build).  ``write_outputs`` then
 adds the run-level files and commits.
 
-One format failing does not take the others down: its files are removed,
-the other formats are written, ``provenance.json`` lists the failure under
-``output_failures`` (format, sample, message), and the run ends with an
-error naming the format (``annotator.annotation.run``).  A failed format
-never leaves a partial file.
+One format failing on the data (its writer cannot represent a sample, or
+cannot reread the input) does not take the others down: its files are
+removed, the other formats are written, ``provenance.json`` lists the
+failure under ``output_failures`` (format, sample, message), and the run
+ends with an error naming the format (``annotator.annotation.run``).  A
+failed format never leaves a partial file.  A failure to write at all (disk
+full, permissions: ``OSError``/``OutputError``) stops the run and nothing is
+kept, as for any other write error.
 """
 
 from __future__ import annotations
@@ -28,8 +31,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from annotator.annotation.document import plain_document, sample_document
+from annotator.annotation.qc import log_messages
 from annotator.core.provenance import InputFile, Provenance, command_line, sha256_file
-from annotator.errors import ResmarkError
+from annotator.errors import OutputError, ResmarkError
 from annotator.io import tsvout
 from annotator.io.atomic import OutputDir, safe_name
 
@@ -52,28 +56,28 @@ class SampleOutputs:
     sample: str
     names: list[str] = field(default_factory=list)  # files written, in order
     sha256: dict[str, str] = field(default_factory=dict)
-    inputs: list[InputFile] = field(default_factory=list)  # for the run's provenance
     failures: list[dict[str, str]] = field(default_factory=list)  # format, sample, message
 
 
-def _inputs(config: AnnotateConfig, samples: list[SampleAnnotation]) -> list[InputFile]:
+def build_provenance(config: AnnotateConfig, ctx: RunContext, samples: list[SampleAnnotation]) -> Provenance:
     inputs: list[InputFile] = []
     for s in samples:
-        inputs.append(InputFile.of("vcf", s.path))
+        inputs.append(InputFile.of("vcf", s.path, s.input_sha256))
         if s.header.index_path:
             inputs.append(InputFile.of("index", s.header.index_path))
-    for role, p in (("cnv", config.cnv), ("sv", config.sv), ("fasta", config.fasta),
+        # side inputs were hashed while read (a pipe cannot be read twice)
+        inputs += [i for i in s.side_inputs if i not in inputs]
+    for role, p in (("cnv", config.cnv), ("sv", config.sv),
                     ("samplesheet", getattr(config, "samplesheet", None))):
-        if p is not None:
+        if p is not None and not any(i.role == role and i.path == str(p) for i in inputs):
             inputs.append(InputFile.of(role, p))
-    return inputs
-
-
-def build_provenance(config: AnnotateConfig, ctx: RunContext, samples: list[SampleAnnotation],
-                     inputs: list[InputFile] | None = None) -> Provenance:
     builds = sorted({s.build.name for s in samples})
     panel = ctx.panel
     refs = {b: r.describe() for b, r in ctx.references.items() if hasattr(r, "describe")}
+    # the FASTA and GTF (given or configured), hashed once when the reference was loaded
+    for role in ("fasta", "gtf"):
+        files = {r[role]["path"]: r[role] for r in refs.values() if r.get(role)}
+        inputs.extend(InputFile(role, f["path"], f["sha256"]) for f in files.values())
     return Provenance(
         command=command_line(config.command),
         panel_name=panel.name,
@@ -82,9 +86,17 @@ def build_provenance(config: AnnotateConfig, ctx: RunContext, samples: list[Samp
         panel_checksum=panel.checksum,
         build=",".join(builds) if builds else None,
         samples=tuple(s.sample for s in samples),
-        inputs=tuple(inputs if inputs is not None else _inputs(config, samples)),
+        inputs=tuple(inputs),
         reference=refs,
     )
+
+
+def protected_inputs(config: AnnotateConfig) -> list[str | Path]:
+    """Every file the run reads, which no output may replace (``OutputDir(protect=...)``)."""
+    paths: list[str | Path] = [*config.inputs]
+    paths += [p for p in (config.cnv, config.sv, config.fasta, getattr(config, "samplesheet", None))
+              if p is not None]
+    return paths
 
 
 def write_sample(config: AnnotateConfig, ctx: RunContext, s: SampleAnnotation, staging: Path) -> SampleOutputs:
@@ -92,14 +104,16 @@ def write_sample(config: AnnotateConfig, ctx: RunContext, s: SampleAnnotation, s
     prov = build_provenance(config, ctx, [s])
     prov_dict = prov.as_dict()
     stem = safe_name(s.sample)
-    done = SampleOutputs(s.sample, inputs=list(prov.inputs))
+    done = SampleOutputs(s.sample)
     # one document per sample: the JSON output and the HTML both render from it
     document = sample_document(s, prov_dict, ctx.panel)
     for fmt in [f for f in FORMAT_NAMES if f in config.formats]:  # a fixed order of files
         names = _names(fmt, stem)
         try:
             digests = _write_format(fmt, [staging / n for n in names], s, prov, prov_dict, document, ctx)
-        except (ResmarkError, OSError, ValueError, RuntimeError) as e:
+        except (OutputError, OSError):
+            raise  # disk full, permissions: no output can be trusted; nothing is kept
+        except (ResmarkError, ValueError, RuntimeError) as e:
             for n in names:
                 (staging / n).unlink(missing_ok=True)
             message = e.one_line() if isinstance(e, ResmarkError) else f"{type(e).__name__}: {e}"
@@ -112,6 +126,7 @@ def write_sample(config: AnnotateConfig, ctx: RunContext, s: SampleAnnotation, s
                 done.names.append(n)
                 done.sha256[n] = digests.get(n) or sha256_file(staging / n)
     log.info("%s: %s", s.sample, s.accounting.summary_line())
+    log_messages(s.sample, document["qc"])
     return done
 
 
@@ -143,7 +158,7 @@ def _write_format(fmt: str, paths: list[Path], s: SampleAnnotation, prov: Proven
     elif fmt == "vcf":
         from annotator.io import vcfout
 
-        return vcfout.write_vcf(target, s.path, s.rows, prov.header_lines()).sha256
+        return vcfout.write_vcf(target, str(ctx.readable(s.path)), s.rows, prov.header_lines()).sha256
     elif fmt == "maf":
         from annotator.io import mafout
 
@@ -166,7 +181,7 @@ def write_outputs(
     """Write what is not yet in ``out`` (per-sample files of ``samples`` missing from
     ``written``), then the run's files, and commit.  ``out=None``: open OUTDIR here."""
     if out is None:
-        with OutputDir(config.outdir, config.force) as opened:
+        with OutputDir(config.outdir, config.force, protect=protected_inputs(config)) as opened:
             return write_outputs(config, ctx, samples, opened, written)
     from annotator.annotation.config import AnnotateResult
 
@@ -176,9 +191,7 @@ def write_outputs(
         if s.sample not in written:
             written[s.sample] = write_sample(config, ctx, s, out.staging)
     done = [written[s.sample] for s in samples]
-    inputs = [i for d in done for i in d.inputs if i.role in ("vcf", "index")]
-    inputs += [i for i in _inputs(config, []) if i.role not in ("vcf", "index")]
-    prov = build_provenance(config, ctx, samples, inputs)
+    prov = build_provenance(config, ctx, samples)
     prov_dict = prov.as_dict()
     digests: dict[str, str] = {}
     for d in done:

@@ -10,15 +10,23 @@ import logging
 
 from annotator.annotation import cohort
 from annotator.annotation.config import AnnotateConfig, AnnotateResult, RunContext, check_config
-from annotator.annotation.outputs import write_outputs
+from annotator.annotation.outputs import protected_inputs, write_outputs
 from annotator.annotation.pipeline import SampleAnnotation
 from annotator.errors import MultipleErrors, OutputError, ResmarkError, UsageError
-from annotator.io.atomic import OutputDir, safe_name
+from annotator.io.atomic import OutdirLock, OutputDir, safe_name
 
 log = logging.getLogger(__name__)
 
 
 def annotate(config: AnnotateConfig) -> AnnotateResult:
+    """Annotate every input and write the requested outputs atomically (see ``_annotate``)."""
+    from annotator.io.htslog import silenced
+
+    with silenced():
+        return _annotate(config)
+
+
+def _annotate(config: AnnotateConfig) -> AnnotateResult:
     """Annotate every input and write the requested outputs atomically.
 
     Inputs are paths, globs and/or the rows of ``config.samplesheet``.  With
@@ -29,21 +37,33 @@ def annotate(config: AnnotateConfig) -> AnnotateResult:
     """
     from dataclasses import replace
 
-    from annotator.knowledge import load_panel
-
     items = cohort.resolve_items(config, config.samplesheet)
     config = replace(config, inputs=tuple(str(i.path) for i in items))
     check_config(config)
+    # one run per OUTDIR from here to the commit: a second run fails at once (nothing lost)
+    with OutdirLock(config.outdir):
+        return _annotate_locked(config, items)
+
+
+def _annotate_locked(config: AnnotateConfig, items: list[cohort.CohortItem]) -> AnnotateResult:
+    from annotator.knowledge import load_panel
+
     stage = None
     if config.dataset is not None:
         from annotator.io.dataset import DatasetStage
 
         stage = DatasetStage(config.dataset)
+    ctx: RunContext | None = None
     try:
         panel = load_panel(config.panel, extend=config.panel_extend)
+        if config.prior_therapy is not None:
+            from annotator.knowledge.therapy import resolve
+
+            resolve(panel, config.prior_therapy, strict=True)  # unknown names: usage error
         ctx = RunContext(config=config, panel=panel, progress=config.progress)
         staged = stage.path if stage is not None else None
-        with OutputDir(config.outdir, config.force) as out:
+        protect = [*protected_inputs(config), *(p for i in items for p in (i.cnv, i.sv) if p is not None)]
+        with OutputDir(config.outdir, config.force, protect=protect) as out:
             if len(items) == 1:
                 first = cohort.annotate_item(items[0], ctx, strict=True, stage=staged)
                 run = cohort.CohortRun([first], [])
@@ -60,6 +80,8 @@ def annotate(config: AnnotateConfig) -> AnnotateResult:
         _raise_output_failures(result)
         return result
     finally:
+        if ctx is not None:
+            ctx.spool.close()  # copies of piped inputs
         if stage is not None:
             stage.discard()
 

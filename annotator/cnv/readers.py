@@ -8,11 +8,13 @@ gene tables and gene + copy-number tables.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from annotator.cnv import cnvkit, genetable, othersegs, purple, seg
-from annotator.cnv.segment import CnvInput, read_table
+from annotator.cnv.segment import CnvInput, Table, open_table
 from annotator.errors import InputError
+from annotator.io.textinput import TextInput
 
 FORMATS = (
     "cnvkit-cns", "cnvkit-cnr", "purple", "purple-gene", "seg", "facets", "titan",
@@ -21,8 +23,22 @@ FORMATS = (
 
 
 def read_cnv(path: str | Path, sample: str | None = None) -> CnvInput:
-    """Read one copy-number file; ``sample`` picks a column/ID in multi-sample files."""
-    table = read_table(path)
+    """Read one copy-number file; ``sample`` picks a column/ID in multi-sample files.
+
+    The file is read once, streaming (a pipe works), within the limits of
+    ``annotator.io.textinput``; ``result.sha256`` is the digest of what was read.
+    """
+    with TextInput(path, what="copy-number table") as src:
+        table = open_table(src)
+        result = _read(table, path, sample)
+        src.drain()
+        result = replace(result, sha256=src.sha256)
+    if not result.n_records:
+        raise InputError(f"no usable copy-number records in this {result.fmt} file", path=path)
+    return result
+
+
+def _read(table: Table, path: str | Path, sample: str | None) -> CnvInput:
     if cnvkit.detect(table):
         result = cnvkit.read(table)
     elif purple.detect(table):
@@ -49,6 +65,4 @@ def read_cnv(path: str | Path, sample: str | None = None) -> CnvInput:
             f"{' '.join(table.header[:8])}); supported: {', '.join(FORMATS)}",
             path=path,
         )
-    if not result.n_records:
-        raise InputError(f"no usable copy-number records in this {result.fmt} file", path=path)
     return result

@@ -7,14 +7,20 @@ each carrying an absolute copy number, a log2 ratio, or both.
 
 from __future__ import annotations
 
-import gzip
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from annotator.core import chromnames
 from annotator.errors import InputError
+from annotator.io.textinput import TextInput
+
+_MISSING = frozenset(("", ".", "NA", "NaN", "nan", "None", "null", "-"))
+MAX_LOG2 = 64.0  # log2 copy ratios above this are not copy numbers (2**1024 overflows)
+MIN_CN = -1.0  # fitted copy numbers in [-1, 0) are noise around 0 and read as 0
+MAX_CN = 1e6
+MAX_POSITION = 2**31 - 1  # longer than any chromosome; larger values are not positions
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +64,7 @@ class CnvInput:
     sample: str | None = None
     skipped: int = 0  # data lines that could not be used (non-primary contigs)
     notes: tuple[str, ...] = field(default_factory=tuple)
+    sha256: str | None = None  # of the file as read (provenance without a second read)
 
     @property
     def n_records(self) -> int:
@@ -66,10 +73,12 @@ class CnvInput:
 
 @dataclass(frozen=True)
 class Table:
+    """A table's header and its data rows, streamed once from a ``TextInput``."""
+
     path: str
     header: tuple[str, ...]
-    rows: tuple[tuple[int, tuple[str, ...]], ...]  # (1-based line, fields)
-    comments: tuple[str, ...] = ()
+    rows: Iterable[tuple[int, tuple[str, ...]]]  # (1-based line, fields); one pass only
+    source: TextInput | None = None  # the open input: digest once the rows are read
 
     def col(self, *names: str) -> int | None:
         """Index of the first header column matching one of ``names`` (case-insensitive)."""
@@ -83,68 +92,103 @@ class Table:
         return all(self.col(n) is not None for n in names)
 
 
-def _open_text(path: Path) -> Iterator[str]:
-    raw = path.read_bytes()
-    if raw[:2] == b"\x1f\x8b":
-        raw = gzip.decompress(raw)
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise InputError("not a UTF-8 text table", path=path) from e
-    return iter(text.splitlines())
-
-
-def read_table(path: str | Path) -> Table:
+def open_table(source: TextInput) -> Table:
     """A tab- (or whitespace-) separated table whose first non-comment line is the header.
 
     Lines starting with ``##`` or ``@`` are comments; a single ``#`` line is a
-    header (PURPLE writes ``#chromosome``).
+    header (PURPLE writes ``#chromosome``).  The rows are read as they are used.
     """
-    p = Path(path)
-    if not p.exists():
-        raise InputError("file not found", path=p)
-    if p.is_dir():
-        raise InputError("is a directory, not a copy-number table", path=p)
+    lines = source.lines()
     header: tuple[str, ...] | None = None
-    rows: list[tuple[int, tuple[str, ...]]] = []
-    comments: list[str] = []
     sep: str | None = "\t"
-    for n, line in enumerate(_open_text(p), start=1):
-        if not line.strip():
+    for _, line in lines:
+        if not line.strip() or line.startswith(("##", "@")):
             continue
-        if line.startswith(("##", "@")):
-            comments.append(line)
-            continue
-        if header is None:
-            if "\t" not in line:
-                sep = None  # whitespace-separated (some SEG exports)
-            header = tuple(h.strip().strip('"') for h in line.split(sep))
-            continue
-        rows.append((n, tuple(f.strip().strip('"') for f in line.split(sep))))
+        if "\t" not in line:
+            sep = None  # whitespace-separated (some SEG exports)
+        header = tuple(h.strip().strip('"') for h in line.split(sep))
+        break
     if header is None:
-        raise InputError("empty table (no header line)", path=p)
-    return Table(str(p), header, tuple(rows), tuple(comments))
+        raise InputError("empty table (no header line)", path=source.path)
+    return Table(str(source.path), header, _rows(lines, sep), source)
+
+
+def _rows(
+    lines: Iterator[tuple[int, str]], sep: str | None
+) -> Iterator[tuple[int, tuple[str, ...]]]:
+    for n, line in lines:
+        if not line.strip() or line.startswith(("##", "@")):
+            continue
+        yield n, tuple(f.strip().strip('"') for f in line.split(sep))
+
+
+def read_table(path: str | Path) -> Table:
+    """The whole table in memory (small files and tests; readers stream ``open_table``)."""
+    with TextInput(path, what="copy-number table") as src:
+        t = open_table(src)
+        return Table(t.path, t.header, tuple(t.rows), None)
 
 
 def number(text: str, table: Table, line: int, column: str) -> float | None:
-    """A float cell; empty/NA/. give None, anything else unparsable is an error."""
+    """A finite float cell; empty/NA/NaN/. give None, inf and anything unparsable are errors."""
     t = text.strip()
-    if t in ("", ".", "NA", "NaN", "nan", "None", "null", "-"):
+    if t in _MISSING:
         return None
     try:
         v = float(t)
     except ValueError as e:
         raise InputError(
-            f"column {column!r}: {t!r} is not a number", path=table.path, where=f"line {line}"
+            f"column {column!r}: {_short(t)!r} is not a number", path=table.path,
+            where=f"line {line}",
         ) from e
-    return None if math.isnan(v) else v
+    if math.isnan(v):
+        return None
+    if math.isinf(v):
+        raise InputError(
+            f"column {column!r}: {_short(t)!r} is not a finite number", path=table.path,
+            where=f"line {line}",
+        )
+    return v
+
+
+def log2_ratio(text: str, table: Table, line: int, column: str) -> float | None:
+    """A log2 copy ratio: finite and at most ``MAX_LOG2`` (2**1024 overflows a float)."""
+    v = number(text, table, line, column)
+    if v is not None and v > MAX_LOG2:
+        raise InputError(
+            f"column {column!r}: log2 ratio {_short(text)} is out of range (at most {MAX_LOG2:g}, "
+            f"a {2**MAX_LOG2:.0e}-fold copy ratio)", path=table.path, where=f"line {line}",
+        )
+    return v
+
+
+def copy_number(text: str, table: Table, line: int, column: str) -> float | None:
+    """An absolute copy number: finite, not below ``MIN_CN`` (fit noise up to it is clipped to 0)."""
+    v = number(text, table, line, column)
+    if v is None:
+        return None
+    if v < MIN_CN:
+        raise InputError(
+            f"column {column!r}: copy number {_short(text)} is negative", path=table.path,
+            where=f"line {line}",
+        )
+    if v > MAX_CN:
+        raise InputError(
+            f"column {column!r}: copy number {_short(text)} is out of range (at most {MAX_CN:g})",
+            path=table.path, where=f"line {line}",
+        )
+    return max(0.0, v)  # fitted copy numbers can dip just below zero
+
+
+def _short(text: str) -> str:
+    return text.strip()[:40]
 
 
 def position(text: str, table: Table, line: int, column: str) -> int:
     v = number(text, table, line, column)
-    if v is None or v < 0 or v != int(v):
+    if v is None or v < 0 or v != int(v) or v > MAX_POSITION:
         raise InputError(
-            f"column {column!r}: {text!r} is not a genome position", path=table.path,
+            f"column {column!r}: {_short(text)!r} is not a genome position", path=table.path,
             where=f"line {line}",
         )
     return int(v)
@@ -185,32 +229,58 @@ def segments_from(
     log2: int | None = None,
     zero_based: bool = False,
     adjusted: bool = False,
-    rows: Sequence[tuple[int, tuple[str, ...]]] | None = None,
+    rows: Iterable[tuple[int, tuple[str, ...]]] | None = None,
+    extra_cn: int | None = None,
 ) -> tuple[tuple[Segment, ...], int]:
-    """Segments from column indexes; returns (segments, lines skipped as non-primary)."""
+    """Segments from column indexes; returns (segments, lines skipped as non-primary).
+
+    ``extra_cn``: a second copy-number column added to ``cn`` (nMinor to nMajor).
+    """
     out: list[Segment] = []
     skipped = 0
-    names = table.header
     for line, f in table.rows if rows is None else rows:
-        check_columns(table, f, line)
-        c = canonical_chrom(cells(f, chrom))
-        if c is None:
+        seg = segment_of(table, f, line, chrom=chrom, start=start, end=end, cn=cn, log2=log2,
+                         zero_based=zero_based, adjusted=adjusted, extra_cn=extra_cn)
+        if seg is None:
             skipped += 1
-            continue
-        s = position(cells(f, start), table, line, names[start])
-        e = position(cells(f, end), table, line, names[end])
-        if zero_based:
-            s += 1  # 0-based half-open (BED, CNVkit) -> 1-based inclusive
-        if e < s:
-            raise InputError(
-                f"segment end {e} is before its start {s}", path=table.path, where=f"line {line}"
-            )
-        cn_v = number(cells(f, cn), table, line, names[cn]) if cn is not None else None
-        l2_v = number(cells(f, log2), table, line, names[log2]) if log2 is not None else None
-        if cn_v is None and l2_v is None:
-            skipped += 1
-            continue
-        if cn_v is not None and cn_v < 0:
-            cn_v = 0.0  # fitted copy numbers can dip just below zero
-        out.append(Segment(c, s, e, cn_v, l2_v, line, adjusted))
+        else:
+            out.append(seg)
     return tuple(out), skipped
+
+
+def segment_of(
+    table: Table,
+    f: Sequence[str],
+    line: int,
+    *,
+    chrom: int,
+    start: int,
+    end: int,
+    cn: int | None = None,
+    log2: int | None = None,
+    zero_based: bool = False,
+    adjusted: bool = False,
+    extra_cn: int | None = None,
+) -> Segment | None:
+    """One row as a segment; None for a non-primary contig or a row without a value."""
+    names = table.header
+    check_columns(table, f, line)
+    c = canonical_chrom(cells(f, chrom))
+    if c is None:
+        return None
+    s = position(cells(f, start), table, line, names[start])
+    e = position(cells(f, end), table, line, names[end])
+    if zero_based:
+        s += 1  # 0-based half-open (BED, CNVkit) -> 1-based inclusive
+    if e < s:
+        raise InputError(
+            f"segment end {e} is before its start {s}", path=table.path, where=f"line {line}"
+        )
+    cn_v = copy_number(cells(f, cn), table, line, names[cn]) if cn is not None else None
+    if extra_cn is not None and cn_v is not None:
+        more = copy_number(cells(f, extra_cn), table, line, names[extra_cn])
+        cn_v += more or 0.0
+    l2_v = log2_ratio(cells(f, log2), table, line, names[log2]) if log2 is not None else None
+    if cn_v is None and l2_v is None:
+        return None
+    return Segment(c, s, e, cn_v, l2_v, line, adjusted)

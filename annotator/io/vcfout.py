@@ -109,8 +109,6 @@ def write_vcf(
         return vcfcopy.copy(Path(source_path), path, editor, extra, kind)
     except vcfcopy.CopyError as e:
         raise InputError(f"cannot copy into the annotated VCF ({e})", path=source_path) from e
-    except OSError as e:
-        raise OutputError(f"cannot write annotated VCF ({e.strerror or e})", path=path) from e
 
 
 class RecordEditor:
