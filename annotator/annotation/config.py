@@ -60,6 +60,8 @@ class AnnotateConfig:
     run_log: Sequence[str] | None = None
     samplesheet: str | Path | None = None  # cohort: TSV/CSV of VCFs (annotator.annotation.cohort)
     dataset: str | Path | None = None  # cohort: hive-partitioned Parquet dataset to update
+    # drug or class names already given (None: not stated); ranks strategies by setting
+    prior_therapy: Sequence[str] | None = None
 
 
 @dataclass

@@ -27,6 +27,7 @@ SUBCOMMANDS: dict[str, str] = {
     "annotate": "Annotate VCF/BCF files (one sample or a cohort) against the resistance panel.",
     "track": "Compare a patient's ctDNA across timepoints.",
     "panel": "List, show, validate or export the knowledge base.",
+    "pon": "Build a panel of normals (background error per site) for track --pon.",
     "report": "Render HTML/MAF reports from an annotate or track output directory.",
 }
 
