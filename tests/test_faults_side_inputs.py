@@ -671,3 +671,11 @@ def test_a_piped_side_input_is_refused_for_a_cohort(tmp_path: Path) -> None:
     finally:
         feeder.join(5)  # the table fits in the pipe's buffer: the writer is done unread
         os.close(fd)
+
+
+def test_a_panel_with_too_many_values(tmp_path: Path) -> None:
+    from annotator.knowledge import safeyaml
+
+    panel = tmp_path / "many.yaml"
+    panel.write_text("genes:\n" + "- 1\n" * (safeyaml.MAX_NODES + 10))
+    refused(["panel", "validate", str(panel)], tmp_path / "none", "YAML values", names=str(panel))
