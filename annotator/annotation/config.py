@@ -60,6 +60,8 @@ class AnnotateConfig:
     run_log: Sequence[str] | None = None
     samplesheet: str | Path | None = None  # cohort: TSV/CSV of VCFs (annotator.annotation.cohort)
     dataset: str | Path | None = None  # cohort: hive-partitioned Parquet dataset to update
+    # drug or class names already given (None: not stated); ranks strategies by setting
+    prior_therapy: Sequence[str] | None = None
 
 
 @dataclass
@@ -203,6 +205,11 @@ def check_config(config: AnnotateConfig) -> None:
         if "(set by --" not in e.message:  # an option's own path is reported above
             problems.append(e)
     problems += [UsageError(p) for p in option_problems(config.tumor_fraction, config.ploidy)]
+    for opt, side in (("--cnv", config.cnv), ("--sv", config.sv)):
+        if side is not None and len(config.inputs) > 1 and Path(side).exists() and not is_regular(side):
+            problems.append(UsageError(  # each sample reads it: a pipe would be empty the second time
+                f"{opt} is a pipe, which can be read only once, and there are "
+                f"{len(config.inputs)} inputs; give it as a file", path=side))
     if config.jobs < 1:
         problems.append(UsageError(f"--jobs must be at least 1, not {config.jobs}"))
     if config.sample is not None and len(config.inputs) > 1:

@@ -14,6 +14,8 @@ column                    meaning
                           used by ``resmark track``; ignored here
 ``cnv``, ``sv``           per-sample copy-number / SV inputs
 ``tumor_fraction``        per-sample tumour fraction, in (0, 1]
+``prior_therapy``         drugs or classes already given, comma-separated
+                          (like ``--prior-therapy``; overrides it per sample)
 ========================  ====================================================
 
 The sheet is read once through ``annotator.io.textinput`` (a pipe works; its
@@ -44,6 +46,7 @@ SHEET_ALIASES: dict[str, tuple[str, ...]] = {
     "cnv": ("cnv",),
     "sv": ("sv",),
     "tumor_fraction": ("tumor_fraction", "tumour_fraction", "purity"),
+    "prior_therapy": ("prior_therapy", "prior_therapies", "prior_treatment"),
 }
 
 
@@ -61,6 +64,7 @@ class CohortItem:
     tumor_fraction: float | None = None
     where: str = ""  # "line 3" of the sample sheet, for messages
     sheet: InputFile | None = None  # the sample sheet it came from (provenance)
+    prior_therapy: tuple[str, ...] | None = None  # drug/class names (None: column absent or empty)
 
 
 @dataclass(frozen=True)
@@ -122,6 +126,12 @@ def sheet_rows(
     return rows, record
 
 
+def _therapies(text: str | None) -> tuple[str, ...] | None:
+    if text is None:
+        return None
+    return tuple(x.strip() for x in text.replace(";", ",").split(",") if x.strip())
+
+
 def read_samplesheet(path: str | Path) -> list[CohortItem]:
     """Items of a TSV/CSV sample sheet; every problem is reported with its line."""
     sheet = Path(path)
@@ -170,6 +180,7 @@ def read_samplesheet(path: str | Path) -> list[CohortItem]:
                 cnv=_relative_to(sheet, cnv) if cnv else None,
                 sv=_relative_to(sheet, sv) if sv else None,
                 tumor_fraction=tf,
+                prior_therapy=_therapies(get("prior_therapy")),
                 where=f"{sheet}: {where}",
                 sheet=record,
             )

@@ -74,7 +74,7 @@ def annotate_file(
                 0, source.total_records - result.accounting.records_read
             )
         _add_segment_calls(ctx, result, build, ctx.reference(build.name))
-        apply_flags(result, ctx.panel)
+        apply_flags(result, ctx.panel, getattr(cfg, "prior_therapy", None))
         return result
     finally:
         source.close()

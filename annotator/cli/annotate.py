@@ -79,6 +79,10 @@ def progress_reporter(enabled: bool) -> Iterator[Callable[[int], None] | None]:
 @click.option("--samplesheet", type=click.Path(dir_okay=False),
               help="TSV/CSV with a 'vcf' column (and optional sample, patient, timepoint, cnv, sv, "
                    "tumor_fraction): annotate every row as one cohort.")
+@click.option("--prior-therapy", "prior_therapy",
+              help="Comma-separated drugs or classes already given (e.g. 'palbociclib,letrozole'; "
+                   "'none' for treatment-naive): strategies tested only in another setting are "
+                   "marked and ranked last ('resmark panel therapies' lists the names).")
 @click.option("--dataset", "dataset", type=click.Path(file_okay=False),
               help="Also add every sample to this hive-partitioned Parquet dataset "
                    "(DIR/sample=NAME/part-0.parquet; a rerun replaces a sample's rows).")
@@ -95,6 +99,12 @@ def command(ctx: click.Context, **kw: object) -> None:
     run_log = (ctx.obj or {}).get("run_log")
     with progress_reporter(enabled=not quiet) as progress:
         _run(kw, progress, run_log.lines if run_log is not None else None)
+
+
+def _prior(value: object) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    return tuple(x.strip() for x in str(value).split(",") if x.strip())
 
 
 def _run(
@@ -128,6 +138,7 @@ def _run(
         jobs=int(kw["jobs"]),  # type: ignore[call-overload]
         samplesheet=kw["samplesheet"],  # type: ignore[arg-type]
         dataset=kw["dataset"],  # type: ignore[arg-type]
+        prior_therapy=_prior(kw["prior_therapy"]),
         command=["resmark", *sys.argv[1:]],
         progress=progress,
         run_log=log_lines,

@@ -34,6 +34,7 @@ SECTIONS = (
     "evidence",
     "rules",
     "non_dna_markers",
+    "interactions",
 )
 LIST_SECTIONS = SECTIONS[1:]
 REQUIRED_SECTIONS = ("panel", "sources", "genes", "mechanisms", "rules")

@@ -200,7 +200,12 @@ def pct2(v: float | None) -> str:
 
 def _decade(v: float) -> str:
     x = 100 * v
-    return f"{x:g}%" if x >= 0.01 else f"{x:.0e}%"
+    return f"{x:g}%" if x >= 1 else f"{x:.{-math.floor(math.log10(x) + 1e-9)}f}%"
+
+
+def p_text(p: float) -> str:
+    """A p-value for display; values below double precision's reach as '< 1e-15'."""
+    return f"p = {p:.2g}" if p >= 1e-15 else "p < 1e-15"
 
 
 # ----------------------------------------------------------------- drawing
@@ -321,25 +326,26 @@ def _lod_band(t: Trajectory, x: Any, y: Any, floor_y: float) -> list[str]:
 
 
 def _alert_marks(t: Trajectory, x: Any, top: float, ph: float) -> list[str]:
+    """One marker per timepoint with alerts (a count when several), every alert in its tooltip."""
     out: list[str] = []
     index = {tp.label: i for i, tp in enumerate(t.timepoints)}
-    seen: dict[int, int] = {}
+    by_tp: dict[int, list[AlertMark]] = {}
     for a in t.alerts:
-        i = index.get(a.timepoint)
-        if i is None:
-            continue
-        k = seen.get(i, 0)
-        seen[i] = k + 1
-        xx = x(i) + 9 * k
-        yy = top - 12
+        if a.timepoint in index:
+            by_tp.setdefault(index[a.timepoint], []).append(a)
+    for i, marks in sorted(by_tp.items()):
+        xx, yy = x(i), top - 12
         tp = t.timepoints[i]
         when = f"{tp.label}, {tp.date.isoformat()}" if tp.date else tp.label
-        colour = "#b91c1c" if a.kind in INCREASE_ALERTS else "#a16207"
-        tip = f"alert {a.kind.replace('_', ' ')}: {a.text} ({when})"
+        colour = "#b91c1c" if any(a.kind in INCREASE_ALERTS for a in marks) else "#a16207"
+        tip = "; ".join(f"{a.kind.replace('_', ' ')}: {a.text}" for a in marks) + f" ({when})"
+        count = (f'<text x="{xx + 7:.1f}" y="{yy + 7:.1f}" font-size="10" font-weight="bold" fill="{colour}">'
+                 f"{len(marks)}</text>") if len(marks) > 1 else ""
         out.append(f'<g class="alert-marker"><title>{html.escape(tip)}</title>'
-                   f'<line x1="{x(i):.1f}" x2="{x(i):.1f}" y1="{yy + 8:.1f}" y2="{top + ph:.1f}" stroke="{colour}" '
+                   f'<line x1="{xx:.1f}" x2="{xx:.1f}" y1="{yy + 8:.1f}" y2="{top + ph:.1f}" stroke="{colour}" '
                    'stroke-dasharray="2 3" stroke-width="0.8"/>'
-                   f'<path d="M{xx - 5:.1f},{yy:.1f}L{xx + 5:.1f},{yy:.1f}L{xx:.1f},{yy + 8:.1f}Z" fill="{colour}"/></g>')
+                   f'<path d="M{xx - 5:.1f},{yy:.1f}L{xx + 5:.1f},{yy:.1f}L{xx:.1f},{yy + 8:.1f}Z" fill="{colour}"/>'
+                   f"{count}</g>")
     return out
 
 
@@ -427,7 +433,7 @@ def _mrd_row(t: Trajectory, x: Any, yy: float) -> list[str]:
         colour = {"positive": "#b91c1c", "negative": "#15803d"}.get(tp.mrd_call, "#666")
         bits = [f"patient-level MRD at {tp.label}: {tp.mrd_call.replace('_', ' ')}"]
         if tp.mrd_p is not None:
-            bits.append(f"p = {tp.mrd_p:.2g}")
+            bits.append(p_text(tp.mrd_p))
         if tp.mrd_lod is not None:
             bits.append(f"LoD {pct2(tp.mrd_lod)}")
         out.append(f'<text x="{x(i):.1f}" y="{yy:.1f}" text-anchor="middle" font-weight="bold" fill="{colour}" '

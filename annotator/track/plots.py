@@ -60,8 +60,11 @@ def write_png(path: Path, document: Mapping[str, Any], rows: Sequence[Mapping[st
         pts = [(xs[i], max(p.vaf, floor), p) for i, p in enumerate(s.points) if p.vaf is not None]
         if not pts:
             continue
-        ax.plot([a for a, _, _ in pts], [b for _, b, _ in pts], color=colour,
-                linewidth=3 if s.emphasis else 1.5, label=s.label + (" (alert)" if s.emphasis else ""))
+        label = s.label + (" (alert)" if s.emphasis else "")
+        for seg in _segments(s.points, xs, floor):  # a gap where the variant was not assessed
+            ax.plot([a for a, _ in seg], [b for _, b in seg], color=colour,
+                    linewidth=3 if s.emphasis else 1.5, label=label)
+            label = "_nolegend_"
         for xv, yv, p in pts:
             if p.ci_low is not None and p.ci_high is not None:
                 ax.vlines(xv, max(p.ci_low, floor), max(p.ci_high, floor), color=colour, linewidth=0.9)
@@ -78,6 +81,16 @@ def write_png(path: Path, document: Mapping[str, Any], rows: Sequence[Mapping[st
     fig.tight_layout()
     fig.savefig(str(path), format="png")
     return True
+
+
+def _segments(points: Sequence[Any], xs: list[Any], floor: float) -> list[list[tuple[Any, float]]]:
+    out: list[list[tuple[Any, float]]] = [[]]
+    for i, p in enumerate(points):
+        if p.vaf is None:
+            out.append([])
+        else:
+            out[-1].append((xs[i], max(p.vaf, floor)))
+    return [seg for seg in out if seg]
 
 
 def _x_values(t: Trajectory) -> list[Any]:
@@ -109,7 +122,7 @@ def _draw_context(ax: Any, t: Trajectory, xs: list[Any], floor: float) -> None:
     if band:
         ax.fill_between([a for a, _ in band], [floor] * len(band), [max(b, floor) for _, b in band],
                         color="#8a8a8a", alpha=0.18, label="below limit of detection", step=None)
-    tf = [(xs[i], tp.tf) for i, tp in enumerate(t.timepoints) if tp.tf]
+    tf = [(xs[i], max(tp.tf, floor)) for i, tp in enumerate(t.timepoints) if tp.tf is not None]
     if tf:
         ax.plot([a for a, _ in tf], [b for _, b in tf], color="#111", linestyle="--", marker="s",
                 markersize=4, label="tumour fraction")
