@@ -228,3 +228,23 @@ def test_clearance_default_is_not_assessable_at_modest_depth(tmp_path: Path) -> 
                           thresholds=Thresholds()))
     assert all(o.origin == "tumour" for o in r.observations)
     assert all(o.power_vaf == 0.001 for o in r.observations)
+
+
+def test_without_pon_other_patients_reveal_an_artefact(pon_case: dict[str, Path]) -> None:
+    tmp = pon_case["tmp"]
+    # a second patient whose two draws carry the same 2 % D538G artefact (the normals' BAMs)
+    for i in range(2):
+        write_vcf(tmp / f"Q{i}.vcf", [_record(D538, "A", "G", 20, 1000)])
+    rows = pon_case["sheet"].read_text().rstrip("\n").splitlines()
+    rows += [f"P2\tT{i}\t2024-0{i + 1}-01\tQ{i}.vcf\tnormal{i}.bam" for i in range(2)]
+    sheet = tmp / "two_patients.tsv"
+    sheet.write_text("\n".join(rows) + "\n")
+    r = track(TrackConfig(outdir=tmp / "two", samplesheet=sheet, plots=False, html=False))
+    d = [o for o in r.patient("P1").observations if o.variant.hgvsp_short == "p.D538G"]
+    assert d[0].detection is not None and d[0].detection.background_source == "sheet_patients"
+    assert d[0].detection.background_rate == pytest.approx(0.02)
+    assert all(not o.monitorable for o in d)
+    # Y537S is tracked in P1 only: P2's reads (1-2 alt reads in 1000) are its background there
+    y = [o for o in r.patient("P1").observations if o.variant.hgvsp_short == "p.Y537S"]
+    assert y[0].detection is not None and y[0].detection.background_rate == pytest.approx(0.0015, abs=0.0006)
+    assert y[2].status == "detected"
