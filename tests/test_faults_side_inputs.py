@@ -679,3 +679,17 @@ def test_a_panel_with_too_many_values(tmp_path: Path) -> None:
     panel = tmp_path / "many.yaml"
     panel.write_text("genes:\n" + "- 1\n" * (safeyaml.MAX_NODES + 10))
     refused(["panel", "validate", str(panel)], tmp_path / "none", "YAML values", names=str(panel))
+
+
+def test_a_damaged_bam_header_is_one_line_without_pysam_noise(tmp_path: Path) -> None:
+    """Fuzz finding (track-bam, seed 3): a flipped bit in a BAM's first BGZF block made pysam
+    print 'Closing failed' and an 'Exception ignored in __dealloc__' traceback to stderr."""
+    from tests.track_bams import write_bam
+
+    bam = write_bam(tmp_path / "T2.bam", "chr3", 179234270, "A" * 60, depth=20)
+    data = bytearray(bam.read_bytes())
+    data[119 % len(data)] ^= 1 << 1  # CRC32 mismatch in the header block
+    bam.write_bytes(bytes(data))
+    vcfs = [datapath("track", "DEMO-P1_T0_baseline.vcf"), datapath("track", "DEMO-P1_T2_progression.vcf")]
+    refused(["track", *map(str, vcfs), "--bams", f"-,{bam}", "-o", str(tmp_path / "out"),
+             "--no-plots"], tmp_path / "out", "cannot open as BAM", names=str(bam))

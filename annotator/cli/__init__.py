@@ -102,8 +102,32 @@ def main(argv: list[str] | None = None) -> NoReturn:
     """Entry point: the one error boundary of resmark."""
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
-    with _sigterm_as_interrupt():
+    with _sigterm_as_interrupt(), _quiet_unraisable(debug):
         _guarded(args, debug)
+
+
+@contextlib.contextmanager
+def _quiet_unraisable(debug: bool) -> Iterator[None]:
+    """Errors raised in destructors (pysam's ``__dealloc__`` after a failed open) go to
+    the log, not as a traceback on stderr next to the one-line message."""
+    if debug:
+        yield
+        return
+
+    def hook(u: sys.UnraisableHookArgs) -> None:
+        log.debug("ignored in %r: %s: %s", u.object, type(u.exc_value).__name__, u.exc_value)
+
+    def excepthook(kind: type[BaseException], value: BaseException, tb: object) -> None:
+        # Cython prints a destructor's error through sys.excepthook before the unraisable hook
+        log.debug("ignored: %s: %s", kind.__name__, value)
+
+    old = sys.unraisablehook, sys.excepthook
+    sys.unraisablehook = hook
+    sys.excepthook = excepthook
+    try:
+        yield
+    finally:
+        sys.unraisablehook, sys.excepthook = old
 
 
 @contextlib.contextmanager
