@@ -135,6 +135,9 @@ class _Builder:
             for cls in requires + excludes:
                 if self.therapy_classes and cls not in self.therapy_classes:
                     raise _fail(entry, section, f"{field}[{i}]", f"unknown drug class {cls!r}")
+            if ";" in d["label"]:
+                raise _fail(entry, section, f"{field}[{i}].label",
+                            "a setting label may not hold ';' (the TSV joins strategies with '; ')")
             out.append(
                 Setting(
                     label=" ".join(d["label"].split()),
@@ -258,6 +261,9 @@ class _Builder:
             for g in d.get("requires_wildtype", []):
                 if g not in self.genes:
                     raise _fail(e, "strategies", "requires_wildtype", f"unknown gene {g!r}")
+            if ";" in d["name"]:
+                raise _fail(e, "strategies", "name",
+                            "a strategy name may not hold ';' (the TSV joins strategies with '; ')")
             settings = self.settings(e, "strategies", "settings", d.get("settings", []))
             level = self.level(e, "strategies", "evidence_level", d["evidence_level"])
             if settings and level not in {st.evidence_level for st in settings}:
