@@ -337,6 +337,9 @@ def summarise_mechanisms(
                 "pathway": _text(mech.get("pathway")),
                 "description": _text(mech.get("description")),
                 "drug_classes": _text(mech.get("drug_classes")),
+                "claims": "; ".join(
+                    f"{_text(c.get('effect'))} to {_text(c.get('drug_class'))} [{_text(c.get('level'))}]"
+                    for c in m.get("claims") or [] if isinstance(c, Mapping)),
                 "alterations": [], "level": "", "guard_only": True,
             })
             entry["alterations"].append(f"{r.get('gene') or ''} {_protein(r)}".strip())
