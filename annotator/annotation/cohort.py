@@ -22,7 +22,7 @@ from __future__ import annotations
 import glob
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Protocol
@@ -32,6 +32,7 @@ from annotator.errors import ResmarkError, UsageError
 
 if TYPE_CHECKING:
     from annotator.annotation.config import AnnotateConfig, RunContext
+    from annotator.annotation.outputs import SampleOutputs
     from annotator.annotation.pipeline import SampleAnnotation
 
 log = logging.getLogger(__name__)
@@ -103,24 +104,9 @@ def annotate_item(
     ``strict``: raise instead (a run of one input fails with the input's own error).
     ``stage``: also write the sample's dataset partition there (``DatasetStage.path``).
     """
-    from annotator.annotation.config import RunContext
     from annotator.annotation.single import annotate_file
 
-    cfg = ctx.config
-    overrides: dict[str, Any] = {}
-    if item.cnv is not None:
-        overrides["cnv"] = item.cnv
-    if item.sv is not None:
-        overrides["sv"] = item.sv
-    if item.tumor_fraction is not None:
-        overrides["tumor_fraction"] = item.tumor_fraction
-    if item.prior_therapy is not None:
-        overrides["prior_therapy"] = item.prior_therapy
-    item_ctx = ctx
-    if overrides:
-        item_ctx = RunContext(config=replace(cfg, **overrides), panel=ctx.panel,
-                              references=ctx.references, progress=ctx.progress,
-                              engines=ctx.engines, regions=ctx.regions)
+    item_ctx = _item_context(item, ctx)
     try:
         column = item.vcf_sample or _column_named(item)
         result = annotate_file(item.path, item_ctx, column)
@@ -143,6 +129,26 @@ def annotate_item(
             f"{item.path}: internal error: {type(e).__name__}: {' '.join(str(e).split())}",
         )
     return result
+
+
+def _item_context(item: CohortItem, ctx: RunContext) -> RunContext:
+    """``ctx`` with the sample sheet's per-sample cnv/sv/tumour fraction/therapy, if any."""
+    from annotator.annotation.config import RunContext
+
+    overrides: dict[str, Any] = {}
+    if item.cnv is not None:
+        overrides["cnv"] = item.cnv
+    if item.sv is not None:
+        overrides["sv"] = item.sv
+    if item.tumor_fraction is not None:
+        overrides["tumor_fraction"] = item.tumor_fraction
+    if item.prior_therapy is not None:
+        overrides["prior_therapy"] = item.prior_therapy
+    if not overrides:
+        return ctx
+    return RunContext(config=replace(ctx.config, **overrides), panel=ctx.panel,
+                      references=ctx.references, progress=ctx.progress,
+                      engines=ctx.engines, regions=ctx.regions)
 
 
 def _stage_partition(stage: Path, result: SampleAnnotation, ctx: RunContext) -> None:
@@ -176,17 +182,41 @@ def _relabel(result: SampleAnnotation, sample: str) -> None:
 # ---------------------------------------------------------------- executors
 
 
+@dataclass
+class Done:
+    """A sample annotated and its files written into the run's staging directory."""
+
+    sample: SampleAnnotation
+    outputs: SampleOutputs
+
+
+def process_item(item: CohortItem, ctx: RunContext, stage: Path | None, staging: Path | None) -> ItemResult:
+    """Annotate one item and, with ``staging``, write its outputs there (in this process)."""
+    result = annotate_item(item, ctx, stage=stage)
+    if staging is None or isinstance(result, SampleFailure):
+        return result
+    from annotator.annotation.outputs import write_sample
+
+    try:
+        return Done(result, write_sample(ctx.config, _item_context(item, ctx), result, staging))
+    except Exception as e:  # noqa: BLE001 - one sample's outputs must not stop a cohort
+        log.debug("writing the outputs of %s failed", item.path, exc_info=True)
+        message = e.one_line() if isinstance(e, ResmarkError) else f"internal error: {type(e).__name__}: {e}"
+        return SampleFailure(str(item.path), item.sample, f"{item.path}: outputs not written: {message}")
+
+
 class SerialExecutor:
     """Annotate items one after another with the caller's context (``--jobs 1``)."""
 
-    def __init__(self, ctx: RunContext, stage: Path | None = None) -> None:
+    def __init__(self, ctx: RunContext, stage: Path | None = None, staging: Path | None = None) -> None:
         self.ctx = ctx
         self.stage = stage
+        self.staging = staging
 
     def run(self, items: Sequence[CohortItem]) -> list[ItemResult]:
         results = []
         for n, item in enumerate(items, start=1):
-            results.append(annotate_item(item, self.ctx, stage=self.stage))
+            results.append(process_item(item, self.ctx, self.stage, self.staging))
             log.debug("annotated %d/%d: %s", n, len(items), item.path)
         return results
 
@@ -194,10 +224,12 @@ class SerialExecutor:
 class ProcessExecutor:
     """Annotate items in ``jobs`` worker processes, each loading panel and references once."""
 
-    def __init__(self, config: AnnotateConfig, jobs: int, stage: Path | None = None) -> None:
+    def __init__(self, config: AnnotateConfig, jobs: int, stage: Path | None = None,
+                 staging: Path | None = None) -> None:
         self.config = config
         self.jobs = jobs
         self.stage = stage
+        self.staging = staging
 
     def run(self, items: Sequence[CohortItem]) -> list[ItemResult]:
         import multiprocessing
@@ -215,7 +247,7 @@ class ProcessExecutor:
         try:
             config = replace(self.config, progress=None)  # callbacks stay in the parent
             with ProcessPoolExecutor(workers, mp_context=mp, initializer=_init_worker,
-                                     initargs=(config, self.stage)) as pool:
+                                     initargs=(config, self.stage, self.staging)) as pool:
                 return list(pool.map(_work, items, chunksize=chunk))
         except BrokenProcessPool as e:
             raise ResmarkError(
@@ -223,10 +255,11 @@ class ProcessExecutor:
             ) from e
 
 
-def make_executor(ctx: RunContext, jobs: int, stage: Path | None = None) -> Executor:
+def make_executor(ctx: RunContext, jobs: int, stage: Path | None = None,
+                  staging: Path | None = None) -> Executor:
     if jobs <= 1:
-        return SerialExecutor(ctx, stage)
-    return ProcessExecutor(ctx.config, jobs, stage)
+        return SerialExecutor(ctx, stage, staging)
+    return ProcessExecutor(ctx.config, jobs, stage, staging)
 
 
 # Per-worker-process context, set once by the pool initializer.  Module state is
@@ -234,7 +267,7 @@ def make_executor(ctx: RunContext, jobs: int, stage: Path | None = None) -> Exec
 _WORKER: dict[str, Any] = {}
 
 
-def _init_worker(config: AnnotateConfig, stage: Path | None) -> None:
+def _init_worker(config: AnnotateConfig, stage: Path | None, staging: Path | None = None) -> None:
     from annotator.annotation.config import RunContext
     from annotator.knowledge import load_panel
 
@@ -242,13 +275,14 @@ def _init_worker(config: AnnotateConfig, stage: Path | None) -> None:
     panel = load_panel(config.panel, extend=config.panel_extend)
     _WORKER["ctx"] = RunContext(config=config, panel=panel)
     _WORKER["stage"] = stage
+    _WORKER["staging"] = staging
 
 
 def _work(item: CohortItem) -> ItemResult:
     ctx = _WORKER.get("ctx")
     if ctx is None:  # pragma: no cover - the initializer failed
         return SampleFailure(str(item.path), item.sample, "worker process has no context")
-    return annotate_item(item, ctx, stage=_WORKER.get("stage"))
+    return process_item(item, ctx, _WORKER.get("stage"), _WORKER.get("staging"))
 
 
 def _register_reducers() -> None:
@@ -274,6 +308,7 @@ def _mappingproxy(d: dict[Any, Any]) -> MappingProxyType[Any, Any]:
 class CohortRun:
     samples: list[SampleAnnotation]
     failures: list[SampleFailure]
+    written: dict[str, SampleOutputs] = field(default_factory=dict)  # sample -> files in staging
 
 
 def run_cohort(
@@ -281,19 +316,28 @@ def run_cohort(
     ctx: RunContext,
     executor: Executor | None = None,
     stage: Path | None = None,
+    staging: Path | None = None,
 ) -> CohortRun:
-    """Annotate every item; results in input order, failures listed, never raised."""
+    """Annotate every item; results in input order, failures listed, never raised.
+
+    ``staging``: write each sample's outputs there as soon as it is annotated
+    (in the worker that annotated it).
+    """
     from annotator.annotation.pipeline import SampleAnnotation
 
-    ex = executor if executor is not None else make_executor(ctx, ctx.config.jobs, stage)
+    ex = executor if executor is not None else make_executor(ctx, ctx.config.jobs, stage, staging)
     samples: list[SampleAnnotation] = []
     failures: list[SampleFailure] = []
+    written: dict[str, SampleOutputs] = {}
     for res in ex.run(items):
-        if isinstance(res, SampleAnnotation):
+        if isinstance(res, Done):
+            samples.append(res.sample)
+            written[res.sample.sample] = res.outputs
+        elif isinstance(res, SampleAnnotation):
             samples.append(res)
         else:
             failures.append(res)
             log.warning("%s", res.one_line())
-    return CohortRun(samples, failures)
+    return CohortRun(samples, failures, written)
 
 

@@ -16,6 +16,7 @@ Security Policy allows no network access and only the one inline script
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import logging
 import re
@@ -33,7 +34,10 @@ log = logging.getLogger(__name__)
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
+@functools.cache
 def _environment() -> Any:
+    # one environment per process: it caches the compiled templates (a cohort renders
+    # hundreds of reports; compiling them again for each was most of the HTML cost)
     import jinja2
 
     env = jinja2.Environment(
