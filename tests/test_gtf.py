@@ -191,15 +191,17 @@ def test_truncated_gtf(tmp_path: Path) -> None:
 
 
 def test_unsorted_and_malformed_gtf(tmp_path: Path) -> None:
-    lines = gtf_text([model_of(PIK3CA), model_of(TP53)]).splitlines(keepends=True)
+    decoy = _longer_cds(PIK3CA)
+    lines = gtf_text([model_of(PIK3CA), decoy, model_of(TP53)]).splitlines(keepends=True)
     genes = [i for i, x in enumerate(lines) if "\tgene\t" in x]
+    txs = [i for i, x in enumerate(lines) if "\ttranscript\t" in x]
     tp53_block = lines[genes[1]:]
-    # PIK3CA (chr3) split around TP53 (chr17): chr3 comes back after chr17
-    swapped = lines[:5] + tp53_block + lines[5 : genes[1]]
+    # PIK3CA's second transcript (chr3) after TP53 (chr17): chr3 comes back
+    swapped = lines[: txs[1]] + tp53_block + lines[txs[1] : genes[1]]
     path = tmp_path / "unsorted.gtf"
     path.write_text("".join(swapped))
     msg = _err(path, {"TP53"})
-    assert f"line {5 + len(tp53_block) + 1}: not sorted: contig chr3 appears again after chr17" in msg
+    assert f"line {txs[1] + len(tp53_block) + 1}: not sorted: contig chr3 appears again after chr17" in msg
     spaces = tmp_path / "spaces.gtf"
     spaces.write_text("".join(lines[:2]) + lines[2].replace("\t", " ") + "".join(lines[3:]))
     assert "line 3: not a GTF/GFF3 line: 1 tab-separated columns, expected 9" in _err(spaces, {"TP53"})
