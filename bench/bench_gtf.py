@@ -30,7 +30,7 @@ DEMO = REPO / "test_vcfs" / "demo" / "demo_tumour.grch38.vcf.gz"
 
 def write_gtf(path: Path, n_genes: int) -> None:
     from annotator.knowledge import load_panel
-    from annotator.reference import load_reference
+    from annotator.reference import TABIX_HINTS, GeneRegion, load_reference
 
     rng = random.Random(18)
     ref = load_reference("GRCh38")
@@ -38,6 +38,9 @@ def write_gtf(path: Path, n_genes: int) -> None:
     extra = {}
     for g in sorted(set(panel.gene_symbols()) - set(ref.transcripts)):
         r = ref.gene_region(g)
+        if r is None and g in TABIX_HINTS["GRCh38"]:  # MUC16: no MANE span on the primary assembly
+            chrom, start, end = TABIX_HINTS["GRCh38"][g]
+            r = GeneRegion(g, chrom, start, end, "-")
         if r is not None:
             extra.setdefault(r.chrom, []).append(r)
     chroms = [f"chr{i}" for i in range(1, 23)]

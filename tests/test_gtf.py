@@ -219,3 +219,20 @@ def test_gene_lines_out_of_order_on_one_contig(tmp_path: Path) -> None:
     path.write_text("".join(out))
     msg = _err(path, {"TP53"})
     assert f"line {2 + len(lines) - starts[1] + 1}: not sorted: gene at chr17:7668421" in msg
+
+
+def test_tabix_queries_find_muc16_without_a_streaming_pass(tmp_path: Path,
+                                                         caplog: pytest.LogCaptureFixture) -> None:
+    muc16 = Model("MUC16", "chr19", "-", "ENST00000397910.8",
+                  [(8981000, 8981342), (8960000, 8960300), (8848844, 8849500)], (8849000, 8981100),
+                  ("basic", "MANE_Select"))
+    fzr1 = Model("FZR1", "chr19", "+", "ENST00000313639.13", [(3506311, 3506400), (3538000, 3538334)],
+                 (3506350, 3538098), ("MANE_Select",))
+    plain = tmp_path / "two.gtf"
+    plain.write_text(gtf_text([fzr1, muc16]))
+    gz = bgzip_tabix(plain)
+    with caplog.at_level("INFO", logger="annotator.reference.gtf"):
+        ref = load_reference("GRCh38", gtf=gz, genes={"MUC16", "FZR1"})
+    assert "streaming the file" not in caplog.text
+    assert ref.describe()["gtf"]["tabix_queries"] is True
+    assert set(ref.describe()["gtf"]["transcripts"]) == {"MUC16", "FZR1"}
