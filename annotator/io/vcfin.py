@@ -19,7 +19,7 @@ from typing import Any
 from annotator.core import chromnames
 from annotator.errors import InputError, UsageError
 from annotator.io import vcfcheck
-from annotator.io.readsupport import FieldNumbers, extract
+from annotator.io.readsupport import FieldNumbers, SupportReader, normal_from_lines
 from annotator.io.vcfmodel import InputRecord, VcfHeader
 
 log = logging.getLogger(__name__)
@@ -31,6 +31,7 @@ CARRIED_INFO = (
     "FOLD_CHANGE", "FOLD_CHANGE_LOG", "LOG2", "LOG2R", "GENE", "GENES",
     "CHR2", "CT", "INV3", "INV5", "SVINSSEQ",
 )
+_CARRIED = frozenset(CARRIED_INFO)
 TUMOUR_NAMES = frozenset({"TUMOR", "TUMOUR"})
 
 
@@ -143,6 +144,8 @@ class VcfSource:
             self.close()
             raise
         self._tumour = self.header.tumour_index
+        self.support = _support_reader(self.header)
+        log.debug("%s: read support from %s", self.path, self.support.describe())
         self._declared: set[int] = set()
         # records in the file when known (index statistics, or counted by regionscan)
         self.total_records: int | None = self.header.total_records_from_index
@@ -326,16 +329,11 @@ class VcfSource:
         t = self._tumour
         alts = tuple(v.ALT) if v.ALT else ()
         ref = v.REF or ""
-        fmt = _format_getter(v, t)
-        info = _info_getter(v)
-        support = tuple(extract(fmt, info, ref, a, i + 1, numbers) for i, a in enumerate(alts))
+        # the read-support extractor was chosen once from the header (annotator.io.readsupport)
+        support = self.support.read(v, ref, alts)
         filters = tuple(v.FILTERS or ())
-        carried: dict[str, str] = {}
-        for key in CARRIED_INFO:
-            val = info(key)
-            if val is not None:
-                carried[key] = _text(val)
-        cn_values = fmt("CN") if t is not None else ()
+        carried = _carried_info(v)
+        cn_values = _format_getter(v, t)("CN") if t is not None and "CN" in numbers.format else ()
         qual = v.QUAL
         return InputRecord(
             index=index,
@@ -430,11 +428,44 @@ def _format_getter(v: Any, t: int | None) -> Any:
     return get
 
 
+def _carried_info(v: Any) -> dict[str, str]:
+    """The CARRIED_INFO keys present in the record: one pass over its INFO (a few keys)
+    instead of 23 look-ups, each of which would rebuild ``v.INFO``."""
+    carried: dict[str, str] = {}
+    try:
+        items = iter(v.INFO)
+        for key, val in items:
+            if key in _CARRIED and val is not None:
+                carried[key] = _text(val)
+    except Exception:  # noqa: BLE001 - malformed INFO values: keep what one-by-one reading gives
+        carried = {}
+        info = _info_getter(v)
+        for key in CARRIED_INFO:
+            val = info(key)
+            if val is not None:
+                carried[key] = _text(val)
+    return {k: carried[k] for k in CARRIED_INFO if k in carried}
+
+
 def _info_getter(v: Any) -> Any:
+    try:
+        info = v.INFO  # fetched once per record: each v.INFO builds a new object
+    except Exception:  # noqa: BLE001 - malformed INFO values
+        return lambda name: None
+
     def get(name: str) -> Any:
         try:
-            return v.INFO.get(name)
+            return info.get(name)
         except Exception:  # noqa: BLE001 - malformed INFO values
             return None
 
     return get
+
+
+def _support_reader(header: VcfHeader) -> SupportReader:
+    """Read-support extractor for this header; the normal column from the header model
+    when it names one, else from a ``##normal_sample`` line."""
+    normal = getattr(header, "normal_index", None)
+    if normal is None:
+        normal = normal_from_lines(header.lines, header.samples, header.tumour_index)
+    return SupportReader.from_header(header.numbers, header.samples, header.tumour_index, normal)
