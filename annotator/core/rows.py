@@ -75,6 +75,14 @@ class Row:
     breakpoint: str | None = None
     sv_type: str | None = None
     transcript_ensembl: str | None = None
+    # read support as the caller counted it (annotator.io.readsupport)
+    ref_count: int | None = None  # REF reads (AD[0], RO, RD, TAR ...); never depth - alt
+    support_fields: str | None = None  # which field gave which value ("alt=FORMAT/AO; depth=...")
+    normal_sample: str | None = None  # the matched normal's column (##normal_sample, ...)
+    normal_depth: int | None = None
+    normal_ref_count: int | None = None
+    normal_alt_count: int | None = None
+    normal_vaf: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -109,8 +117,9 @@ def match_columns(matches: Sequence[Any]) -> dict[str, Any]:
         "over_claim_guard": bool(top.over_claim_guard) if top else False,
     }
 
-_INT = ("pos", "depth", "alt_count", "input_pos", "record_index", "allele_index", "protein_start")
-_FLOAT = ("vaf", "qual", "copy_number", "log2")
+_INT = ("pos", "depth", "alt_count", "input_pos", "record_index", "allele_index", "protein_start",
+        "ref_count", "normal_depth", "normal_ref_count", "normal_alt_count")
+_FLOAT = ("vaf", "qual", "copy_number", "log2", "normal_vaf")
 _BOOL = ("left_aligned", "over_claim_guard")
 
 
