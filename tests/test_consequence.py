@@ -209,9 +209,12 @@ def test_gene_without_sequence_uses_coordinates(e37: ConsequenceEngine) -> None:
 def _padded_fasta(tmp_path: Path, contig: str, start: int, seq: str) -> Path:
     import pysam
 
+    # a region contig as `samtools faidx genome.fa chr4:S-E` writes it (a whole chromosome
+    # of the wrong length would be refused as another assembly)
     plain = tmp_path / "user.fa"
-    body = "N" * (start - 1) + seq
-    plain.write_text(f">{contig}\n" + "\n".join(body[i : i + 80] for i in range(0, len(body), 80)) + "\n")
+    body = seq
+    name = f"{contig}:{start}-{start + len(seq) - 1}"
+    plain.write_text(f">{name}\n" + "\n".join(body[i : i + 80] for i in range(0, len(body), 80)) + "\n")
     pysam.faidx(str(plain))
     return plain
 

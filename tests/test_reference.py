@@ -79,11 +79,11 @@ def test_describe_records_provenance(ref38) -> None:  # type: ignore[no-untyped-
     assert "regions_GRCh38.fa.gz" in info["files_sha256"]
 
 
-def _write_fasta(path: Path, contig: str, offset: int, seq: str) -> Path:
+def _write_fasta(path: Path, contig: str, offset: int, seq: str, pad: bool = True) -> Path:
     import pysam
 
     plain = path.with_suffix("")
-    body = "N" * (offset - 1) + seq
+    body = "N" * (offset - 1) + seq if pad else seq
     with plain.open("w") as fh:
         fh.write(f">{contig}\n")
         for i in range(0, len(body), 80):
@@ -94,15 +94,27 @@ def _write_fasta(path: Path, contig: str, offset: int, seq: str) -> Path:
 
 
 def test_user_fasta_with_ensembl_names(tmp_path: Path, ref38) -> None:  # type: ignore[no-untyped-def]
-    # FGFR3 sits at chr4:1.79 Mb, so an N-padded contig stays small.
-    start, end = 1788312, 1810872
+    # a region contig named the way `samtools faidx genome.fa 4:S-E` names it
+    start, end = 1788312, 1810872  # FGFR3
     seq = ref38.sequence("chr4", start, end)
-    fa = _write_fasta(tmp_path / "mini.fa.gz", "4", start, seq)
+    fa = _write_fasta(tmp_path / "mini.fa.gz", f"4:{start}-{end}", start, seq, pad=False)
     user = load_reference("GRCh38", fasta=fa)
     assert user.sequence("chr4", 1801840, 1801842) == "TCC"  # FGFR3 S249 codon
-    assert user.sequence("chr4", 1, 3) == "NNN"
+    assert user.sequence("chr4", 1, 3) is None
     assert user.sequence("chr5", 1, 3) is None
     assert user.describe()["user_fasta"] == str(fa)
+
+
+def test_fasta_of_another_assembly_is_refused(tmp_path: Path) -> None:
+    # chr4 is 190,214,555 bp in GRCh38: a chr4 of any other length is not the variants' chr4
+    fa = _write_fasta(tmp_path / "short_chr4.fa.gz", "chr4", 1000, "A")
+    with pytest.raises(ReferenceError_) as err:
+        load_reference("GRCh38", fasta=fa)
+    msg = err.value.one_line()
+    assert str(fa) in msg and "line 1 of the .fai index" in msg and "another assembly" in msg
+    other = _write_fasta(tmp_path / "mouse.fa.gz", "NC_000067.7", 10, "A")
+    with pytest.raises(ReferenceError_, match="no contig matches a GRCh38 chromosome"):
+        load_reference("GRCh38", fasta=other)
 
 
 def test_bad_fasta_is_a_reference_error(tmp_path: Path) -> None:

@@ -24,9 +24,11 @@ from __future__ import annotations
 import bisect
 import logging
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from annotator.consequence.engine import ConsequenceEngine
+from annotator.consequence.upstream import UpstreamParser
 from annotator.core import chromnames, coords
 from annotator.core.accounting import Accounting
 from annotator.core.alteration import from_consequence
@@ -39,10 +41,13 @@ from annotator.core.models import (
     VariantKey,
 )
 from annotator.core.normalize import is_simple_allele, normalise
+from annotator.core.provenance import InputFile
 from annotator.core.rows import Row, match_columns
 from annotator.errors import InputError
 from annotator.io.vcfin import InputRecord, VcfHeader
 from annotator.knowledge.matcher import compute_flags, match_alteration
+from annotator.knowledge.model import Flag, Panel, RuleMatch
+from annotator.reference import Reference
 
 log = logging.getLogger(__name__)
 
@@ -107,9 +112,14 @@ class SampleAnnotation:
     header: VcfHeader
     rows: list[Row]
     accounting: Accounting
-    flags: tuple[Any, ...] = ()
+    flags: tuple[Flag, ...] = ()
     disagreements: list[str] = field(default_factory=list)
-    alterations: list[tuple[str, Alteration, tuple[Any, ...]]] = field(default_factory=list)
+    alterations: list[tuple[str, Alteration, tuple[RuleMatch, ...]]] = field(default_factory=list)
+    input_sha256: str | None = None  # of the VCF's bytes, taken by the reader while reading
+    # side inputs read for this sample (cnv, sv, samplesheet), digests computed while reading
+    side_inputs: list[InputFile] = field(default_factory=list)
+    # (as given, drug classes resolved) when --prior-therapy / prior_therapy was given
+    prior_therapy: tuple[tuple[str, ...], tuple[str, ...]] | None = None
     normal_sample: str | None = None  # the matched normal's column, when the file names one
 
 
@@ -122,10 +132,10 @@ class SampleAnnotator:
         sample: str,
         header: VcfHeader,
         build: GenomeBuild,
-        panel: Any,
-        reference: Any,
-        engine: Any,
-        upstream: Any,
+        panel: Panel,
+        reference: Reference,
+        engine: ConsequenceEngine,
+        upstream: UpstreamParser | None,
         regions: PanelRegions,
         options: AnnotateOptions,
         sv_handler: SvHandler | None = None,
@@ -143,7 +153,7 @@ class SampleAnnotator:
         self.sv_handler = sv_handler
         self.acc = Accounting()
         self.rows: list[Row] = []
-        self.alterations: list[tuple[str, Alteration, tuple[Any, ...]]] = []
+        self.alterations: list[tuple[str, Alteration, tuple[RuleMatch, ...]]] = []
         self.disagreements: list[str] = []
         self.seen: dict[VariantKey, int] = {}
         self.ref_checked = 0
@@ -151,7 +161,7 @@ class SampleAnnotator:
         self.mane = frozenset(
             t.split(".")[0] for t in _mane_ids(reference) if t
         )
-        self.normal_sample = _normal_sample(header)
+        self.normal_sample = header.normal_sample  # annotator.io.samplehints
 
     # -- per record ---------------------------------------------------------------
     def add(self, rec: InputRecord) -> None:
@@ -340,7 +350,7 @@ class SampleAnnotator:
         tc: TranscriptConsequence | None,
         alteration: Alteration | None,
         left_aligned: bool,
-        matches: tuple[Any, ...],
+        matches: tuple[RuleMatch, ...],
         disagreement: str | None = None,
     ) -> None:
         s = v.support
@@ -430,22 +440,45 @@ class SampleAnnotator:
         )
 
 
-def apply_flags(result: SampleAnnotation, panel: Any) -> None:
+def apply_flags(result: SampleAnnotation, panel: Panel, prior_therapy: Any = None) -> None:
     """Sort rows and add the panel's cross-alteration flags (biallelic loss, polyclonal ...).
 
     Runs after copy-number and SV calls were added, so e.g. an RB1 nonsense
     variant plus an RB1 deep deletion from --cnv is flagged as biallelic.
+    ``prior_therapy`` (drug/class names, None: not given) re-ranks each match's
+    strategies for the patient's setting before the flags are computed.
     """
     result.rows.sort(key=_row_order)
+    if prior_therapy is not None and result.alterations:
+        _apply_therapy_context(result, panel, prior_therapy)
     flags = tuple(compute_flags(panel, result.alterations)) if result.alterations else ()
     result.flags = flags
     by_member: dict[str, list[str]] = {}
     for f in flags:
         for m in f.members:
-            by_member.setdefault(m, []).append(f"{f.kind}:{f.gene or f.mechanism_id}")
+            by_member.setdefault(m, []).append(
+                f"{f.kind}:{getattr(f, 'label', None) or f.gene or f.mechanism_id}"
+            )
     result.rows[:] = [
         _replace_flags(r, "; ".join([*filter(None, [r.flags]), *by_member[r.variant_key]]))
         if r.variant_key in by_member else r
+        for r in result.rows
+    ]
+
+
+def _apply_therapy_context(result: SampleAnnotation, panel: Any, prior_therapy: Any) -> None:
+    from annotator.knowledge.matcher import in_context
+    from annotator.knowledge.therapy import resolve
+
+    prior, unknown = resolve(panel, prior_therapy)
+    if unknown:
+        log.warning("%s: prior therapy %s not recognised (ignored)", result.sample, ", ".join(unknown))
+    result.prior_therapy = (tuple(str(x) for x in ([prior_therapy] if isinstance(prior_therapy, str)
+                                                    else prior_therapy)), tuple(sorted(prior)))
+    result.alterations = [(k, a, in_context(panel, ms, prior)) for k, a, ms in result.alterations]
+    by_key = {k: ms for k, _, ms in result.alterations}
+    result.rows[:] = [
+        replace(r, **match_columns(by_key[r.variant_key])) if by_key.get(r.variant_key) else r
         for r in result.rows
     ]
 
@@ -456,22 +489,9 @@ def _row_order(row: Row) -> tuple[int, str, int, int, str]:
 
 
 def _replace_flags(row: Row, flags: str) -> Row:
-    from dataclasses import replace
-
     return replace(row, flags=flags)
 
 
-def _normal_sample(header: VcfHeader) -> str | None:
-    """The matched normal's name: the header model's when it has one, else ##normal_sample."""
-    name = getattr(header, "normal_sample", None)
-    if name:
-        return str(name)
-    from annotator.io.readsupport import normal_from_lines
-
-    j = normal_from_lines(header.lines, header.samples, header.tumour_index)
-    return header.samples[j] if j is not None else None
-
-
-def _mane_ids(reference: Any) -> list[str]:
+def _mane_ids(reference: Reference) -> list[str]:
     """Versioned RefSeq and Ensembl ids of the embedded MANE Select transcripts."""
     return [tx_id for t in reference.transcripts.values() for tx_id in (t.refseq, t.ensembl) if tx_id]

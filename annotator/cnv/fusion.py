@@ -83,13 +83,25 @@ def _role(strand: str, keeps: str) -> str:
     return "5p" if (keeps == "left") == forward else "3p"
 
 
+def breaks_inside(be: Breakend, start: int, end: int) -> bool:
+    """Whether the break falls between two bases of start..end (docs/cnv_sv.md, boundaries).
+
+    A breakend keeping the left side breaks between ``pos`` and ``pos + 1``; keeping
+    the right side, between ``pos - 1`` and ``pos``.  A break exactly at a gene's
+    first or last base therefore leaves the gene whole and is not in it.
+    """
+    if be.keeps == "left":
+        return start <= be.pos < end
+    return start < be.pos <= end
+
+
 def locate(reference: Any, be: Breakend, genes: Sequence[str] | None = None) -> list[GeneHit]:
     """Genes whose exact span contains the breakend, with exon/intron and retained CDS."""
     names = genes if genes is not None else reference.genes_at(be.chrom, be.pos, be.pos)
     hits: list[GeneHit] = []
     for g in names:
         region = reference.gene_region(g)
-        if region is None or region.chrom != be.chrom or not region.start <= be.pos <= region.end:
+        if region is None or region.chrom != be.chrom or not breaks_inside(be, region.start, region.end):
             continue
         tx = getattr(reference, "transcripts", {}).get(g)
         if tx is None:

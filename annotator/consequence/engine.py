@@ -169,8 +169,10 @@ class ConsequenceEngine:
         is_ins = not ref_o
         lo, hi = (oe, os_) if is_ins else (os_, oe)
         source = "builtin" if data.cds is not None else "builtin-coordinates"
-        base: dict[str, Any] = {"gene": tx.gene, "transcript": tx.refseq, "transcript_ensembl": tx.ensembl,
-                "source": source, "canonical": True}
+        # a GTF model may carry only one of the two ids (GENCODE: ENST; RefSeq: NM_)
+        base: dict[str, Any] = {"gene": tx.gene, "transcript": tx.refseq or tx.ensembl or None,
+                                "transcript_ensembl": tx.ensembl or None,
+                                "source": source, "canonical": True}
         if hi < m.tx_start or lo > m.tx_end:
             dist = m.tx_start - hi if hi < m.tx_start else lo - m.tx_end
             if dist > FLANK:

@@ -2,7 +2,11 @@
 
 ``load_reference(build)`` reads what ``scripts/build_reference.py`` wrote to
 ``annotator/data/reference``; ``fasta=`` adds a user's indexed FASTA, which
-then supplies every base (and so sequence for genes that ship without it).
+then supplies every base it holds (and so sequence for genes that ship without
+it; bases it lacks still come from the embedded regions); ``gtf=`` adds
+transcript models from a GTF/GFF3 (``annotator.reference.gtf``) for the
+requested genes the embedded set lacks, or for all of them with
+``gtf_only=True``.
 """
 
 from __future__ import annotations
@@ -69,9 +73,14 @@ class Reference:
         embedded: EmbeddedSequence | None,
         user_fasta: UserFasta | None = None,
         provenance: Mapping[str, Any] | None = None,
+        model_sources: Mapping[str, str] | None = None,
+        requested_genes: Collection[str] = (),
     ) -> None:
         self.build = build
         self.transcripts = transcripts
+        # gene -> "embedded" | "gtf": where each transcript model came from
+        self.model_sources = dict(model_sources or dict.fromkeys(transcripts, "embedded"))
+        self.requested_genes = tuple(sorted(requested_genes))  # the panel's genes, when given
         self._coordinates = coordinates
         self._embedded = embedded
         self._user = user_fasta
@@ -147,25 +156,32 @@ class Reference:
         if end < start:
             return ""
         if self._user is not None:
-            return self._user.fetch(chrom, start, end)
+            seq = self._user.fetch(chrom, start, end)
+            if seq is not None:
+                return seq
         if self._embedded is not None:
             return self._embedded.fetch(chrom, start, end)
         return None
 
     def has_sequence(self, gene: str) -> bool:
-        """True when every exon of the gene's transcript (or its span) has reference bases."""
+        """True when every coding base of the gene's transcript (or its span) has reference bases."""
         t = self.transcripts.get(gene)
         region = self.gene_region(gene)
         if region is None:
             return False
-        source = self._user if self._user is not None else self._embedded
-        if source is None:
-            return False
+        sources = [x for x in (self._user, self._embedded) if x is not None]
         if t is None:
-            return source.covers(region.chrom, region.start, region.end)
-        if self._user is None and t.cds_seq is not None:
+            return any(x.covers(region.chrom, region.start, region.end) for x in sources)
+        if t.cds_seq is not None:
             return True
-        return all(source.covers(t.chrom, s, e) for s, e in t.exons)
+        # the coding bases decide: substitutions need them for an amino-acid change
+        coding = [(max(s, t.cds_start), min(e, t.cds_end)) for s, e in t.exons
+                  if s <= t.cds_end and e >= t.cds_start]
+        return all(any(x.covers(t.chrom, s, e) for x in sources) for s, e in coding)
+
+    def note_settings(self, origins: Mapping[str, str]) -> None:
+        """Record where the FASTA/GTF settings came from (option, environment, config file)."""
+        self._provenance.update(origins)
 
     @property
     def user_fasta(self) -> Path | None:
@@ -178,6 +194,8 @@ class Reference:
             "genes_with_sequence": sorted(g for g in self.transcripts if self.has_sequence(g)),
             "gene_coordinates": len(self._coordinates),
             "user_fasta": str(self._user.path) if self._user is not None else None,
+            "models": {g: self.model_sources.get(g, "embedded") for g in sorted(self.transcripts)},
+            "panel_genes_unlocated": [g for g in self.requested_genes if self.gene_region(g) is None],
         }
         info.update(self._provenance)
         return info
@@ -188,9 +206,21 @@ def _chrom_rank(chrom: str) -> int:
 
 
 def load_reference(
-    build: str, fasta: str | Path | None = None, data_dir: Path | None = None
+    build: str,
+    fasta: str | Path | None = None,
+    data_dir: Path | None = None,
+    *,
+    gtf: str | Path | None = None,
+    gtf_only: bool = False,
+    genes: Collection[str] | None = None,
 ) -> Reference:
-    """The embedded reference of ``build`` (GRCh37/GRCh38 or an alias), plus an optional FASTA."""
+    """The embedded reference of ``build`` (GRCh37/GRCh38 or an alias), plus an optional FASTA/GTF.
+
+    ``genes`` are the symbols a GTF is read for (the panel's; default: the
+    embedded models plus ``DEFAULT_EXTRA_GENES``).  Without ``gtf_only`` the
+    GTF adds models for the genes the embedded set lacks; with it, every
+    model comes from the GTF (embedded sequence still fills bases a FASTA lacks).
+    """
     name = genome.get(build).name
     root = data_dir if data_dir is not None else _ref_dir()
     tx_path = root / f"transcripts_{name}.json"
@@ -213,4 +243,51 @@ def load_reference(
                 k: v for k, v in doc.get("outputs", {}).items() if name in k
             },
         }
-    return Reference(name, tset.transcripts, coords, embedded, user, provenance)
+    transcripts: dict[str, Transcript] = dict(tset.transcripts)
+    sources = dict.fromkeys(transcripts, "embedded")
+    if gtf is not None:
+        wanted = set(genes) if genes is not None else set(DEFAULT_EXTRA_GENES)
+        wanted |= set(transcripts)  # --gtf-only replaces every embedded model
+        if gtf_only:
+            transcripts, sources = {}, {}
+        need = wanted - set(transcripts)
+        if need:
+            models = _read_gtf(gtf, name, need, coords, root, tset.transcripts)
+            located = dict(coords)
+            for gene, t in models.transcripts.items():
+                transcripts[gene] = t
+                sources[gene] = "gtf"
+                located[gene] = GeneRegion(gene, t.chrom, t.start, t.end, t.strand, t.refseq or None)
+            coords = located
+            provenance["gtf"] = models.describe()
+            log.info("%s: %d transcript models read (%s, %s)", models.path,
+                     len(models.transcripts), models.fmt, models.flavour)
+        else:
+            log.info("%s: every requested gene has an embedded model; GTF not read", gtf)
+            provenance["gtf_not_read"] = str(gtf)
+    if user is not None:
+        from annotator.reference.gtf import sha256_of
+
+        provenance["fasta"] = {"path": str(user.path), "sha256": sha256_of(user.path)}
+    return Reference(name, transcripts, coords, embedded, user, provenance, sources,
+                     requested_genes=genes or ())
+
+
+def _read_gtf(
+    gtf: str | Path,
+    build: str,
+    wanted: set[str],
+    coords: Mapping[str, GeneRegion],
+    root: Path,
+    embedded: Mapping[str, Transcript],
+) -> Any:
+    from annotator.reference.gtf import read_gtf
+
+    other = "GRCh37" if build == "GRCh38" else "GRCh38"
+    other_coords = load_gene_coordinates(root / f"gene_coordinates_{other}.tsv")
+    known = dict(coords)
+    for t in embedded.values():  # embedded models: exact spans for the tabix queries
+        known[t.gene] = GeneRegion(t.gene, t.chrom, t.start, t.end, t.strand)
+    mane = {g: r.refseq for g, r in coords.items() if r.refseq}
+    return read_gtf(gtf, wanted, build, known=known, other_build=(other, other_coords),
+                    mane_refseq=mane)

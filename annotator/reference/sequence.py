@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bisect
 import logging
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,8 @@ from annotator.errors import ReferenceError_
 from annotator.reference.transcripts import SequenceContig
 
 log = logging.getLogger(__name__)
+
+_REGION_NAME = re.compile(r"^(.+):(\d+)-(\d+)$")
 
 
 class EmbeddedSequence:
@@ -66,7 +69,14 @@ class EmbeddedSequence:
 
 
 class UserFasta:
-    """Any faidx-indexed (optionally bgzipped) FASTA; contigs named 1 / chr1 / NC_000001.11."""
+    """Any faidx-indexed (optionally bgzipped) FASTA; contigs named 1 / chr1 / NC_000001.11.
+
+    Contigs named ``chr17:7661779-7687550`` (what ``samtools faidx genome.fa
+    REGION...`` writes) hold that 1-based inclusive region, so a FASTA of
+    extracted gene regions serves as well as the whole genome for those genes.
+    A primary chromosome whose length differs from the build's is an error
+    (the FASTA is of another assembly than the variants).
+    """
 
     def __init__(self, path: str | Path, build: str) -> None:
         import pysam
@@ -81,24 +91,65 @@ class UserFasta:
             ) from exc
         self._names: dict[str, str] = {}
         self._lengths: dict[str, int] = {}
-        for name, length in zip(self._fa.references, self._fa.lengths, strict=True):
+        self._regions: dict[str, list[tuple[int, int, str]]] = {}
+        expected = genome.get(build).lengths
+        for line, (name, length) in enumerate(
+            zip(self._fa.references, self._fa.lengths, strict=True), start=1
+        ):
+            m = _REGION_NAME.match(name)
+            if m and chromnames.canonical(m.group(1)) in chromnames.PRIMARY:
+                start, end = int(m.group(2)), int(m.group(3))
+                if end - start + 1 != length:
+                    raise ReferenceError_(
+                        f"contig {name} holds {length} bases, not the {end - start + 1} its name says",
+                        path=path, where=f"line {line} of the .fai index",
+                    )
+                self._regions.setdefault(chromnames.canonical(m.group(1)), []).append((start, end, name))
+                continue
             canon = chromnames.canonical(name)
+            want = expected.get(canon)
+            if want is not None and canon != "chrM" and int(length) != want:
+                raise ReferenceError_(
+                    f"contig {name} is {length} bp, but {canon} of {build} (the variants' build) "
+                    f"is {want} bp: this FASTA is of another assembly",
+                    path=path, where=f"line {line} of the .fai index",
+                )
             if canon not in self._names:
                 self._names[canon] = name
                 self._lengths[canon] = int(length)
-        evidence = genome.infer_build(dict(zip(self._fa.references, self._fa.lengths, strict=True)), None)
-        if evidence.build is not None and evidence.build != build:
+        for lst in self._regions.values():
+            lst.sort()
+        if not (set(self._names) & set(expected)) and not self._regions:
+            shown = ", ".join(list(self._fa.references)[:5])
             raise ReferenceError_(
-                f"FASTA looks like {evidence.build} ({'; '.join(evidence.reasons)}), "
-                f"but the variants are {build}",
-                path=path,
+                f"no contig matches a {build} chromosome (contigs: {shown}); "
+                "name them chr1 / 1 / NC_000001.11, or chr17:START-END for extracted regions",
+                path=path, where="line 1 of the .fai index",
             )
 
     def covers(self, chrom: str, start: int, end: int) -> bool:
         length = self._lengths.get(chrom)
-        return length is not None and start >= 1 and end <= length
+        if length is not None and start >= 1 and end <= length:
+            return True
+        return self._region(chrom, start, end) is not None
+
+    def _region(self, chrom: str, start: int, end: int) -> tuple[int, int, str] | None:
+        lst = self._regions.get(chrom)
+        if not lst:
+            return None
+        i = bisect.bisect_right(lst, (start, float("inf"), "")) - 1
+        for j in range(i, max(i - 4, -1), -1):
+            s, e, name = lst[j]
+            if s <= start and end <= e:
+                return lst[j]
+        return None
 
     def fetch(self, chrom: str, start: int, end: int) -> str | None:
-        if not self.covers(chrom, start, end):
+        length = self._lengths.get(chrom)
+        if length is not None and start >= 1 and end <= length:
+            return str(self._fa.fetch(self._names[chrom], start - 1, end)).upper()
+        region = self._region(chrom, start, end)
+        if region is None:
             return None
-        return str(self._fa.fetch(self._names[chrom], start - 1, end)).upper()
+        s, _, name = region
+        return str(self._fa.fetch(name, start - s, end - s + 1)).upper()

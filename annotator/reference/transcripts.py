@@ -44,6 +44,7 @@ class GeneRegion:
     start: int  # 1-based inclusive
     end: int
     strand: str
+    refseq: str | None = None  # the MANE RefSeq transcript the span was taken from, when known
 
 
 @dataclass(frozen=True)
@@ -95,8 +96,10 @@ def load_gene_coordinates(path: Path) -> Mapping[str, GeneRegion]:
             for line in fh:
                 if line.startswith("#") or not line.strip():
                     continue
-                gene, chrom, start, end, strand = line.rstrip("\n").split("\t")[:5]
-                out.setdefault(gene, GeneRegion(gene, chrom, int(start), int(end), strand))
+                cols = line.rstrip("\n").split("\t")
+                gene, chrom, start, end, strand = cols[:5]
+                refseq = cols[5] if len(cols) > 5 and cols[5] else None
+                out.setdefault(gene, GeneRegion(gene, chrom, int(start), int(end), strand, refseq))
     except (OSError, ValueError) as exc:
         raise ReferenceError_(f"cannot read gene coordinates: {exc}", path=path) from exc
     return MappingProxyType(out)

@@ -1,0 +1,250 @@
+#!/usr/bin/env python3
+"""Truth-vs-call confusion of ``resmark track`` on simulated serial ctDNA (bench/ctdna_sim.py).
+
+For each seed: simulate (unless the same simulation is already there), build
+the PON from the simulated normals (``resmark pon build``, when the command
+exists), run ``resmark track --pon``, join ``track_long.tsv`` with
+``truth.tsv`` on (patient, timepoint, variant_key) and print, as Markdown:
+
+* the status matrix (true VAF 0 / > 0 x status) and the change matrix (true
+  transition vs the previous timepoint x called change);
+* the four rates of issue 16 with their goals:
+  - true-VAF-0 observations called ``detected`` (goal <= 5 %);
+  - ``cleared`` calls where the variant is truly present (goal <= 5 %);
+  - true emergences with >= 10 expected ALT molecules called ``emerging``
+    (goal >= 80 %; untracked variants count as misses);
+  - true stable transitions called ``stable`` (goal >= 90 %);
+* the patient-level MRD call per timepoint against the true tumour fraction,
+  when ``track_summary.json`` carries one.
+
+The true transition from VAF v1 to v2: both 0 absent; 0 -> >0 emerging;
+>0 -> 0 cleared; v2/v1 >= 1.5 rising; <= 1/1.5 falling; else stable (the
+simulator only makes ratios of 1 or >= 2).  Thresholds of resmark are its
+defaults unless ``--track-args`` says otherwise; nothing here is tuned.
+
+    python3 bench/ctdna_confusion.py --seeds 1,2 [--patients 12] [--timepoints 5] [--workdir DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+
+from common import REPO, WORK  # type: ignore[import-not-found]
+
+PY = sys.executable
+RESMARK = [PY, "-m", "annotator"]
+GOALS = {
+    "vaf0_detected": ("true-VAF-0 observations called detected", "<=", 0.05),
+    "false_cleared": ("'cleared' calls that are false (variant present)", "<=", 0.05),
+    "emerging_found": ("emergences with >= 10 expected alt molecules called emerging", ">=", 0.80),
+    "stable_found": ("stable transitions called stable", ">=", 0.90),
+}
+
+
+def true_change(v1: float, v2: float) -> str:
+    if v1 == 0 and v2 == 0:
+        return "absent"
+    if v1 == 0:
+        return "emerging"
+    if v2 == 0:
+        return "cleared"
+    r = v2 / v1
+    if r >= 1.5:
+        return "rising"
+    if r <= 1 / 1.5:
+        return "falling"
+    return "stable"
+
+
+def _env() -> dict[str, str]:
+    """resmark from $PYTHONPATH when set (e.g. another checkout), else from this checkout."""
+    env = dict(os.environ)
+    env.setdefault("PYTHONPATH", str(REPO))
+    return env
+
+
+def run(argv: list[str], cwd: Path) -> float:
+    t = time.perf_counter()
+    proc = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, check=False, env=_env())
+    if proc.returncode != 0:
+        raise SystemExit(f"failed ({proc.returncode}): {shlex.join(argv)}\n{proc.stderr[-3000:]}")
+    return time.perf_counter() - t
+
+
+def has_pon_command() -> bool:
+    proc = subprocess.run([*RESMARK, "pon", "--help"], capture_output=True, text=True, check=False,
+                          cwd=Path(tempfile.gettempdir()), env=_env())
+    return proc.returncode == 0
+
+
+def simulate(seed: int, args: argparse.Namespace) -> Path:
+    d = Path(args.workdir) / f"seed{seed}_p{args.patients}_t{args.timepoints}_{args.modes.replace(',', '-')}"
+    if (d / "truth.tsv").exists() and (d / "simulation.json").exists():
+        return d
+    cmd = [PY, str(REPO / "bench" / "ctdna_sim.py"), str(d), "--seed", str(seed), "--patients",
+           str(args.patients), "--timepoints", str(args.timepoints), "--modes", args.modes]
+    print(f"simulating seed {seed}: {shlex.join(cmd)}", file=sys.stderr)
+    run(cmd, REPO)
+    return d
+
+
+def read_tsv(path: Path) -> list[dict[str, str]]:
+    with open(path, encoding="utf-8") as fh:
+        return list(csv.DictReader(fh, delimiter="\t"))
+
+
+def evaluate(sim: Path, args: argparse.Namespace, use_pon: bool) -> dict[str, object]:
+    out = sim / "track_out"
+    pon = sim / "pon"
+    timings = {}
+    if use_pon:
+        normals = [str(sim / n.strip()) for n in (sim / "normals.txt").read_text().splitlines() if n.strip()]
+        timings["pon_build_s"] = run([*RESMARK, "pon", "build", *normals, "-o", str(pon), "--regions",
+                                      str(sim / "sites.bed"), "--force"], sim)
+    track = [*RESMARK, "track", str(sim / "samplesheet.tsv"), "-o", str(out), "--force", "--no-png"]
+    if use_pon:
+        track += ["--pon", str(pon)]
+    track += shlex.split(args.track_args or "")
+    timings["track_s"] = run(track, sim)
+    truth = {(r["patient"], r["timepoint"], r["variant_key"]): r for r in read_tsv(sim / "truth.tsv")}
+    calls = {(r["patient"], r["timepoint"], r["variant_key"]): r for r in read_tsv(out / "track_long.tsv")}
+    order: dict[str, list[str]] = defaultdict(list)
+    for p, t, _k in truth:
+        if t not in order[p]:
+            order[p].append(t)
+    status_m: Counter[tuple[str, str]] = Counter()
+    change_m: Counter[tuple[str, str]] = Counter()
+    vaf0 = vaf0_det = 0
+    vaf0_by_role: Counter[str] = Counter()
+    cleared = cleared_false = 0
+    emerg = emerg_found = 0
+    stable = stable_found = 0
+    for (p, t, k), tr in truth.items():
+        v = float(tr["true_vaf"])
+        call = calls.get((p, t, k))
+        status = call["status"] if call else "untracked"
+        status_m[("vaf0" if v == 0 else "vaf>0", status)] += 1
+        if v == 0 and call is not None and status not in ("not_assessed",):
+            vaf0 += 1
+            if status == "detected":
+                vaf0_det += 1
+                vaf0_by_role[tr["role"]] += 1
+        i = order[p].index(t)
+        if i == 0:
+            continue
+        prev = truth[(p, order[p][i - 1], k)]
+        tc = true_change(float(prev["true_vaf"]), v)
+        cc = (call.get("change") or "none") if call else "untracked"
+        change_m[(tc, cc)] += 1
+        if cc == "cleared":
+            cleared += 1
+            cleared_false += v > 0
+        if tc == "emerging" and float(tr["expected_alt_molecules"]) >= 10:
+            emerg += 1
+            emerg_found += cc == "emerging"
+        if tc == "stable":
+            stable += 1
+            stable_found += cc == "stable"
+    rates = {
+        "vaf0_detected": (vaf0_det, vaf0), "false_cleared": (cleared_false, cleared),
+        "emerging_found": (emerg_found, emerg), "stable_found": (stable_found, stable),
+    }
+    mrd = mrd_matrix(out / "track_summary.json", truth)
+    return {"status": status_m, "change": change_m, "rates": rates, "vaf0_by_role": vaf0_by_role,
+            "mrd": mrd, "timings": timings, "pon": use_pon}
+
+
+def mrd_matrix(summary_path: Path, truth: dict[tuple[str, str, str], dict[str, str]]) -> Counter[tuple[str, str]]:
+    """(true tumour fraction > 0 ?, MRD call) per patient timepoint, when the summary has MRD."""
+    tf = {(p, t): float(r["tumor_fraction"]) for (p, t, _k), r in truth.items()}
+    m: Counter[tuple[str, str]] = Counter()
+    doc = json.loads(summary_path.read_text(encoding="utf-8"))
+    for patient in doc.get("patients", []):
+        for tp in patient.get("timepoints", []):
+            mrd = tp.get("mrd")
+            call = tp.get("mrd_call") or (mrd.get("call") if isinstance(mrd, dict) else mrd)
+            if call is None:
+                continue
+            key = (patient["patient"], tp["label"])
+            m[("tf>0" if tf.get(key, 0) > 0 else "tf=0", str(call))] += 1
+    return m
+
+
+def matrix_md(m: Counter[tuple[str, str]], title: str) -> str:
+    rows = sorted({r for r, _ in m})
+    cols = sorted({c for _, c in m})
+    lines = [f"**{title}**", "", "| truth \\ call | " + " | ".join(cols) + " | total |",
+             "|---|" + "---:|" * (len(cols) + 1)]
+    for r in rows:
+        cells = [str(m.get((r, c), 0)) for c in cols]
+        lines.append(f"| {r} | " + " | ".join(cells) + f" | {sum(m.get((r, c), 0) for c in cols)} |")
+    return "\n".join(lines)
+
+
+def rates_md(results: dict[int, dict[str, object]]) -> str:
+    seeds = sorted(results)
+    lines = ["| rate | goal | " + " | ".join(f"seed {s}" for s in seeds) + " |",
+             "|---|---|" + "---|" * len(seeds)]
+    for key, (label, op, goal) in GOALS.items():
+        cells = []
+        for s in seeds:
+            num, den = results[s]["rates"][key]  # type: ignore[index]
+            if not den:
+                cells.append("n/a (0)")
+                continue
+            r = num / den
+            ok = r <= goal if op == "<=" else r >= goal
+            cells.append(f"{100 * r:.1f} % ({num}/{den}) {'ok' if ok else 'MISSED'}")
+        lines.append(f"| {label} | {op} {100 * goal:.0f} % | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--seeds", default="1,2", help="comma-separated simulation seeds")
+    ap.add_argument("--patients", type=int, default=12)
+    ap.add_argument("--timepoints", type=int, default=5)
+    ap.add_argument("--modes", default="umi", help="bench/ctdna_sim.py --modes")
+    ap.add_argument("--workdir", default=str(WORK / "ctdna"))
+    ap.add_argument("--no-pon", action="store_true", help="track without a PON")
+    ap.add_argument("--track-args", help="extra resmark track options, one quoted string")
+    args = ap.parse_args(argv)
+    seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
+    use_pon = not args.no_pon and has_pon_command()
+    if not args.no_pon and not use_pon:
+        print("note: this resmark has no `pon` command; tracking without a PON", file=sys.stderr)
+    results = {}
+    for seed in seeds:
+        results[seed] = evaluate(simulate(seed, args), args, use_pon)
+    print(f"## resmark track on simulated serial ctDNA ({args.patients} patients x {args.timepoints} "
+          f"timepoints, modes {args.modes}, PON {'yes' if use_pon else 'no'})\n")
+    print(rates_md(results))
+    for seed in seeds:
+        r = results[seed]
+        print(f"\n### seed {seed}\n")
+        print(matrix_md(r["status"], "status at each timepoint"))  # type: ignore[arg-type]
+        print()
+        print(matrix_md(r["change"], "change vs the previous timepoint"))  # type: ignore[arg-type]
+        roles = r["vaf0_by_role"]
+        if roles:
+            print("\ntrue-VAF-0 'detected' by site role: "
+                  + ", ".join(f"{k} {v}" for k, v in sorted(roles.items())))  # type: ignore[attr-defined]
+        if r["mrd"]:
+            print()
+            print(matrix_md(r["mrd"], "patient MRD call per timepoint (truth: tumour fraction > 0)"))  # type: ignore[arg-type]
+        print("\ntimings (s): " + ", ".join(f"{k} {v:.1f}" for k, v in r["timings"].items()))  # type: ignore[attr-defined]
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
