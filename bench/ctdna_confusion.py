@@ -30,9 +30,11 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import shlex
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -64,16 +66,24 @@ def true_change(v1: float, v2: float) -> str:
     return "stable"
 
 
+def _env() -> dict[str, str]:
+    """resmark from $PYTHONPATH when set (e.g. another checkout), else from this checkout."""
+    env = dict(os.environ)
+    env.setdefault("PYTHONPATH", str(REPO))
+    return env
+
+
 def run(argv: list[str], cwd: Path) -> float:
     t = time.perf_counter()
-    proc = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, check=False)
+    proc = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, check=False, env=_env())
     if proc.returncode != 0:
         raise SystemExit(f"failed ({proc.returncode}): {shlex.join(argv)}\n{proc.stderr[-3000:]}")
     return time.perf_counter() - t
 
 
 def has_pon_command() -> bool:
-    proc = subprocess.run([*RESMARK, "pon", "--help"], capture_output=True, text=True, check=False, cwd=REPO)
+    proc = subprocess.run([*RESMARK, "pon", "--help"], capture_output=True, text=True, check=False,
+                          cwd=Path(tempfile.gettempdir()), env=_env())
     return proc.returncode == 0
 
 
@@ -100,12 +110,12 @@ def evaluate(sim: Path, args: argparse.Namespace, use_pon: bool) -> dict[str, ob
     if use_pon:
         normals = [str(sim / n.strip()) for n in (sim / "normals.txt").read_text().splitlines() if n.strip()]
         timings["pon_build_s"] = run([*RESMARK, "pon", "build", *normals, "-o", str(pon), "--regions",
-                                      str(sim / "sites.bed"), "--force"], REPO)
+                                      str(sim / "sites.bed"), "--force"], sim)
     track = [*RESMARK, "track", str(sim / "samplesheet.tsv"), "-o", str(out), "--force", "--no-png"]
     if use_pon:
         track += ["--pon", str(pon)]
     track += shlex.split(args.track_args or "")
-    timings["track_s"] = run(track, REPO)
+    timings["track_s"] = run(track, sim)
     truth = {(r["patient"], r["timepoint"], r["variant_key"]): r for r in read_tsv(sim / "truth.tsv")}
     calls = {(r["patient"], r["timepoint"], r["variant_key"]): r for r in read_tsv(out / "track_long.tsv")}
     order: dict[str, list[str]] = defaultdict(list)
@@ -162,7 +172,7 @@ def mrd_matrix(summary_path: Path, truth: dict[tuple[str, str, str], dict[str, s
     for patient in doc.get("patients", []):
         for tp in patient.get("timepoints", []):
             mrd = tp.get("mrd")
-            call = mrd.get("call") if isinstance(mrd, dict) else (mrd if isinstance(mrd, str) else None)
+            call = tp.get("mrd_call") or (mrd.get("call") if isinstance(mrd, dict) else mrd)
             if call is None:
                 continue
             key = (patient["patient"], tp["label"])

@@ -305,15 +305,34 @@ def test_build_inferred_from_ref_alleles_without_header_hints(tmp_path):
 
 
 def test_build_undecidable_asks_for_build(tmp_path, capsys):
+    # inside PIK3CA in GRCh38 (chr3:179,148,357-179,240,093), but REF N cannot be compared
+    bare = tmp_path / "bare.vcf"
+    bare.write_text(
+        "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+        "chr3\t179200000\t.\tN\tA\t.\tPASS\t.\n"
+    )
+    with pytest.raises(SystemExit) as e:
+        main(["annotate", str(bare), "-o", str(tmp_path / "o")])
+    assert e.value.code == 1
+    assert "pass --build GRCh37 or --build GRCh38" in capsys.readouterr().err
+
+
+def test_no_record_near_a_panel_gene_in_either_build_is_nothing_to_annotate(tmp_path, capsys):
+    # chr2:47,403,000 lies in no panel gene region of GRCh37 or GRCh38: the build cannot
+    # matter, so the run finishes (exit 0) with the record off-panel and a warning
     bare = tmp_path / "bare.vcf"
     bare.write_text(
         "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
         "chr2\t47403000\t.\tG\tA\t.\tPASS\t.\n"
     )
     with pytest.raises(SystemExit) as e:
-        main(["annotate", str(bare), "-o", str(tmp_path / "o")])
-    assert e.value.code == 1
-    assert "pass --build GRCh37 or --build GRCh38" in capsys.readouterr().err
+        main(["annotate", str(bare), "-o", str(tmp_path / "o"), "--formats", "tsv,json"])
+    assert e.value.code == 0
+    err = capsys.readouterr().err
+    assert "nothing to annotate" in err and "[W::" not in err
+    doc = json.loads((tmp_path / "o" / "bare.resmark.json").read_text())
+    acc = doc["accounting"]
+    assert acc["records_read"] + acc["off_panel_skipped_by_index"] == 1
 
 
 def test_cli_run_log_goes_into_outdir(tmp_path, capsys):
@@ -322,9 +341,19 @@ def test_cli_run_log_goes_into_outdir(tmp_path, capsys):
         main(["annotate", str(DEMO), "-o", str(out), "--formats", "tsv"])
     assert e.value.code == 0
     log_text = (out / "resmark.log").read_text()
-    assert "records read 11 = annotated 10" in log_text
+    assert "12 records = 10 annotated + 1 off-panel" in log_text
     prov = json.loads((out / "provenance.json").read_text())
     assert "resmark.log" in {o["file"] for o in prov["outputs"]}
     # the summary is printed even though INFO logging is not shown on stderr
     err = capsys.readouterr().err
-    assert "records read 11" in err and "INFO" not in err
+    assert "12 records = 10 annotated" in err and "INFO" not in err
+
+
+def test_demo_names_filtered_hotspot(demo):
+    # the demo's PIK3CA E545K carries FILTER weak_evidence: not annotated, but named
+    acc = demo.samples[0].accounting
+    assert acc.filtered_rule_match_count == 1
+    (text,) = acc.filtered_rule_matches
+    assert "PIK3CA p.E545K" in text and "weak_evidence" in text and "would match RULE-PIK3CA" in text
+    # one line adding up to the file's 12 records (count of non-header lines in the demo)
+    assert acc.summary_line().startswith("12 records = 10 annotated + 1 off-panel")

@@ -14,10 +14,21 @@ def test_tumour_from_mutect2_header():
     src.close()
 
 
-def test_two_samples_without_hint_lists_samples():
+def test_two_samples_named_tumour_and_normal_pick_the_tumour():
+    # the columns are named tumour_x and normal_x: the normal is recognisable by its name
+    src = VcfSource(datapath("callers", "vardict_af_vd_dp.vcf"))
+    assert (src.header.tumour_sample, src.header.normal_sample) == ("tumour_x", "normal_x")
+    assert "normal" in src.header.tumour_reason
+    src.close()
+
+
+def test_two_samples_without_hint_lists_samples(tmp_path):
+    vcf = tmp_path / "two.vcf"
+    text = datapath("callers", "vardict_af_vd_dp.vcf").read_text()
+    vcf.write_text(text.replace("tumour_x", "S1").replace("normal_x", "S2"))
     with pytest.raises(UsageError) as e:
-        VcfSource(datapath("callers", "vardict_af_vd_dp.vcf"))
-    assert "tumour_x" in str(e.value) and "normal_x" in str(e.value) and "--sample" in str(e.value)
+        VcfSource(vcf)
+    assert "S1" in str(e.value) and "S2" in str(e.value) and "--sample" in str(e.value)
 
 
 def test_unknown_sample_lists_samples():

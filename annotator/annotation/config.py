@@ -14,10 +14,15 @@ from pathlib import Path
 from typing import Any
 
 from annotator.annotation.pipeline import REPORT_MODES, PanelRegions, SampleAnnotation
-from annotator.cnv.thresholds import CnThresholds
+from annotator.cnv.thresholds import CnThresholds, option_problems
+from annotator.consequence.engine import ConsequenceEngine
 from annotator.core import genome
+from annotator.core.rows import Row
 from annotator.errors import ResmarkError, UsageError, raise_collected
 from annotator.io.atomic import OutputDir
+from annotator.io.inputbytes import Spool, is_regular
+from annotator.knowledge.model import Panel
+from annotator.reference import Reference
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +60,8 @@ class AnnotateConfig:
     run_log: Sequence[str] | None = None
     samplesheet: str | Path | None = None  # cohort: TSV/CSV of VCFs (annotator.annotation.cohort)
     dataset: str | Path | None = None  # cohort: hive-partitioned Parquet dataset to update
+    # drug or class names already given (None: not stated); ranks strategies by setting
+    prior_therapy: Sequence[str] | None = None
 
 
 @dataclass
@@ -62,27 +69,52 @@ class AnnotateResult:
     samples: list[SampleAnnotation]
     outdir: Path
     outputs: list[Path] = field(default_factory=list)
-    provenance: dict[str, Any] = field(default_factory=dict)
-    failures: list[Any] = field(default_factory=list)  # cohort.SampleFailure per failed input
+    provenance: dict[str, Any] = field(default_factory=dict)  # the provenance JSON document
+    # cohort.SampleFailure per failed input (cohort imports this module: no import back)
+    failures: list[Any] = field(default_factory=list)
     dataset: list[Path] = field(default_factory=list)  # partition files written
 
     @property
-    def rows(self) -> list[Any]:
+    def rows(self) -> list[Row]:
         return [r for s in self.samples for r in s.rows]
 
 
 @dataclass
 class RunContext:
-    """Per-run state: the loaded panel and a cache of references per build."""
+    """Per-run state: the loaded panel and a cache of references per build.
+
+    ``spool`` holds the run's copies of inputs that cannot be read twice
+    (pipes): the reader and the annotated-VCF writer both read the copy.
+    """
 
     config: AnnotateConfig
-    panel: Any
-    references: dict[str, Any] = field(default_factory=dict)
+    panel: Panel
+    references: dict[str, Reference] = field(default_factory=dict)
     progress: Callable[[int], None] | None = None
-    engines: dict[str, Any] = field(default_factory=dict)
+    engines: dict[str, ConsequenceEngine] = field(default_factory=dict)
     regions: dict[str, PanelRegions] = field(default_factory=dict)
+    spool: Spool = field(default_factory=Spool)
+    _consulted: dict[str, Reference] = field(default_factory=dict, repr=False)
+    _consulted_regions: dict[str, PanelRegions] = field(default_factory=dict, repr=False)
 
-    def reference(self, build: str) -> Any:
+    def readable(self, path: str | Path) -> Path:
+        """Where the bytes of input ``path`` can be read (a pipe's copy, else the path)."""
+        return self.spool.readable(path)
+
+    def reference(self, build: str, *, consulted_only: bool = False) -> Reference:
+        """The reference of ``build``, loaded once per run.
+
+        ``consulted_only``: looked at only to check the build of a file against
+        the other build's embedded sequence; that one is loaded without the
+        user's --fasta/--gtf (which belong to the build being annotated) and is
+        not listed in the provenance.
+        """
+        if consulted_only and build not in self.references:
+            if build not in self._consulted:
+                from annotator.reference import load_reference
+
+                self._consulted[build] = load_reference(build, None)
+            return self._consulted[build]
         if build not in self.references:
             from annotator.core.settings import reference_files
             from annotator.reference import load_reference
@@ -100,7 +132,7 @@ class RunContext:
             self.references[build] = ref
         return self.references[build]
 
-    def engine(self, build: str) -> Any:
+    def engine(self, build: str) -> ConsequenceEngine:
         """One consequence engine per build for the whole run (its caches are per transcript)."""
         if build not in self.engines:
             from annotator.consequence import ConsequenceEngine
@@ -108,16 +140,25 @@ class RunContext:
             self.engines[build] = ConsequenceEngine(self.reference(build))
         return self.engines[build]
 
-    def panel_regions(self, build: str) -> PanelRegions:
+    def panel_regions(self, build: str, *, consulted_only: bool = False) -> PanelRegions:
         """Merged regions of every panel gene in ``build`` (index queries, off-panel test)."""
-        if build not in self.regions:
+        consulted = consulted_only and build not in self.references
+        cache = self._consulted_regions if consulted else self.regions
+        if build not in cache:
             genes = self.panel.gene_symbols()
-            self.regions[build] = PanelRegions.build(
+            cache[build] = PanelRegions.build(
                 (r.chrom, r.start, r.end, r.gene)
-                for r in self.reference(build).gene_regions(extra_genes=genes)
+                for r in self.reference(build, consulted_only=consulted).gene_regions(
+                    extra_genes=genes)
                 if r.gene in genes
             )
-        return self.regions[build]
+        return cache[build]
+
+
+def input_paths(config: AnnotateConfig) -> list[str | Path]:
+    """Every input file of the run (an output may never replace one)."""
+    side = (config.cnv, config.sv, config.fasta, config.gtf, config.samplesheet)
+    return [*config.inputs, *(p for p in side if p is not None)]
 
 
 def check_config(config: AnnotateConfig) -> None:
@@ -131,6 +172,8 @@ def check_config(config: AnnotateConfig) -> None:
             problems.append(UsageError("input file not found", path=path))
         elif path.is_dir():
             problems.append(UsageError("is a directory, not a VCF/BCF file", path=path))
+        elif not is_regular(path):
+            pass  # a pipe: read once, by the reader (sniffing here would consume it)
         elif len(config.inputs) == 1 and getattr(config, "samplesheet", None) is None:
             # one input: its container faults join the other problems (a cohort reports
             # each failing input separately instead)
@@ -161,14 +204,18 @@ def check_config(config: AnnotateConfig) -> None:
     except ResmarkError as e:
         if "(set by --" not in e.message:  # an option's own path is reported above
             problems.append(e)
-    if config.tumor_fraction is not None and not 0 < config.tumor_fraction <= 1:
-        problems.append(UsageError(f"--tumor-fraction must be in (0, 1], not {config.tumor_fraction}"))
+    problems += [UsageError(p) for p in option_problems(config.tumor_fraction, config.ploidy)]
+    for opt, side in (("--cnv", config.cnv), ("--sv", config.sv)):
+        if side is not None and len(config.inputs) > 1 and Path(side).exists() and not is_regular(side):
+            problems.append(UsageError(  # each sample reads it: a pipe would be empty the second time
+                f"{opt} is a pipe, which can be read only once, and there are "
+                f"{len(config.inputs)} inputs; give it as a file", path=side))
     if config.jobs < 1:
         problems.append(UsageError(f"--jobs must be at least 1, not {config.jobs}"))
     if config.sample is not None and len(config.inputs) > 1:
         problems.append(UsageError("--sample applies to one input; for cohorts use a sample sheet"))
     try:
-        OutputDir(config.outdir, config.force).check()
+        OutputDir(config.outdir, config.force, protect=input_paths(config)).check()
     except ResmarkError as e:
         problems.append(e)
     raise_collected(problems)

@@ -18,6 +18,8 @@ Keys (all present; lists may be empty):
   sequence, with the option that fixes it), ``unreachable_rules`` (rules the
   reference cannot serve: gene not located, no model, no sequence) and
   ``messages`` (one line each, as logged).
+- ``therapy_context``: the prior therapy the strategies were ranked for
+  (``--prior-therapy`` / sheet ``prior_therapy``), with its drug classes.
 
 ``resmark report OUTDIR`` re-renders the HTML from this document alone, so the
 run and the re-render share one path (``annotator.report.html``).
@@ -55,7 +57,18 @@ def sample_document(s: SampleAnnotation, prov: dict[str, Any], panel: Panel) -> 
         "upstream_disagreements": s.disagreements,
         "non_dna_markers": list(getattr(panel, "non_dna_markers", ())),
         "qc": sample_qc(s, prov, panel),
+        "therapy_context": _therapy_context(s),
     }
+
+
+def _therapy_context(s: SampleAnnotation) -> dict[str, Any]:
+    """What prior therapy the strategies were ranked for (None given: each states its setting)."""
+    given = getattr(s, "prior_therapy", None)
+    if given is None:
+        return {"prior_therapy": None, "drug_classes": [],
+                "note": "no prior therapy given: each strategy states the setting it was tested in"}
+    return {"prior_therapy": list(given[0]), "drug_classes": list(given[1]),
+            "note": "strategies tested only in another setting are marked and ranked last"}
 
 
 def plain_document(document: dict[str, Any]) -> dict[str, Any]:

@@ -1,21 +1,41 @@
-"""Annotate one VCF/BCF in memory: ``annotate_file(path, ctx) -> SampleAnnotation``."""
+"""Annotate one VCF/BCF in memory: ``annotate_file(path, ctx) -> SampleAnnotation``.
+
+The file is read by one reader (``VcfSource.open``) in one pass over the
+panel regions of both builds: the records in the chosen build's regions are
+annotated, and the REF alleles of all of them are the build evidence
+(``annotator.reference.buildguess``):
+
+* header silent (no ``##contig`` lengths, no ``##reference``) and ``--build
+  auto``: the REF alleles decide; when no record falls in a panel gene region
+  of either build there is nothing to annotate (a warning, not an error);
+* ``--build`` or the header names a build that the REF alleles contradict
+  (most checked alleles disagree with it and agree with the other build):
+  an error naming both counts.
+
+Only ``--report all`` with a silent header reads the file twice (once for the
+panel regions, to decide the build, then every record).
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
 
 from annotator.annotation.config import RunContext
 from annotator.annotation.pipeline import (
     AnnotateOptions,
     SampleAnnotation,
     SampleAnnotator,
+    SvHandler,
     apply_flags,
 )
 from annotator.core import genome
+from annotator.core.genome import GenomeBuild
 from annotator.errors import InputError
-from annotator.io.vcfin import VcfSource
+from annotator.io.vcfin import InputRecord, VcfSource
+from annotator.reference import Reference
+from annotator.reference.buildguess import BuildGuess, Evidence, contradiction, guess_build
 
 log = logging.getLogger(__name__)
 
@@ -26,63 +46,106 @@ def annotate_file(
     sample: str | None = None,
 ) -> SampleAnnotation:
     """Annotate one VCF/BCF in memory (no files written)."""
-    from annotator.consequence.upstream import UpstreamParser
-
     cfg = ctx.config
-    source = VcfSource(path, sample)
+    source = VcfSource.open(path, sample, ctx.spool)
     try:
         header = source.header
         evidence = genome.infer_build(header.contigs, header.reference_line, header.assembly_hints)
-        if evidence.build is None and not evidence.reasons and cfg.build.lower() == "auto":
-            evidence = _build_from_alleles(path, ctx)
-        build = genome.resolve_build(cfg.build, evidence, str(path))
-        reference = ctx.reference(build.name)
-        engine = ctx.engine(build.name)
-        upstream = UpstreamParser.from_header(header.lines)
-        regions = ctx.panel_regions(build.name)
-        sample_name = header.tumour_sample or Path(path).name.split(".")[0]
-        sv_handler = _sv_handler(ctx, build, reference, sample_name)
-        annotator = SampleAnnotator(
-            sample=sample_name,
-            header=header,
-            build=build,
-            panel=ctx.panel,
-            reference=reference,
-            engine=engine,
-            upstream=upstream,
-            regions=regions,
-            options=AnnotateOptions(cfg.include_filtered, cfg.report),
-            sv_handler=sv_handler,
-        )
         use_index = cfg.report != "all"  # unindexed files: annotator.io.regionscan
-        query = regions.query_regions() if use_index else None
-        for n, rec in enumerate(source.records(query), start=1):
+        silent = evidence.build is None and not evidence.reasons and cfg.build.lower() == "auto"
+        seen = Evidence()
+        if silent:
+            build, records = _build_from_alleles(source, ctx, seen, use_index)
+        else:
+            build = genome.resolve_build(cfg.build, evidence, str(path))
+            records = _records(source, ctx, build, seen, use_index)
+        annotator = _annotator(ctx, source, build)
+        for n, rec in enumerate(records, start=1):
             annotator.add(rec)
             if ctx.progress is not None and n % 10_000 == 0:
                 ctx.progress(10_000)
+        if not silent:
+            _check_build(seen, build, ctx, path, explicit=cfg.build.lower() != "auto",
+                         header_reasons=evidence.reasons)
         result = annotator.finish(str(path))
+        result.input_sha256 = source.sha256()
         if use_index and source.total_records is not None:
             result.accounting.off_panel_by_index = max(
                 0, source.total_records - result.accounting.records_read
             )
-        _add_segment_calls(ctx, result, build, reference)
-        apply_flags(result, ctx.panel)
+        _add_segment_calls(ctx, result, build, ctx.reference(build.name))
+        apply_flags(result, ctx.panel, getattr(cfg, "prior_therapy", None))
         return result
     finally:
         source.close()
 
 
-def _build_from_alleles(path: str | Path, ctx: RunContext) -> genome.BuildEvidence:
-    """No header evidence: compare REF alleles with both builds' embedded sequence."""
-    from annotator.reference.buildguess import guess_build
+def _annotator(ctx: RunContext, source: VcfSource, build: GenomeBuild) -> SampleAnnotator:
+    from annotator.consequence.upstream import UpstreamParser
 
-    source = VcfSource(path, None if ctx.config.sample is None else ctx.config.sample)
-    try:
-        records = ((r.chrom, r.pos, r.ref) for r in source.records())
-        guess = guess_build(records, lambda b, c, s, e: ctx.reference(b).sequence(c, s, e))
-    finally:
-        source.close()
+    cfg = ctx.config
+    header = source.header
+    reference = ctx.reference(build.name)
+    sample_name = header.tumour_sample or Path(source.path).name.split(".")[0]
+    return SampleAnnotator(
+        sample=sample_name,
+        header=header,
+        build=build,
+        panel=ctx.panel,
+        reference=reference,
+        engine=ctx.engine(build.name),
+        upstream=UpstreamParser.from_header(header.lines),
+        regions=ctx.panel_regions(build.name),
+        options=AnnotateOptions(cfg.include_filtered, cfg.report),
+        sv_handler=_sv_handler(ctx, build, reference, sample_name),
+    )
+
+
+def _other(build: str) -> str:
+    return next(b for b in genome.BUILDS if b != build)
+
+
+def _records(
+    source: VcfSource, ctx: RunContext, build: GenomeBuild, seen: Evidence, use_index: bool
+) -> Iterable[InputRecord]:
+    """The records to annotate in ``build``; every record read also feeds ``seen``."""
+    if not use_index:
+        for rec in source.records():
+            seen.add(rec)
+            yield rec
+        return
+    sets = [ctx.panel_regions(build.name).query_regions(),
+            ctx.panel_regions(_other(build.name), consulted_only=True).query_regions()]
+    for k, rec in source.records_in_sets(sets):
+        seen.add(rec)
+        if k == 0:
+            yield rec
+
+
+def _fetch(ctx: RunContext, consulted_only: bool = False) -> Callable[[str, str, int, int], str | None]:
+    return lambda b, c, s, e: ctx.reference(b, consulted_only=consulted_only).sequence(c, s, e)
+
+
+def _build_from_alleles(
+    source: VcfSource, ctx: RunContext, seen: Evidence, use_index: bool
+) -> tuple[GenomeBuild, Iterable[InputRecord]]:
+    """No header evidence: compare REF alleles with both builds' embedded sequence."""
+    path = source.path
+    sets = [ctx.panel_regions(b).query_regions() for b in genome.BUILDS]
+    per_build: list[list[InputRecord]] = [[] for _ in genome.BUILDS]
+    for k, rec in source.records_in_sets(sets):
+        seen.add(rec)
+        per_build[k].append(rec)
+    guess = guess_build(seen.alleles(), _fetch(ctx))
     if guess.build is None:
+        if not any(per_build):
+            build = genome.get(genome.BUILDS[-1])
+            log.warning(
+                "%s: nothing to annotate: no record falls in a panel gene region of either build, "
+                "and the header names no build (outputs say %s; pass --build to state it)",
+                path, build.name,
+            )
+            return build, _all_or(source, per_build[-1], use_index)
         raise InputError(
             "cannot tell the genome build: the header has no ##contig lengths or ##reference "
             f"and too few REF alleles fall in resmark's embedded sequence to decide ({guess.explain()}); "
@@ -90,24 +153,56 @@ def _build_from_alleles(path: str | Path, ctx: RunContext) -> genome.BuildEviden
             path=path,
         )
     log.warning("%s: no build in the header; REF alleles say %s (%s)", path, guess.build, guess.explain())
-    return genome.BuildEvidence(guess.build, (f"REF alleles ({guess.explain()})",))
+    build = genome.get(guess.build)
+    return build, _all_or(source, per_build[genome.BUILDS.index(build.name)], use_index)
 
 
-def _sv_handler(ctx: RunContext, build: Any, reference: Any, sample: str) -> Any:
+def _all_or(source: VcfSource, kept: list[InputRecord], use_index: bool) -> Iterable[InputRecord]:
+    if use_index:
+        return kept
+    source.rewind()  # --report all: every record, read again from the start
+    return source.records()
+
+
+def _check_build(
+    seen: Evidence, build: GenomeBuild, ctx: RunContext, path: str | Path, *, explicit: bool,
+    header_reasons: tuple[str, ...],
+) -> None:
+    """An explicit or header build that the REF alleles contradict is an error."""
+    fetch = _fetch(ctx, consulted_only=True)
+    if seen.consistent_with(build.name, fetch):
+        return
+    guess: BuildGuess = guess_build(seen.alleles(), fetch)
+    said = "--build" if explicit else "the header (" + "; ".join(header_reasons[:2]) + ")"
+    verdict = contradiction(guess, build.name)
+    if verdict == "decisive":
+        raise InputError(
+            f"{said} says {build.name}, but the REF alleles say {guess.build} ({guess.explain()}); "
+            f"pass --build {guess.build}" + (" or fix the header" if not explicit else ""),
+            path=path,
+        )
+    if verdict == "suspect":
+        log.warning("%s: %s says %s, but many REF alleles disagree (%s)", path, said, build.name,
+                    guess.explain())
+
+
+def _sv_handler(
+    ctx: RunContext, build: GenomeBuild, reference: Reference, sample: str
+) -> SvHandler | None:
     try:
         from annotator.cnv.handler import make_vcf_sv_handler
     except ImportError:
         return None
-    handler: Any = make_vcf_sv_handler(ctx, build, reference, sample)
+    handler: SvHandler = make_vcf_sv_handler(ctx, build, reference, sample)
     return handler
 
 
-def _add_segment_calls(ctx: RunContext, result: SampleAnnotation, build: Any, reference: Any) -> None:
+def _add_segment_calls(
+    ctx: RunContext, result: SampleAnnotation, build: GenomeBuild, reference: Reference
+) -> None:
     cfg = ctx.config
     if cfg.cnv is None and cfg.sv is None:
         return
     from annotator.cnv.handler import add_external_calls
 
     add_external_calls(ctx, result, build, reference)
-
-

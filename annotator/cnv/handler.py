@@ -12,9 +12,8 @@ config has it, else the defaults of ``annotator.cnv.thresholds``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 from annotator.cnv import fusion
@@ -23,13 +22,15 @@ from annotator.cnv.genecall import GeneCnCall, call_genes
 from annotator.cnv.genetable import DISCRETE_CLASSES
 from annotator.cnv.readers import read_cnv
 from annotator.cnv.rowbuild import CN_TERMS, SV_TERMS, make_row
-from annotator.cnv.segment import CnvInput
+from annotator.cnv.segment import CnvInput, overlap_filter
 from annotator.cnv.sv import SvInterpreter
-from annotator.cnv.svvcf import FusionRecord, is_fusion_table, read_fusion_table, read_sv_vcf
+from annotator.cnv.svvcf import FusionRecord, SvFile
 from annotator.cnv.thresholds import DEFAULT_THRESHOLDS, CnThresholds
 from annotator.core import chromnames
 from annotator.core.models import Alteration
+from annotator.core.provenance import InputFile
 from annotator.core.rows import match_columns
+from annotator.io.vcfmodel import InputRecord
 from annotator.knowledge.matcher import match_alteration
 
 log = logging.getLogger(__name__)
@@ -86,15 +87,28 @@ def add_external_calls(ctx: Any, result: Any, build: Any, reference: Any) -> Non
     panel_regions = {g: r for g, r in regions.items() if g in panel_genes}
     measured: set[str] = set()
     if cfg.cnv is not None:
-        cnv = read_cnv(cfg.cnv, result.sample)
+        # segments outside every gene called are counted, not kept (genome-wide bin files)
+        keep = overlap_filter((r.chrom, r.start, r.end) for r in regions.values())
+        cnv = read_cnv(cfg.cnv, result.sample, keep)
+        _record_input(result, InputFile("cnv", str(cfg.cnv), cnv.sha256 or ""))
         measured = _add_cnv(ctx, result, build, reference, cnv, regions)
     if cfg.sv is not None:
-        if is_fusion_table(cfg.sv):
-            _add_fusion_table(ctx, result, build, reference, read_fusion_table(cfg.sv))
-        else:
-            _add_sv_vcf(ctx, result, build, reference, cfg.sv, panel_regions)
+        with SvFile(cfg.sv) as sv:  # read once: the fusion-table test peeks at its first line
+            if sv.is_fusion_table:
+                _add_fusion_table(ctx, result, build, reference, sv.fusions())
+            else:
+                _add_sv_vcf(ctx, result, build, reference, sv.records(result.sample),
+                            panel_regions)
+            _record_input(result, sv.input_file("sv"))
     if measured:
         defer_to_measured_copy_number(ctx, result, measured)
+
+
+def _record_input(result: Any, item: InputFile) -> None:
+    """Provenance of a side input, with the digest computed while it was read."""
+    inputs = getattr(result, "side_inputs", None)
+    if inputs is not None and item not in inputs:
+        inputs.append(item)
 
 
 _UNMEASURED_CN = frozenset({"loss", "gain"})
@@ -245,13 +259,13 @@ def _gene_table_calls(
 
 # -- structural variants ------------------------------------------------------------
 def _add_sv_vcf(
-    ctx: Any, result: Any, build: Any, reference: Any, path: str | Path,
+    ctx: Any, result: Any, build: Any, reference: Any, records: Iterable[InputRecord],
     regions: Mapping[str, Any],
 ) -> None:
     cfg = ctx.config
     acc = result.accounting
     interp = _interpreter(ctx, build, reference, result.sample, "sv-vcf", regions)
-    for rec in read_sv_vcf(path, result.sample):
+    for rec in records:
         acc.sv_records_read += 1
         acc.alleles_read += len(rec.alts)
         filt = ";".join(rec.filters) if rec.filters else "PASS"

@@ -30,8 +30,9 @@ class InputFile:
     sha256: str
 
     @classmethod
-    def of(cls, role: str, path: str | Path) -> InputFile:
-        return cls(role, str(path), sha256_file(path))
+    def of(cls, role: str, path: str | Path, sha256: str | None = None) -> InputFile:
+        """``sha256``: the digest the reader took while reading; else the file is read for it."""
+        return cls(role, str(path), sha256 or sha256_file(path))
 
 
 @dataclass(frozen=True)

@@ -8,43 +8,71 @@ outside the regions must not become Python objects:
   through region queries like an indexed file.  Building the index reads
   the file once in C and keeps only the index in memory;
 * a plain or ordinary-gzip VCF (and a bgzipped one htslib cannot index,
-  e.g. unsorted) is pre-filtered as text: only CHROM, POS and the length of
-  REF of each line are looked at, and kept lines go to a small temporary VCF
-  that cyvcf2 parses;
+  e.g. unsorted) is pre-filtered as text in the same pass that checks its
+  structure and hashes it (``annotator.io.vcfcheck.scan_text``): only CHROM,
+  POS and the length of REF of each line are looked at, and kept lines go
+  to a small temporary VCF that cyvcf2 parses;
 * a BCF without index, and any file under ``SMALL_FILE`` bytes, is read
   record by record by htslib, but only records inside the regions are
   converted.
 
+Several region sets can be read in one pass (the panel regions of both
+builds, so that REF alleles can show which build the file really is): each
+record comes out once per set it touches, as ``(set number, record)``, with
+``record.index`` counted within its set exactly as a read of that set alone
+would count it.
+
 Memory stays bounded in every case: lines are streamed, never collected.
-``source.total_records`` is set to the number of records in the file so
-the caller can account for the ones skipped.
+The reader's ``total_records`` is set to the number of records in the file
+so the caller can account for the ones skipped.
+
+This module never imports the reader (``annotator.io.vcfin``); the reader
+passes itself as a ``RegionReader``.
 """
 
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import gzip
 import logging
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, Protocol
 
 from annotator.core import chromnames
 from annotator.errors import InputError
-
-if TYPE_CHECKING:
-    from annotator.io.vcfmodel import InputRecord
-
-    # the reader (annotator.io.vcfin.VcfSource) passes itself; this module does not import it
-    VcfSource = Any
+from annotator.io.vcfcheck import Container, Scan, Select
+from annotator.io.vcfmodel import HtsRecord, HtsVcf, InputRecord, VcfHeader
 
 log = logging.getLogger(__name__)
 
 Region = tuple[str, int, int]
+Tagged = tuple[int, InputRecord]  # (number of the region set, record)
 # below this size (bytes on disk) parsing every record costs less than indexing or
 # pre-filtering; panel-sized VCFs of a cohort take this path
 SMALL_FILE = 2 << 20
+
+
+class RegionReader(Protocol):
+    """What this module needs from the VCF reader (``annotator.io.vcfin.VcfSource``)."""
+
+    path: Path  # the name the user gave (messages)
+    file: Path  # the bytes to open (the path itself, or a copy of a pipe)
+    container: Container
+    header: VcfHeader
+    total_records: int | None
+
+    def scan_all(self, select: Select | None = None, sink: IO[bytes] | None = None) -> Scan: ...
+
+    def htslib_records(self) -> Iterator[HtsRecord]: ...  # checked (vcfcheck.SafeVcf)
+
+    def convert(self, it: Iterator[HtsRecord], start_index: int) -> Iterator[InputRecord]: ...
+
+    def query(self, vcf: HtsVcf, regions: Sequence[Region]) -> Iterator[InputRecord]: ...
+
+    def declare(self, vcf: HtsVcf, names: Iterable[str]) -> None: ...
 
 
 def file_kind(path: Path) -> str:
@@ -63,8 +91,8 @@ def file_kind(path: Path) -> str:
     return "bgzf" if bgzf else "gzip"
 
 
-class _Spans:
-    """Membership test of (chrom, start, end) against sorted merged regions."""
+class Spans:
+    """Membership test of (chrom as written, start, end) against sorted merged regions."""
 
     def __init__(self, regions: Sequence[Region]) -> None:
         self.ends: dict[str, list[int]] = {}
@@ -89,12 +117,15 @@ class _Spans:
         return i >= 0 and self.ends[chrom][i] >= start
 
 
-def unindexed_records(source: VcfSource, regions: Sequence[Region]) -> Iterator[InputRecord]:
-    """Records of ``source`` (no index) that overlap ``regions``, in file order per region."""
-    path = source.path
+_Spans = Spans  # the former private name
+
+
+def unindexed_records(source: RegionReader, sets: Sequence[Sequence[Region]]) -> Iterator[Tagged]:
+    """Records of ``source`` (no index) that overlap each region set, in file order per set."""
+    path = source.file
     kind = file_kind(path)
     if kind == "bcf" or path.stat().st_size < SMALL_FILE:
-        yield from _checked_records(source, regions)
+        yield from _checked_records(source, sets)
         return
     if kind == "bgzf":
         with tempfile.TemporaryDirectory(prefix="resmark-index-") as tmp:
@@ -102,13 +133,15 @@ def unindexed_records(source: VcfSource, regions: Sequence[Region]) -> Iterator[
             vcf = _index_on_the_fly(path, index)
             if vcf is not None:
                 try:
-                    _declare(source, vcf, _index_contigs(path, index))
+                    source.declare(vcf, _index_contigs(path, index))
                     source.total_records = _num_records(vcf)
-                    yield from source._query(vcf, regions)
+                    for k, regions in enumerate(sets):
+                        for rec in source.query(vcf, regions):
+                            yield k, rec
                 finally:
                     vcf.close()
                 return
-    yield from _text_records(source, regions)
+    yield from _text_records(source, sets)
 
 
 def _index_contigs(path: Path, index: Path) -> list[str]:
@@ -118,23 +151,15 @@ def _index_contigs(path: Path, index: Path) -> list[str]:
         return [str(c) for c in tbx.contigs]
 
 
-def _declare(source: VcfSource, vcf: Any, names: Iterable[str]) -> None:
-    """Declare contigs the header lacks: htslib mis-parses records of undeclared contigs."""
-    have = set(source.header.contigs)
-    for name in names:
-        if name not in have:
-            try:
-                vcf.add_to_header(f"##contig=<ID={name}>")
-            except Exception as e:  # noqa: BLE001 - cyvcf2 raises bare Exception
-                raise InputError(f"contig name {name!r} is not valid", path=source.path) from e
-
-
-def _index_on_the_fly(path: Path, index: Path) -> Any:
+def _index_on_the_fly(path: Path, index: Path) -> HtsVcf | None:
     import cyvcf2
     import pysam
 
+    from annotator.io import htslog
+
     try:
-        pysam.tabix_index(str(path), preset="vcf", index=str(index), force=True)
+        with htslog.quiet(str(path)):
+            pysam.tabix_index(str(path), preset="vcf", index=str(index), force=True)
     except OSError as e:
         log.warning("%s: cannot index on the fly (%s); reading it as text", path, " ".join(str(e).split()))
         return None
@@ -143,72 +168,79 @@ def _index_on_the_fly(path: Path, index: Path) -> Any:
     return vcf
 
 
-def _num_records(vcf: Any) -> int | None:
+def _num_records(vcf: HtsVcf) -> int | None:
     try:
         return int(vcf.num_records)
     except Exception:  # noqa: BLE001 - index without statistics
         return None
 
 
-def _text_records(source: VcfSource, regions: Sequence[Region]) -> Iterator[InputRecord]:
+class _Tagger:
+    """Numbers each record within every set it touches."""
+
+    def __init__(self, sets: Sequence[Sequence[Region]]) -> None:
+        self.spans = [Spans(regions) for regions in sets]
+        self.counts = [0] * len(sets)
+
+    def any(self, native: bytes | str, start: int, end: int) -> bool:
+        name = native.decode("utf-8", "replace") if isinstance(native, bytes) else native
+        return any(s.touches(name, start, end) for s in self.spans)
+
+    def tag(self, rec: InputRecord, end: int) -> Iterator[Tagged]:
+        for k, spans in enumerate(self.spans):
+            if spans.touches(rec.chrom, rec.pos, end):
+                index = self.counts[k]
+                self.counts[k] += 1
+                yield k, rec if rec.index == index else dataclasses.replace(rec, index=index)
+
+
+def _text_records(source: RegionReader, sets: Sequence[Sequence[Region]]) -> Iterator[Tagged]:
     import cyvcf2
 
-    path = source.path
-    source._scan_all()  # the structural checks of annotator.io.vcfcheck, once
-    chroms = source._vcf.scan.chroms if source._vcf.scan is not None else []
-    spans = _Spans(regions)
-    total = 0
+    tagger = _Tagger(sets)
+    names: dict[bytes, str] = {}
+
+    def select(chrom: bytes, pos: int, ref_len: int) -> bool:
+        name = names.get(chrom)
+        if name is None:
+            name = names[chrom] = chrom.decode("utf-8", "replace")
+        return tagger.any(name, pos, pos + max(ref_len - 1, 0))
+
     with tempfile.TemporaryDirectory(prefix="resmark-scan-") as tmp:
         kept_path = Path(tmp) / "panel.vcf"
-        opener = gzip.open if file_kind(path) != "text" else open
         try:
-            with opener(path, "rt", encoding="utf-8", errors="replace") as fh, open(
-                kept_path, "w", encoding="utf-8"
-            ) as out:
-                for n, line in enumerate(fh, start=1):
-                    if line.startswith("#"):
-                        out.write(line)
-                        continue
-                    if not line.strip():
-                        continue
-                    total += 1
-                    t1 = line.find("\t")
-                    t2 = line.find("\t", t1 + 1)
-                    t3 = line.find("\t", t2 + 1)
-                    t4 = line.find("\t", t3 + 1)
-                    if t4 < 0:
-                        raise InputError("fewer than 5 tab-separated columns", path=path, where=f"line {n}")
-                    try:
-                        pos = int(line[t1 + 1 : t2])
-                    except ValueError as e:
-                        raise InputError(f"POS {line[t1 + 1 : t2]!r} is not a number", path=path,
-                                         where=f"line {n}") from e
-                    if spans.touches(line[:t1], pos, pos + max(t4 - t3 - 2, 0)):
-                        out.write(line)
-        except (OSError, EOFError, UnicodeError) as e:
-            raise InputError(f"cannot read ({' '.join(str(e).split())})", path=path) from e
-        source.total_records = total
+            with open(kept_path, "wb") as out:
+                scan = source.scan_all(select=select, sink=out)
+        except OSError as e:
+            raise InputError(f"cannot write the pre-filtered copy ({e.strerror or e})",
+                             path=source.path) from e
+        source.total_records = scan.records - len(scan.skip)
         vcf = cyvcf2.VCF(str(kept_path), gts012=True, lazy=True)
         try:
-            _declare(source, vcf, chroms)
-            yield from source._convert(iter(vcf), 0)
+            source.declare(vcf, scan.chroms)
+            for rec in source.convert(iter(vcf), 0):
+                yield from tagger.tag(rec, rec.pos + max(len(rec.ref) - 1, 0))
         finally:
             vcf.close()
 
 
-def _checked_records(source: VcfSource, regions: Sequence[Region]) -> Iterator[InputRecord]:
-    """Every record parsed by htslib, but only those inside the regions converted."""
+def _checked_records(source: RegionReader, sets: Sequence[Sequence[Region]]) -> Iterator[Tagged]:
+    """Every record parsed by htslib, but only those inside a region set converted."""
     if source.container.text:
-        source._scan_all()
-    spans = _Spans(regions)
+        source.scan_all()
+    tagger = _Tagger(sets)
     total = 0
+    ends: list[int] = []
 
-    def inside() -> Iterator[object]:
+    def inside() -> Iterator[HtsRecord]:
         nonlocal total
-        for v in source._vcf:
+        for v in source.htslib_records():
             total += 1
-            if spans.touches(v.CHROM, v.POS, v.end):
+            end = int(v.end)
+            if tagger.any(v.CHROM, v.POS, end):
+                ends.append(end)
                 yield v
 
-    yield from source._convert(inside(), 0)
+    for rec in source.convert(inside(), 0):
+        yield from tagger.tag(rec, ends.pop())
     source.total_records = total

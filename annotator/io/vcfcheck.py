@@ -21,15 +21,22 @@ from __future__ import annotations
 import contextlib
 import gzip
 import logging
-import os
 import tempfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from annotator.errors import InputError
+from annotator.io.htslog import (  # noqa: F401 - the reader's htslib log names, kept here too
+    HTS_LOG_OFF,
+    captured_stderr,
+    hts_log_level,
+    htslib_message,
+)
+from annotator.io.inputbytes import HashingReader, buffered
+from annotator.io.vcfmodel import HtsRecord, HtsVcf
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +49,12 @@ _FOREIGN = (
     (b"\x28\xb5\x2f\xfd", "zstd"),
 )
 _MANDATORY = ("#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO")
-HTS_LOG_OFF = 0
+# longest line read (header or record); a longer one is refused, naming file and line,
+# so that a file without newlines (or /dev/zero) cannot exhaust memory
+MAX_LINE = 32 << 20
+
+# select(chrom as written, pos, length of REF) -> keep the line (region pre-filter)
+Select = Callable[[bytes, int, int], bool]
 
 
 @dataclass(frozen=True)
@@ -69,6 +81,9 @@ class Scan:
     chroms: dict[str, int] = field(default_factory=dict)  # name -> first line, in order of use
     sorted: bool = True
     unsorted_at: int | None = None  # line number of the first out-of-order record
+    samples: tuple[str, ...] = ()  # names in the #CHROM line, as written
+    kept: int = 0  # records the ``select`` of the scan kept
+    sha256: str | None = None  # of the file's bytes, when the scan read all of them
 
     def line_of(self, raw_index: int) -> int:
         return self.header_lines + raw_index + 1
@@ -127,19 +142,32 @@ def _first_decompressed(path: Path) -> bytes:
 
 
 @contextlib.contextmanager
-def _open_text(path: Path, container: Container) -> Iterator[Any]:
-    if container.kind == "text":
-        with open(path, "rb") as fh:
-            yield fh
-    else:
-        with gzip.open(path, "rb") as fh:
-            yield fh
+def _open_text(path: Path, container: Container) -> Iterator[tuple[IO[bytes], HashingReader]]:
+    with open(path, "rb", buffering=0) as raw:
+        hashing = HashingReader(raw)
+        fh: IO[bytes] = buffered(hashing)
+        if container.kind != "text":
+            fh = gzip.GzipFile(fileobj=fh, mode="rb")  # type: ignore[assignment]
+        with fh:
+            yield fh, hashing
 
 
 def scan_text(
-    path: Path, container: Container, declared: set[str], header_only: bool = False
+    path: Path,
+    container: Container,
+    declared: set[str],
+    header_only: bool = False,
+    *,
+    select: Select | None = None,
+    sink: IO[bytes] | None = None,
 ) -> Scan:
-    """One pass over a text VCF (plain or gzip) checking what htslib mishandles."""
+    """One pass over a text VCF (plain or gzip) checking what htslib mishandles.
+
+    With ``sink``, header lines and the record lines ``select`` keeps are
+    written to it (the region pre-filter of ``annotator.io.regionscan``), so
+    the checks and the filter share one read.  A full scan also hashes the
+    file (``Scan.sha256``).
+    """
     scan = Scan()
     seen: set[bytes] = set()
     declared_b = {c.encode() for c in declared}
@@ -149,13 +177,21 @@ def scan_text(
     lineno = 0
     in_header = True
     try:
-        with _open_text(path, container) as fh:
-            for raw in fh:
+        with _open_text(path, container) as (fh, hashing):
+            while True:
+                raw = fh.readline(MAX_LINE + 1)
+                if not raw:
+                    break
                 lineno += 1
+                if len(raw) > MAX_LINE and not raw.endswith(b"\n"):
+                    raise InputError(
+                        f"line longer than {MAX_LINE >> 20} MiB (no line break; is this a VCF?)",
+                        path=path, where=f"line {lineno}",
+                    )
                 line = raw.rstrip(b"\r\n")
                 if in_header:
                     if line.startswith(b"#CHROM"):
-                        _check_chrom_line(path, lineno, line)
+                        scan.samples = _check_chrom_line(path, lineno, line)
                         scan.header_lines = lineno
                         scan.n_columns = line.count(b"\t") + 1
                         in_header = False
@@ -166,6 +202,8 @@ def scan_text(
                             "record before the #CHROM header line (header missing or damaged)",
                             path=path, where=f"line {lineno}",
                         )
+                    if sink is not None:
+                        sink.write(_as_text(line))
                     continue
                 i = scan.records
                 scan.records += 1
@@ -177,7 +215,10 @@ def scan_text(
                         "header or comment line ('#') after the first record", path=path,
                         where=f"line {lineno}",
                     )
-                chrom, pos = _check_record(path, lineno, line, declared_b)
+                chrom, pos, ref_len = _check_record(path, lineno, line, declared_b)
+                if sink is not None and select is not None and select(chrom, pos, ref_len):
+                    scan.kept += 1
+                    sink.write(_as_text(line))
                 if chrom not in seen:
                     seen.add(chrom)
                     scan.chroms[chrom.decode("utf-8", "replace")] = lineno
@@ -192,6 +233,7 @@ def scan_text(
                             done_chroms.add(last_chrom)
                         last_chrom = chrom
                     last_pos = pos
+            scan.sha256 = hashing.finish()
     except (EOFError, zlib.error, gzip.BadGzipFile) as e:
         raise InputError(
             f"truncated or damaged compressed data after line {lineno} ({e})", path=path
@@ -203,7 +245,14 @@ def scan_text(
     return scan
 
 
-def _check_chrom_line(path: Path, lineno: int, line: bytes) -> None:
+def _as_text(line: bytes) -> bytes:
+    """A line as the pre-filtered VCF holds it: UTF-8 (bad bytes replaced), one newline."""
+    if line.isascii():
+        return line + b"\n"
+    return line.decode("utf-8", "replace").encode("utf-8") + b"\n"
+
+
+def _check_chrom_line(path: Path, lineno: int, line: bytes) -> tuple[str, ...]:
     try:
         text = line.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -225,9 +274,12 @@ def _check_chrom_line(path: Path, lineno: int, line: bytes) -> None:
             f"column 9 of the #CHROM line must be FORMAT, not {cols[8][:40]!r}",
             path=path, where=f"line {lineno}",
         )
+    return tuple(cols[9:])
 
 
-def _check_record(path: Path, lineno: int, line: bytes, declared: set[bytes]) -> tuple[bytes, int]:
+def _check_record(
+    path: Path, lineno: int, line: bytes, declared: set[bytes]
+) -> tuple[bytes, int, int]:
     cols = line.split(b"\t", 3)
     where = f"line {lineno}"
     if len(cols) < 4 or line.count(b"\t") < 7:
@@ -243,71 +295,14 @@ def _check_record(path: Path, lineno: int, line: bytes, declared: set[bytes]) ->
         raise InputError(
             f"POS {_show(pos_b)} is not a whole number", path=path, where=where
         )
-    if not cols[3].split(b"\t", 1)[0]:
+    ref = cols[3].split(b"\t", 1)[0]
+    if not ref:
         raise InputError("REF is empty", path=path, where=where)
-    return chrom, int(pos_b)
+    return chrom, int(pos_b), len(ref)
 
 
 def _show(b: bytes) -> str:
     return repr(b[:40].decode("utf-8", "replace"))
-
-
-# -- htslib log -------------------------------------------------------------------------
-
-
-def _hts_lib() -> Any:
-    import ctypes
-
-    import cyvcf2
-
-    try:
-        lib = ctypes.CDLL(cyvcf2.cyvcf2.__file__)
-        lib.hts_get_log_level.restype = ctypes.c_int
-        lib.hts_set_log_level.argtypes = [ctypes.c_int]
-        return lib
-    except (OSError, AttributeError):  # another cyvcf2 build: leave htslib's log alone
-        return None
-
-
-def hts_log_level(level: int | None = None) -> int | None:
-    """Get (and with ``level`` set) the log level of the htslib inside cyvcf2."""
-    lib = _hts_lib()
-    if lib is None:
-        return None
-    old = int(lib.hts_get_log_level())
-    if level is not None:
-        lib.hts_set_log_level(level)
-    return old
-
-
-@contextlib.contextmanager
-def captured_stderr(capture: list[str]) -> Iterator[None]:
-    """Redirect file descriptor 2 (where htslib writes) into ``capture`` for a moment."""
-    import sys
-
-    with contextlib.suppress(Exception):
-        sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile() as tmp:
-        try:
-            os.dup2(tmp.fileno(), 2)
-            yield
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-            tmp.seek(0)
-            capture.extend(tmp.read().decode("utf-8", "replace").splitlines())
-
-
-def htslib_message(lines: list[str]) -> str | None:
-    """The most useful htslib line: its first error, else its last warning, cleaned."""
-    errors = [x for x in lines if x.startswith("[E::")]
-    warnings = [x for x in lines if x.startswith("[W::")]
-    pick = errors[0] if errors else warnings[-1] if warnings else None
-    if pick is None:
-        return None
-    text = pick.split("] ", 1)[-1]
-    return " ".join(text.replace(" (Quick workaround: index the file with tabix.)", "").split())
 
 
 # -- safe iteration ----------------------------------------------------------------------
@@ -316,8 +311,11 @@ def htslib_message(lines: list[str]) -> str | None:
 def read_line(path: Path, container: Container, lineno: int) -> bytes | None:
     """Line ``lineno`` (1-based) of a text VCF, for error messages."""
     try:
-        with _open_text(path, container) as fh:
-            for n, raw in enumerate(fh, start=1):
+        with _open_text(path, container) as (fh, _):
+            for n in range(1, lineno + 1):
+                raw = fh.readline(MAX_LINE + 1)
+                if not raw:
+                    break
                 if n == lineno:
                     return bytes(raw.rstrip(b"\r\n"))
     except (OSError, EOFError, zlib.error):
@@ -325,7 +323,7 @@ def read_line(path: Path, container: Container, lineno: int) -> bytes | None:
     return None
 
 
-def diagnose(vcf: Any, text: bytes | None) -> str | None:
+def diagnose(vcf: HtsVcf, text: bytes | None) -> str | None:
     """htslib's own complaint about one record line (its log is captured, not printed)."""
     if text is None:
         return None
@@ -363,7 +361,7 @@ class SafeVcf:
     becomes an ``InputError`` naming the line and htslib's complaint.
     """
 
-    def __init__(self, vcf: Any, path: Path, container: Container) -> None:
+    def __init__(self, vcf: HtsVcf, path: Path, container: Container) -> None:
         self._vcf = vcf
         self.path = path
         self.container = container
@@ -380,7 +378,7 @@ class SafeVcf:
     def __iter__(self) -> SafeVcf:
         return self
 
-    def __next__(self) -> Any:
+    def __next__(self) -> HtsRecord:
         scan = self.scan
         while True:
             i = self.raw

@@ -1,37 +1,54 @@
-"""Reading VCF/BCF (plain, bgzipped, BCF) with cyvcf2.
+"""Reading VCF/BCF (plain, bgzipped, BCF) with cyvcf2: one reader per input file.
 
-Produces ``InputRecord`` values that hold everything later stages need, so
-no other module touches cyvcf2 objects.  With a ``.tbi``/``.csi`` index only
-the requested regions are read.
+``VcfSource`` sniffs the container, reads the header (and which column is
+the tumour, ``annotator.io.samplehints``), and yields ``InputRecord`` values
+that hold everything later stages need, so no other module touches cyvcf2
+objects.  With a ``.tbi``/``.csi`` index only the requested regions are
+read; without one ``annotator.io.regionscan`` filters in the same pass that
+checks (and hashes) the file.  ``sha256()`` is the digest of the bytes read,
+taken while reading where the pass read every byte in Python.
+
+A pipe or FIFO input is first copied once (``annotator.io.inputbytes.Spool``):
+``VcfSource(copy, name=original)`` names the original in every message.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
-import math
 import re
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import IO, Any
 
 from annotator.core import chromnames
-from annotator.errors import InputError, UsageError
-from annotator.io import vcfcheck
-from annotator.io.readsupport import FieldNumbers, extract
-from annotator.io.vcfmodel import InputRecord, VcfHeader
+from annotator.errors import InputError, ResmarkError
+from annotator.io import htslog, samplehints, vcfcheck
+from annotator.io.inputbytes import Spool, sha256_of
+from annotator.io.readsupport import FieldNumbers
+from annotator.io.regionscan import Region, Tagged
+from annotator.io.vcfmodel import HtsRecord, HtsVcf, InputRecord, VcfHeader
+from annotator.io.vcfrecord import CARRIED_INFO, support_reader, to_record  # noqa: F401 - CARRIED_INFO: former home
 
 log = logging.getLogger(__name__)
 
-# INFO keys carried through as text: upstream annotations and SV/CNV descriptors.
-CARRIED_INFO = (
-    "CSQ", "ANN", "EFF", "BCSQ",
-    "SVTYPE", "END", "SVLEN", "CN", "CIPOS", "CIEND", "MATEID", "EVENT",
-    "FOLD_CHANGE", "FOLD_CHANGE_LOG", "LOG2", "LOG2R", "GENE", "GENES",
-    "CHR2", "CT", "INV3", "INV5", "SVINSSEQ",
-)
-TUMOUR_NAMES = frozenset({"TUMOR", "TUMOUR"})
+TUMOUR_NAMES = samplehints.TUMOUR_NAMES
+
+
+class DuplicateSamples(InputError):
+    """The #CHROM line names one sample twice (htslib refuses such a header)."""
+
+    def __init__(self, path: str | Path, names: tuple[str, ...]) -> None:
+        self.names = names
+        dup = sorted({n for n in names if names.count(n) > 1})
+        super().__init__(
+            f"the #CHROM line names sample(s) {', '.join(map(repr, dup))} more than once; "
+            "htslib cannot read such a header (rename the columns, e.g. "
+            "`bcftools reheader -s new_names.txt`)",
+            path=path,
+        )
 
 
 def index_for(path: Path) -> Path | None:
@@ -79,73 +96,110 @@ def _parse_header_line(line: str) -> dict[str, str]:
 def choose_tumour(
     samples: Sequence[str], requested: str | None, header_tumour: str | None, path: str
 ) -> tuple[str | None, int | None, str]:
-    """Pick the tumour column: --sample, ##tumor_sample, the only sample, a TUMOR column."""
-    if requested is not None:
-        if requested not in samples:
-            listed = ", ".join(samples) if samples else "none (sites-only VCF)"
-            raise UsageError(
-                f"sample {requested!r} is not in the header; samples are: {listed}", path=path
-            )
-        return requested, samples.index(requested), "--sample"
-    if not samples:
-        return None, None, "sites-only VCF (no sample columns)"
-    if header_tumour and header_tumour in samples:
-        return header_tumour, samples.index(header_tumour), "##tumor_sample header"
-    if len(samples) == 1:
-        return samples[0], 0, "only sample in the file"
-    named = [s for s in samples if s.upper() in TUMOUR_NAMES]
-    if len(named) == 1:
-        return named[0], samples.index(named[0]), "column named TUMOR"
-    raise UsageError(
-        f"{len(samples)} samples and no ##tumor_sample header; choose one with --sample "
-        f"(samples: {', '.join(samples)})",
-        path=path,
-    )
+    """Pick the tumour column (the former interface: only ``##tumor_sample`` as a hint)."""
+    hints = samplehints.Hints(((header_tumour, "##tumor_sample header"),)
+                              if header_tumour and header_tumour in samples else ())
+    c = samplehints.choose(samples, requested, hints, path)
+    return c.tumour, c.tumour_index, c.reason
 
 
 class VcfSource:
-    """An open VCF/BCF file with its parsed header."""
+    """An open VCF/BCF file with its parsed header: the one reader of an input file."""
 
-    def __init__(self, path: str | Path, sample: str | None = None) -> None:
+    def __init__(
+        self, path: str | Path, sample: str | None = None, *, name: str | Path | None = None,
+        sha256: str | None = None, rename_samples: bool = False,
+    ) -> None:
         import cyvcf2
 
-        self.path = Path(path)
-        if not self.path.exists():
-            raise InputError("file not found", path=self.path)
-        if self.path.is_dir():
-            raise InputError("is a directory, not a VCF/BCF file", path=self.path)
-        self.container = vcfcheck.sniff(self.path)
-        if self.path.name.lower().endswith(".bcf") and self.container.text:
-            log.warning("%s: named .bcf but holds text VCF; reading it as VCF", self.path)
-        if self.container.text:
-            vcfcheck.scan_text(self.path, self.container, set(), header_only=True)
+        self.file = Path(path)  # the bytes read
+        self.path = Path(name) if name is not None else self.file  # the name in messages
+        self._sha256 = sha256
         self._hts_level: int | None = None
+        self.renamed_samples: tuple[str, ...] = ()
+        if not self.file.exists():
+            raise InputError("file not found", path=self.path)
+        if self.file.is_dir():
+            raise InputError("is a directory, not a VCF/BCF file", path=self.path)
+        with self._named():
+            self.container = vcfcheck.sniff(self.file)
+            if self.path.name.lower().endswith(".bcf") and self.container.text:
+                log.warning("%s: named .bcf but holds text VCF; reading it as VCF", self.path)
+            head = None
+            if self.container.text:
+                head = vcfcheck.scan_text(self.file, self.container, set(), header_only=True)
+                if len(set(head.samples)) < len(head.samples) and not rename_samples:
+                    raise DuplicateSamples(self.path, head.samples)
         captured: list[str] = []
         try:
-            with vcfcheck.captured_stderr(captured):
-                vcf = cyvcf2.VCF(str(self.path), gts012=True, lazy=True)
-            self._vcf = vcfcheck.SafeVcf(vcf, self.path, self.container)
+            with htslog.captured_stderr(captured):
+                vcf = cyvcf2.VCF(str(self.file), gts012=True, lazy=True)
+            self._vcf = vcfcheck.SafeVcf(vcf, self.file, self.container)
         except Exception as e:  # noqa: BLE001 - cyvcf2 raises bare Exception
-            why = vcfcheck.htslib_message(captured) or _clean(e).replace(str(self.path), "it")
+            if self.container.text:
+                with self._named():  # a truncated or damaged file: say that, not htslib's echo
+                    vcfcheck.scan_text(self.file, self.container, set())
+            why = htslog.htslib_message(captured) or _clean(e).replace(str(self.file), "it")
             if "is not valid bcf or vcf" in why:
                 why = "htslib does not recognise the content as VCF or BCF"
-                if self.container.text and _first_line(self.path).startswith("#CHROM"):
+                if self.container.text and _first_line(self.file).startswith("#CHROM"):
                     why += " (the file has no ##fileformat line; add '##fileformat=VCFv4.2' as line 1)"
+            if "Duplicated sample name" in why and head is None:
+                why += " (rename the columns, e.g. `bcftools reheader -s new_names.txt`)"
             raise InputError(f"htslib cannot read this file: {why}", path=self.path) from e
-        for line in captured[:5]:
-            log.info("%s: htslib: %s", self.path, line)
+        finally:
+            htslog.report(str(self.path), captured)
         if not log.isEnabledFor(logging.DEBUG):
             # htslib would print warnings for every odd record; resmark reports faults itself
-            self._hts_level = vcfcheck.hts_log_level(vcfcheck.HTS_LOG_OFF)
+            self._hts_level = htslog.hts_log_level(htslog.HTS_LOG_OFF)
         try:
             self.header = self._read_header(sample)
         except BaseException:
             self.close()
             raise
         self._tumour = self.header.tumour_index
+        # the read-support extractor, chosen once from the header (annotator.io.readsupport)
+        self.support = support_reader(self.header)
         self._declared: set[int] = set()
         # records in the file when known (index statistics, or counted by regionscan)
         self.total_records: int | None = self.header.total_records_from_index
+
+    @classmethod
+    def open(cls, path: str | Path, sample: str | None, spool: Spool) -> VcfSource:
+        """The reader of input ``path``: a pipe is copied once, repeated sample names renamed."""
+        readable = spool.readable(path)
+        try:
+            return cls(readable, sample, name=path, sha256=spool.sha256(path))
+        except DuplicateSamples as e:
+            copy = spool.renamed(path, e.names)
+            source = cls(copy, sample, name=path, sha256=spool.sha256(path), rename_samples=True)
+            log.warning("%s: the #CHROM line repeats sample names (%s); read as %s", path,
+                        ", ".join(e.names), ", ".join(source.header.samples))
+            source.renamed_samples = source.header.samples
+            return source
+
+    def rewind(self) -> None:
+        """Read the file again from its first record (same reader; checks are kept)."""
+        import cyvcf2
+
+        scan = self._vcf.scan
+        self._vcf.close()
+        self._vcf = vcfcheck.SafeVcf(cyvcf2.VCF(str(self.file), gts012=True, lazy=True),
+                                     self.file, self.container)
+        self._vcf.scan = scan
+        self._declared.clear()
+        if scan is not None:
+            self._declare(self._vcf)
+
+    @contextlib.contextmanager
+    def _named(self) -> Iterator[None]:
+        """Errors about the copy of a pipe name the pipe the user gave."""
+        try:
+            yield
+        except ResmarkError as e:
+            if self.file == self.path or e.path != str(self.file):
+                raise
+            raise type(e)(e.message, path=self.path, where=e.where) from e
 
     def _read_header(self, sample: str | None) -> VcfHeader:
         raw = self._vcf.raw_header or ""
@@ -155,7 +209,6 @@ class VcfSource:
             raise InputError("no #CHROM header line; is this a VCF?", path=self.path)
         contigs: dict[str, int | None] = {}
         reference_line = None
-        header_tumour = None
         hints: list[str] = []
         fmt_numbers: dict[str, str] = {}
         info_numbers: dict[str, str] = {}
@@ -169,8 +222,6 @@ class VcfSource:
                         hints.append(fields["assembly"])
             elif line.startswith("##reference="):
                 reference_line = line.split("=", 1)[1]
-            elif line.startswith("##tumor_sample="):
-                header_tumour = line.split("=", 1)[1].strip()
             elif line.startswith("##FORMAT=") or line.startswith("##INFO="):
                 fields = _parse_header_line(line)
                 target = fmt_numbers if line.startswith("##FORMAT") else info_numbers
@@ -185,8 +236,14 @@ class VcfSource:
                 "a sample name in the #CHROM line is not valid UTF-8; re-encode the header as UTF-8",
                 path=self.path,
             ) from e
-        name, idx, reason = choose_tumour(samples, sample, header_tumour, str(self.path))
-        index = usable_index(self.path, self.container)
+        choice = samplehints.choose(
+            samples, sample, samplehints.header_hints(lines, samples), str(self.path)
+        )
+        if choice.reason not in ("--sample", "##tumor_sample header", "only sample in the file",
+                                 "column named TUMOR", "sites-only VCF (no sample columns)"):
+            log.warning("%s: tumour sample %s chosen because %s%s", self.path, choice.tumour,
+                        choice.reason, "" if choice.normal is None else f"; normal {choice.normal}")
+        index = usable_index(self.file, self.container)
         total = None
         if index is not None:
             try:
@@ -197,9 +254,9 @@ class VcfSource:
         return VcfHeader(
             path=str(self.path),
             samples=samples,
-            tumour_sample=name,
-            tumour_index=idx,
-            tumour_reason=reason,
+            tumour_sample=choice.tumour,
+            tumour_index=choice.tumour_index,
+            tumour_reason=choice.reason,
             contigs=MappingProxyType(contigs),
             reference_line=reference_line,
             numbers=FieldNumbers(MappingProxyType(fmt_numbers), MappingProxyType(info_numbers)),
@@ -209,11 +266,11 @@ class VcfSource:
             naming=chromnames.Naming.from_contigs(names),
             total_records_from_index=total,
             assembly_hints=tuple(hints),
+            normal_sample=choice.normal,
+            normal_index=choice.normal_index,
         )
 
-    def records(
-        self, regions: Sequence[tuple[str, int, int]] | None = None
-    ) -> Iterator[InputRecord]:
+    def records(self, regions: Sequence[Region] | None = None) -> Iterator[InputRecord]:
         """All records, or only those overlapping ``regions``.
 
         ``regions`` are canonical (chrom, start, end), 1-based inclusive,
@@ -221,30 +278,77 @@ class VcfSource:
         Without an index, ``annotator.io.regionscan`` skips the other records
         without parsing them (and sets ``total_records``).
         """
-        if self.container.text and regions is None:
-            self._scan_all()
         if regions is None:
-            yield from self._convert(iter(self._vcf), 0)
+            with self._named():
+                if self.container.text:
+                    self.scan_all()
+                yield from self.convert(iter(self._vcf), 0)
             return
-        if not self.header.indexed:
-            from annotator.io.regionscan import unindexed_records
+        for _, rec in self.records_in_sets([regions]):
+            yield rec
 
-            # runs _scan_all() itself wherever htslib will parse every line
-            yield from unindexed_records(self, regions)
-            return
-        yield from self._query(self._vcf, regions)
+    def records_in_sets(self, sets: Sequence[Sequence[Region]]) -> Iterator[Tagged]:
+        """``(k, record)`` for each region set ``k`` a record overlaps, from one pass.
 
-    def _scan_all(self) -> None:
-        """Check every line of a text VCF, then declare its contigs to htslib.
+        A record's ``index`` counts within its set, as ``records(sets[k])``
+        would count it; an unindexed file is read once for all sets.
+        """
+        with self._named():
+            if not self.header.indexed:
+                from annotator.io.regionscan import unindexed_records
+
+                yield from unindexed_records(self, sets)
+                return
+            for k, regions in enumerate(sets):
+                for rec in self.query(self._vcf, regions):
+                    yield k, rec
+
+    # -- the interface annotator.io.regionscan reads through (RegionReader) --------------
+
+    def scan_all(self, select: vcfcheck.Select | None = None,
+                 sink: IO[bytes] | None = None) -> vcfcheck.Scan:
+        """Check every line of a text VCF (once), then declare its contigs to htslib.
 
         htslib builds broken records from a bad line whose contig the header
         does not declare; once every contig is declared it reports the fault.
+        With ``select`` and ``sink`` the same pass writes the kept lines.
         """
         if self._vcf.scan is None:
-            self._vcf.scan = vcfcheck.scan_text(self.path, self.container, set(self.header.contigs))
+            self._vcf.scan = vcfcheck.scan_text(self.file, self.container, set(self.header.contigs),
+                                                select=select, sink=sink)
             self._declare(self._vcf)
+        elif sink is not None:
+            # already checked (an earlier pass): filter only
+            vcfcheck.scan_text(self.file, self.container, set(self.header.contigs),
+                               select=select, sink=sink)
+        return self._vcf.scan
 
-    def _declare(self, vcf: Any) -> None:
+    _scan_all = scan_all  # the former private name
+
+    def htslib_records(self) -> Iterator[HtsRecord]:
+        """This file's cyvcf2 records, checked (blank lines dropped, faults named)."""
+        return iter(self._vcf)
+
+    def declare(self, vcf: HtsVcf, names: Iterable[str]) -> None:
+        """Declare contigs the header lacks: htslib mis-parses records of undeclared contigs."""
+        have = set(self.header.contigs)
+        for name in names:
+            if name not in have:
+                try:
+                    vcf.add_to_header(f"##contig=<ID={name}>")
+                except Exception as e:  # noqa: BLE001 - cyvcf2 raises bare Exception
+                    raise InputError(f"contig name {name!r} is not valid", path=self.path) from e
+
+    def sha256(self) -> str:
+        """sha256 of the input's bytes: from the pass that read them, else read for it."""
+        scan = self._vcf.scan if getattr(self, "_vcf", None) is not None else None
+        if self._sha256 is None and scan is not None and scan.sha256 is not None:
+            self._sha256 = scan.sha256
+        if self._sha256 is None:
+            self._sha256 = sha256_of(self.file)
+        return self._sha256
+
+    def _declare(self, vcf: HtsVcf) -> None:
         if id(vcf) in self._declared:
             return
         self._declared.add(id(vcf))
@@ -253,7 +357,7 @@ class VcfSource:
             lines = self._vcf.scan.chroms
             names = list(lines)
         elif self.container.kind == "bgzf-text":
-            names = _index_contigs(self.path)
+            names = _index_contigs(self.file)
         else:
             return  # BCF headers declare every contig
         have = set(self.header.contigs)
@@ -266,7 +370,7 @@ class VcfSource:
                     raise InputError(f"CHROM {name[:40]!r} is not a valid contig name for htslib",
                                      path=self.path, where=where) from e
 
-    def _query(self, vcf: Any, regions: Sequence[tuple[str, int, int]]) -> Iterator[InputRecord]:
+    def query(self, vcf: HtsVcf, regions: Sequence[Region]) -> Iterator[InputRecord]:
         self._declare(vcf)
         count = 0
         previous: dict[str, int] = {}
@@ -282,12 +386,14 @@ class VcfSource:
             with warnings.catch_warnings():
                 # cyvcf2 warns for every region without records: expected for a panel query
                 warnings.filterwarnings("ignore", message="no intervals found", category=UserWarning)
-                for rec in self._convert(it, count):
+                for rec in self.convert(it, count):
                     count += 1
                     if rec.pos <= prev_end:
                         continue  # already read through the previous region
                     yield rec
             previous[chrom] = end
+
+    _query = query  # the former private name
 
     def _guess_native(self, chrom: str) -> str | None:
         for name in self._vcf.seqnames or []:
@@ -295,7 +401,7 @@ class VcfSource:
                 return str(name)
         return None
 
-    def _convert(self, it: Iterator[Any], start_index: int) -> Iterator[InputRecord]:
+    def convert(self, it: Iterator[HtsRecord], start_index: int) -> Iterator[InputRecord]:
         index = start_index
         if it is not self._vcf and type(it).__name__ == "VCF":
             self._declare(it)  # a temporary VCF made of this file's lines
@@ -321,43 +427,17 @@ class VcfSource:
             yield rec
             index += 1
 
-    def _record(self, v: Any, index: int, line: int | None) -> InputRecord:
-        numbers = self.header.numbers
-        t = self._tumour
-        alts = tuple(v.ALT) if v.ALT else ()
-        ref = v.REF or ""
-        fmt = _format_getter(v, t)
-        info = _info_getter(v)
-        support = tuple(extract(fmt, info, ref, a, i + 1, numbers) for i, a in enumerate(alts))
-        filters = tuple(v.FILTERS or ())
-        carried: dict[str, str] = {}
-        for key in CARRIED_INFO:
-            val = info(key)
-            if val is not None:
-                carried[key] = _text(val)
-        cn_values = fmt("CN") if t is not None else ()
-        qual = v.QUAL
-        return InputRecord(
-            index=index,
-            chrom=v.CHROM,
-            pos=v.POS,
-            id=v.ID or ".",
-            ref=ref,
-            alts=alts,
-            filters=filters,
-            qual=None if qual is None or (isinstance(qual, float) and math.isnan(qual)) else qual,
-            support=support,
-            info=MappingProxyType(carried),
-            format_cn=_first_float(cn_values),
-            line=line,
-        )
+    _convert = convert  # the former private name
+
+    def _record(self, v: HtsRecord, index: int, line: int | None) -> InputRecord:
+        return to_record(v, index, line, self.header.numbers, self._tumour, self.support)
 
     def close(self) -> None:
         vcf = getattr(self, "_vcf", None)
         if vcf is not None:
             vcf.close()
         if getattr(self, "_hts_level", None) is not None:
-            vcfcheck.hts_log_level(self._hts_level)
+            htslog.hts_log_level(self._hts_level)
             self._hts_level = None
 
 
@@ -387,54 +467,3 @@ def _clean(e: BaseException) -> str:
     return " ".join(str(e).split()) or type(e).__name__
 
 
-def _text(val: Any) -> str:
-    if isinstance(val, bool):
-        return "true" if val else "false"
-    if isinstance(val, (tuple, list)):
-        return ",".join(_text(x) for x in val)
-    if isinstance(val, bytes):
-        return val.decode("utf-8", "replace")
-    return str(val)
-
-
-def _first_float(values: Sequence[Any]) -> float | None:
-    for x in values:
-        try:
-            f = float(x)
-        except (TypeError, ValueError):
-            return None
-        return None if math.isnan(f) or f <= -2147483647 else f
-    return None
-
-
-def _format_getter(v: Any, t: int | None) -> Any:
-    def get(name: str) -> Sequence[Any]:
-        if t is None:
-            return ()
-        try:
-            arr = v.format(name)
-        except Exception:  # noqa: BLE001 - cyvcf2 raises on undeclared tags
-            return ()
-        if arr is None:
-            return ()
-        row = arr[t]
-        if isinstance(row, (str, bytes)):
-            text = row.decode() if isinstance(row, bytes) else row
-            return [x for x in text.split(",")] if text not in ("", ".") else ()
-        values = list(row.tolist()) if hasattr(row, "tolist") else [row]
-        if len(values) == 1 and isinstance(values[0], (str, bytes)):
-            text = values[0].decode() if isinstance(values[0], bytes) else values[0]
-            return text.split(",") if text not in ("", ".") else ()
-        return [x for x in values if not (isinstance(x, int) and x == -2147483647)]
-
-    return get
-
-
-def _info_getter(v: Any) -> Any:
-    def get(name: str) -> Any:
-        try:
-            return v.INFO.get(name)
-        except Exception:  # noqa: BLE001 - malformed INFO values
-            return None
-
-    return get

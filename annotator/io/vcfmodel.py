@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from annotator.core import chromnames
 from annotator.core.models import ReadSupport
 from annotator.io.readsupport import FieldNumbers
+
+# cyvcf2 ships no type stubs: its objects are named here, once
+HtsVcf = Any  # cyvcf2.VCF (or annotator.io.vcfcheck.SafeVcf around one)
+HtsRecord = Any  # cyvcf2.Variant
 
 
 @dataclass(frozen=True)
@@ -26,6 +31,9 @@ class VcfHeader:
     naming: chromnames.Naming
     total_records_from_index: int | None = None
     assembly_hints: tuple[str, ...] = ()
+    # the matched normal when the header or the sample names make it recognisable
+    normal_sample: str | None = None
+    normal_index: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Protocol
 
 from annotator.core import chromnames
 from annotator.core.genome import BUILDS
@@ -26,6 +27,22 @@ MAX_RECORDS = 500_000  # bound on the extra pass over an unindexed file
 
 # fetch(build, chrom, start, end) -> bases or None when not embedded
 Fetch = Callable[[str, str, int, int], "str | None"]
+
+
+class Allele(Protocol):
+    """A record's position and REF as written (an ``InputRecord`` is one)."""
+
+    @property
+    def chrom(self) -> str: ...
+    @property
+    def pos(self) -> int: ...
+    @property
+    def ref(self) -> str: ...
+    @property
+    def alts(self) -> tuple[str, ...]: ...
+
+
+_BASES = frozenset("ACGTN")
 
 
 @dataclass(frozen=True)
@@ -67,3 +84,51 @@ def guess_build(records: Iterable[tuple[str, int, str]], fetch: Fetch) -> BuildG
     result = BuildGuess(fits[0] if len(fits) == 1 else None, checked, mismatched)
     log.info("build from REF alleles: %s -> %s", result.explain(), result.build)
     return result
+
+
+class Evidence:
+    """REF alleles seen while reading, for the build check (bounded, duplicates once)."""
+
+    def __init__(self, limit: int = MAX_RECORDS) -> None:
+        self.limit = limit
+        self._seen: dict[tuple[str, int, str], None] = {}
+
+    def add(self, rec: Allele) -> None:
+        # only records with a sequence ALT: the REF of a symbolic or breakend record is
+        # often a placeholder (N, or any base) rather than the genome's base
+        if len(self._seen) < self.limit and any(set(a.upper()) <= _BASES for a in rec.alts if a):
+            self._seen.setdefault((rec.chrom, rec.pos, rec.ref), None)
+
+    def alleles(self) -> list[tuple[str, int, str]]:
+        return list(self._seen)
+
+    def consistent_with(self, build: str, fetch: Fetch) -> bool:
+        """Enough REF alleles checked against ``build`` and few disagree: nothing to look into."""
+        checked = mismatched = 0
+        for chrom, pos, ref in self._seen:
+            ref = ref.upper()
+            if not ref or set(ref) - set("ACGT"):
+                continue
+            seq = fetch(build, chromnames.canonical(chrom), pos, pos + len(ref) - 1)
+            if seq is None or len(seq) != len(ref):
+                continue
+            checked += 1
+            mismatched += seq.upper() != ref
+        return checked >= MIN_CHECKED and mismatched <= MAX_MISMATCH_RATE * checked
+
+
+CONTRADICTED_RATE = 0.5  # most checked REF alleles disagree with the stated build
+
+
+def contradiction(guess: BuildGuess, stated: str) -> str | None:
+    """``decisive`` when the alleles fit the other build and most disagree with ``stated``;
+    ``suspect`` when many disagree; None otherwise."""
+    checked, bad = guess.checked.get(stated, 0), guess.mismatched.get(stated, 0)
+    other = guess.checked.get(guess.build, 0) if guess.build is not None else 0
+    if guess.build is not None and guess.build != stated and (
+        bad >= CONTRADICTED_RATE * checked if checked >= MIN_CHECKED else other >= 2 * MIN_CHECKED
+    ):
+        return "decisive"
+    if checked >= MIN_CHECKED and bad > MAX_MISMATCH_RATE * checked:
+        return "suspect"
+    return None
