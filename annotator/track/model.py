@@ -107,7 +107,7 @@ class Thresholds:
                 out.append(f"--{name.replace('_', '-')} must be in [0, 1], not {v}")
         if self.power_vaf is not None and not 0 < self.power_vaf <= 1:
             out.append(f"--power-vaf must be in (0, 1], not {self.power_vaf}")
-        if not 0 < self.background_floor:
+        if not self.background_floor > 0:
             out.append(f"--background-floor must be > 0, not {self.background_floor}")
         if not 0 < self.clearance_vaf <= 1:
             out.append(f"--clearance-vaf must be in (0, 1], not {self.clearance_vaf}")
