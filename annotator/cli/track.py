@@ -169,9 +169,11 @@ def command(**kw: object) -> None:
             mean = "n/a" if s.mean_vaf is None else f"{100 * s.mean_vaf:.2f}%"
             tf = "n/a" if s.tf is None else f"{100 * s.tf:.2g}% ({s.tf_source})"
             lod = "n/a" if s.mrd_lod_vaf is None else f"{100 * s.mrd_lod_vaf:.2g}%"
-            mrd_p = "n/a" if s.mrd_p_value is None else f"{s.mrd_p_value:.2g}"
+            mrd_p = ("n/a" if s.mrd_p_value is None else "<1e-15" if s.mrd_p_value < 1e-15
+                     else f"{s.mrd_p_value:.2g}")
             click.echo(f"  {s.timepoint}: {s.n_detected}/{s.n_tracked} detected, mean VAF {mean}, "
-                       f"TF {tf}, MRD {s.mrd_call} (p={mrd_p}, LoD {lod}, {s.counting_unit}), "
+                       f"TF {tf}, MRD {s.mrd_call} (p{'' if mrd_p.startswith('<') else '='}{mrd_p}, LoD {lod}, "
+                       f"{s.counting_unit}), "
                        f"{s.molecular_response}", err=True)
         for a in p.alerts:
             click.echo(f"  ALERT [{a.kind}, {a.confidence}] {a.message}", err=True)

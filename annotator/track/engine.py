@@ -267,8 +267,9 @@ def _background_notes(name: str, backgrounds: dict[str, Any], pon: Any, by_varia
         notes.append(
             f"patient {name!r}: no panel of normals (--pon); background per site estimated from "
             + ", ".join(f"{k} ({n} sites)" for k, n in sorted(sources.items()))
-            + ("" if "sheet_patients" in sources else
-               ": sheet_site sees the site's other non-reference bases, not an alt-specific artefact"))
+            + ("; sheet_site sees the site's other non-reference bases, not an alt-specific artefact"
+               if "sheet_site" in sources and "sheet_patients" not in sources else "")
+            + ("; floor: no reads at the site, the background is --background-floor" if "floor" in sources else ""))
     elif sources.get("pon", 0) < len(backgrounds):
         notes.append(f"patient {name!r}: {len(backgrounds) - sources.get('pon', 0)} site(s) not in the PON "
                      "(indels/MNVs or uncovered): background from " + ", ".join(
