@@ -60,8 +60,9 @@ def _split(value: str | None) -> tuple[str, ...] | None:
 @click.option("--min-base-quality", type=click.IntRange(0, 93), default=MIN_BASE_QUALITY, show_default=True)
 @click.option("--min-mapping-quality", type=click.IntRange(0, 255), default=MIN_MAPPING_QUALITY, show_default=True)
 @click.option("--pon", type=click.Path(file_okay=False), help="Panel of normals from 'resmark pon build'.")
-@click.option("--collapse-by-position", is_flag=True,
-              help="Without UMI tags, count fragments with the same outer ends once (unflagged PCR duplicates).")
+@click.option("--collapse-by-position/--no-collapse-by-position", default=None,
+              help="Count fragments with the same outer ends once (unflagged PCR duplicates). "
+                   "Default: automatically when the reads carry neither UMI tags nor duplicate flags.")
 @click.option("--min-alt-reads", type=click.IntRange(1, 10**6), default=DEFAULT_MIN_ALT_READS, show_default=True,
               help="Alt reads (molecules) needed, as well as significance, to call detected.")
 @click.option("--min-vaf", type=params.fraction(open_low=False), default=0.0, show_default=True,
@@ -160,7 +161,7 @@ def command(**kw: object) -> None:
         force=bool(kw["force"]),
         command=["resmark", *sys.argv[1:]],
         pon=kw["pon"],  # type: ignore[arg-type]
-        by_position=bool(kw["collapse_by_position"]),
+        by_position=kw["collapse_by_position"],  # type: ignore[arg-type]
     )
     result = track(config)
     for p in result.patients:

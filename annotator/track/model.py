@@ -162,7 +162,9 @@ class TrackConfig:
     force: bool = False
     command: Sequence[str] | None = None
     pon: str | Path | None = None  # panel-of-normals directory (``resmark pon build``)
-    by_position: bool = False  # without UMIs, collapse fragments with the same ends (unflagged duplicates)
+    # without UMIs, count fragments with the same outer ends once (unflagged PCR duplicates);
+    # None: automatically when no read carries a UMI tag or a duplicate flag
+    by_position: bool | None = None
 
 
 @dataclass(frozen=True)
