@@ -85,7 +85,7 @@ def make_context(config: TrackConfig) -> TrackContext:
     panel = load_panel(config.panel, extend=config.panel_extend)
     acfg = AnnotateConfig(
         inputs=(), outdir=config.outdir, build=config.build, panel=config.panel,
-        panel_extend=config.panel_extend, fasta=config.fasta, include_filtered=True,
+        panel_extend=config.panel_extend, fasta=config.fasta, include_filtered=True, keep_not_carried=True,
         gtf=config.gtf, gtf_only=config.gtf_only,
         report=config.report, formats=(), command=config.command,
     )
