@@ -290,7 +290,7 @@ def entrez_map() -> dict[str, str]:
     from importlib import resources
 
     try:
-        text = resources.files("annotator").joinpath("data", "reference", "gene_ids.tsv").read_text()
+        text = (resources.files("annotator") / "data" / "reference" / "gene_ids.tsv").read_text()
     except (OSError, FileNotFoundError) as e:  # MAF still useful with Entrez_Gene_Id 0
         log.warning("no embedded gene id table (%s); Entrez_Gene_Id is 0", e)
         return {}
