@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from annotator.report.markers import relevant_markers
-from annotator.report.plain import to_plain
+from annotator.report.plain import brief_message, to_plain
 
 __all__ = ["relevant_markers", "to_plain"]
 
@@ -411,7 +411,7 @@ def sample_alerts(doc: Mapping[str, Any], rows: Sequence[Mapping[str, Any]]) -> 
             kind = _text(f.get("kind"))
             title = f"{kind.replace('_', ' ').capitalize()}: {_text(f.get('gene'))}".strip(": ")
             sev = "warning" if kind in ("strategy_caveat", "caveat") else "high"
-            alerts.append(_alert(sev, title or "Flag", _text(f.get("message")), _text(f.get("gene"))))
+            alerts.append(_alert(sev, title or "Flag", brief_message(_text(f.get("message"))), _text(f.get("gene"))))
     seen_avoid: set[str] = set()
     for e in doc.get("explanations") or []:
         for m in (e.get("matches") or [])[:1]:
