@@ -213,12 +213,8 @@ def _evidence_item(ev: Mapping[str, Any]) -> dict[str, Any]:
             figures.append({"measure": "", "text": _text(f)})
     refs = ev.get("reference") or ev.get("references") or ev.get("citation") or ev.get("refs")
     pubs = [p for p in ev.get("publications") or [] if isinstance(p, Mapping)]
-    pub_text = [
-        _text(p.get("citation")) + "".join(
-            f"; {k}" for k in (f"PMID {p['pmid']}" if p.get("pmid") else "",
-                               f"doi:{p['doi']}" if p.get("doi") else "") if k)
-        for p in pubs
-    ]
+    pub_text = [_text(p.get("citation")) + (f"; PMID {p['pmid']}" if p.get("pmid") else "")
+                + (f"; doi:{p['doi']}" if p.get("doi") else "") for p in pubs]
     return {
         "publications": pub_text,
         "beyond_seeds": bool(ev.get("beyond_seeds")),
