@@ -194,3 +194,20 @@ def test_sample_sheet_prior_therapy_column(tmp_path: Path) -> None:
     sheet.write_text("vcf\tsample\tprior_therapy\na.vcf\tA\tpalbociclib, letrozole\na.vcf\tB\t\n")
     a, b = read_samplesheet(sheet)
     assert a.prior_therapy == ("palbociclib", "letrozole") and b.prior_therapy is None
+
+
+def test_track_therapy_column_ranks_strategies(tmp_path: Path) -> None:
+    from annotator.annotation.config import AnnotateConfig, RunContext
+    from annotator.track.identity import read_timepoint
+    from annotator.track.model import TimepointSpec
+
+    vcf = tmp_path / "t1.vcf"
+    vcf.write_text(VCF)
+    run = RunContext(config=AnnotateConfig(inputs=[str(vcf)], outdir=str(tmp_path / "o"), build="GRCh38"),
+                     panel=PANEL)
+    on = read_timepoint(TimepointSpec("P1", "t1", vcf, therapy="palbociclib + letrozole"), run)
+    off = read_timepoint(TimepointSpec("P1", "t1", vcf), run)
+    pik = [c.row for c in on.calls.values() if c.row.gene == "PIK3CA"]
+    assert pik and "{other setting}" in (pik[0].strategy_settings or "")
+    assert "{other setting}" not in ([c.row for c in off.calls.values() if c.row.gene == "PIK3CA"][0]
+                                     .strategy_settings or "")

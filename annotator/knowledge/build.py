@@ -149,7 +149,7 @@ class _Builder:
                     endocrine_partner=d.get("endocrine_partner"),
                     requires_prior=tuple(requires),
                     excludes_prior=tuple(excludes),
-                    evidence=self.evidence_items(entry, section, d.get("evidence", [])),
+                    evidence=tuple(e.id for e in self.evidence_items(entry, section, d.get("evidence", []))),
                 )
             )
         return tuple(out)
