@@ -647,3 +647,27 @@ def test_a_failed_run_keeps_the_previous_result(tmp_path: Path) -> None:
                               str(bad)])
     assert exit_code == 1 and "truncated" in err, err
     assert {p.name: _sha(p) for p in out.iterdir()} == before
+
+
+def test_segments_outside_the_called_genes_are_counted_not_kept() -> None:
+    from annotator.cnv.readers import read_cnv
+    from annotator.cnv.segment import overlap_filter
+
+    every = read_cnv(CNS)
+    # RB1 (GRCh38 chr13:48,303,747-48,481,890, NM_000321.3) only
+    rb1 = read_cnv(CNS, keep=overlap_filter([("chr13", 48_303_747, 48_481_890)]))
+    assert rb1.n_records == every.n_records
+    assert {s.chrom for s in rb1.segments} == {"chr13"}
+    assert [s for s in every.segments if s.chrom == "chr13"] == list(rb1.segments)
+    assert rb1.outside == len(every.segments) - len(rb1.segments) > 0
+
+
+def test_a_piped_side_input_is_refused_for_a_cohort(tmp_path: Path) -> None:
+    path, feeder, fd = _pipe_path(CNS.read_bytes())
+    try:
+        refused(["annotate", str(DEMO), str(datapath("cohort", "P002_T0.vcf")), "-o",
+                 str(tmp_path / "out"), "--cnv", path], tmp_path / "out", "read only once",
+                code=2, names=path)
+    finally:
+        feeder.join(5)  # the table fits in the pipe's buffer: the writer is done unread
+        os.close(fd)

@@ -161,3 +161,17 @@ def test_white_cell_columns(tmp_path: Path) -> None:
     sheet.write_text("patient\ttimepoint\tvcf\twbc_vcf\nP\tT0\ta.vcf\tnope.vcf\n")
     with pytest.raises(InputError, match="white-cell VCF file 'nope.vcf' not found"):
         read_samplesheet(sheet)
+
+
+def test_cli_bad_sheet_exit_1_one_line_nothing_written(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from annotator.cli import main
+
+    _vcfs(tmp_path, "a.vcf")
+    sheet = tmp_path / "s.tsv"
+    sheet.write_text("patient\ttimepoint\tvcf\ttumor_fraction\nP\tT0\ta.vcf\t140%\n")
+    with pytest.raises(SystemExit) as e:
+        main(["track", str(sheet), "-o", str(tmp_path / "out")])
+    assert e.value.code == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "s.tsv" in err[0] and "line 2" in err[0] and "outside 0-1" in err[0]
+    assert not (tmp_path / "out").exists()

@@ -44,6 +44,7 @@ class AnnotateConfig:
     gtf: str | Path | None = None
     gtf_only: bool = False
     include_filtered: bool = False
+    keep_not_carried: bool = False  # track: a force-called 0/0 column is a measured absence
     report: str = "matched"
     formats: Sequence[str] = DEFAULT_FORMATS
     force: bool = False
@@ -205,6 +206,11 @@ def check_config(config: AnnotateConfig) -> None:
         if "(set by --" not in e.message:  # an option's own path is reported above
             problems.append(e)
     problems += [UsageError(p) for p in option_problems(config.tumor_fraction, config.ploidy)]
+    for opt, side in (("--cnv", config.cnv), ("--sv", config.sv)):
+        if side is not None and len(config.inputs) > 1 and Path(side).exists() and not is_regular(side):
+            problems.append(UsageError(  # each sample reads it: a pipe would be empty the second time
+                f"{opt} is a pipe, which can be read only once, and there are "
+                f"{len(config.inputs)} inputs; give it as a file", path=side))
     if config.jobs < 1:
         problems.append(UsageError(f"--jobs must be at least 1, not {config.jobs}"))
     if config.sample is not None and len(config.inputs) > 1:

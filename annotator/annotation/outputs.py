@@ -136,7 +136,7 @@ def _names(fmt: str, stem: str) -> list[str]:
         "parquet": [f"{stem}.resmark.parquet"],
         "json": [f"{stem}.resmark.json"],
         "vcf": [f"{stem}.resmark.vcf.gz", f"{stem}.resmark.vcf.gz.tbi"],
-        "maf": [f"{stem}.resmark.maf"],
+        "maf": [f"{stem}.resmark.maf", f"{stem}.resmark.data_cna.txt", f"{stem}.resmark.data_sv.txt"],
         "html": [f"{stem}.report.html"],
     }[fmt]
 

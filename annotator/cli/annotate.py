@@ -13,6 +13,7 @@ from annotator.annotation.config import DEFAULT_FORMATS, FORMATS
 from annotator.api import AnnotateConfig, annotate
 from annotator.cli import params
 from annotator.cnv.thresholds import PLOIDY_RANGE, CnThresholds
+from annotator.core.brief import brief_message
 from annotator.errors import ResmarkError
 
 COHORT_SUMMARY_ABOVE = 20  # more samples than this: one summary line instead of one block each
@@ -157,7 +158,7 @@ def _run(
                 err=True,
             )
         for f in s.flags:
-            click.echo(f"  FLAG {f.kind} {f.gene or f.mechanism_id}: {f.message}", err=True)
+            click.echo(f"  FLAG {f.kind} {f.gene or f.mechanism_id}: {brief_message(f.message)}", err=True)
     if not detailed:
         n_matched = sum(1 for s in result.samples if any(r.rule_id for r in s.rows))
         click.echo(f"{len(result.samples)} samples annotated; {n_matched} with a matched "

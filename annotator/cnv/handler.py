@@ -22,7 +22,7 @@ from annotator.cnv.genecall import GeneCnCall, call_genes
 from annotator.cnv.genetable import DISCRETE_CLASSES
 from annotator.cnv.readers import read_cnv
 from annotator.cnv.rowbuild import CN_TERMS, SV_TERMS, make_row
-from annotator.cnv.segment import CnvInput
+from annotator.cnv.segment import CnvInput, overlap_filter
 from annotator.cnv.sv import SvInterpreter
 from annotator.cnv.svvcf import FusionRecord, SvFile
 from annotator.cnv.thresholds import DEFAULT_THRESHOLDS, CnThresholds
@@ -87,7 +87,9 @@ def add_external_calls(ctx: Any, result: Any, build: Any, reference: Any) -> Non
     panel_regions = {g: r for g, r in regions.items() if g in panel_genes}
     measured: set[str] = set()
     if cfg.cnv is not None:
-        cnv = read_cnv(cfg.cnv, result.sample)
+        # segments outside every gene called are counted, not kept (genome-wide bin files)
+        keep = overlap_filter((r.chrom, r.start, r.end) for r in regions.values())
+        cnv = read_cnv(cfg.cnv, result.sample, keep)
         _record_input(result, InputFile("cnv", str(cfg.cnv), cnv.sha256 or ""))
         measured = _add_cnv(ctx, result, build, reference, cnv, regions)
     if cfg.sv is not None:

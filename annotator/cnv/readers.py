@@ -8,6 +8,7 @@ gene tables and gene + copy-number tables.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -22,17 +23,25 @@ FORMATS = (
 )
 
 
-def read_cnv(path: str | Path, sample: str | None = None) -> CnvInput:
+def read_cnv(
+    path: str | Path,
+    sample: str | None = None,
+    keep: Callable[[str, int, int], bool] | None = None,
+) -> CnvInput:
     """Read one copy-number file; ``sample`` picks a column/ID in multi-sample files.
 
     The file is read once, streaming (a pipe works), within the limits of
     ``annotator.io.textinput``; ``result.sha256`` is the digest of what was read.
+    ``keep(chrom, start, end)``: keep only the segments it accepts (the others are
+    counted in ``result.outside``), so a genome-wide bin file costs memory only for
+    the regions that are called.
     """
     with TextInput(path, what="copy-number table") as src:
-        table = open_table(src)
+        table = open_table(src, keep)
         result = _read(table, path, sample)
         src.drain()
-        result = replace(result, sha256=src.sha256)
+        outside = result.outside + table.dropped[0]
+        result = replace(result, sha256=src.sha256, outside=outside)
     if not result.n_records:
         raise InputError(f"no usable copy-number records in this {result.fmt} file", path=path)
     return result

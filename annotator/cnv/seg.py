@@ -39,6 +39,7 @@ def read(table: Table, sample: str | None) -> CnvInput:
     names: dict[str, None] = {}
     kept: dict[str | None, list[Segment]] = {}
     skipped: dict[str | None, int] = {}
+    outside: dict[str | None, int] = {}
     for line, f in table.rows:
         name = f[sid] if sid is not None and f else None
         if name not in names:
@@ -49,8 +50,10 @@ def read(table: Table, sample: str | None) -> CnvInput:
         seg = segment_of(table, f, line, chrom=chrom, start=start, end=end, log2=mean)
         if seg is None:
             skipped[name] = skipped.get(name, 0) + 1
-        else:
+        elif table.keep is None or table.keep(seg.chrom, seg.start, seg.end):
             kept.setdefault(name, []).append(seg)
+        else:
+            outside[name] = outside.get(name, 0) + 1
     listed = [n for n in names if n is not None]
     chosen: str | None = None
     if len(listed) > 1:
@@ -66,5 +69,5 @@ def read(table: Table, sample: str | None) -> CnvInput:
     key = chosen if sid is not None else None
     return CnvInput(
         path=table.path, fmt="seg", source="seg", segments=tuple(kept.get(key, ())),
-        sample=chosen, skipped=skipped.get(key, 0),
+        sample=chosen, skipped=skipped.get(key, 0), outside=outside.get(key, 0),
     )

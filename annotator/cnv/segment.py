@@ -8,7 +8,8 @@ each carrying an absolute copy number, a log2 ratio, or both.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator, Sequence
+import sys
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -65,10 +66,12 @@ class CnvInput:
     skipped: int = 0  # data lines that could not be used (non-primary contigs)
     notes: tuple[str, ...] = field(default_factory=tuple)
     sha256: str | None = None  # of the file as read (provenance without a second read)
+    # records read but not kept: they overlap none of the regions asked for (``keep``)
+    outside: int = 0
 
     @property
     def n_records(self) -> int:
-        return len(self.segments) + len(self.genes)
+        return len(self.segments) + len(self.genes) + self.outside
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,9 @@ class Table:
     header: tuple[str, ...]
     rows: Iterable[tuple[int, tuple[str, ...]]]  # (1-based line, fields); one pass only
     source: TextInput | None = None  # the open input: digest once the rows are read
+    # only segments for which keep(chrom, start, end) holds are kept (memory of large files)
+    keep: Callable[[str, int, int], bool] | None = None
+    dropped: list[int] = field(default_factory=lambda: [0])  # count of segments not kept
 
     def col(self, *names: str) -> int | None:
         """Index of the first header column matching one of ``names`` (case-insensitive)."""
@@ -92,7 +98,9 @@ class Table:
         return all(self.col(n) is not None for n in names)
 
 
-def open_table(source: TextInput) -> Table:
+def open_table(
+    source: TextInput, keep: Callable[[str, int, int], bool] | None = None
+) -> Table:
     """A tab- (or whitespace-) separated table whose first non-comment line is the header.
 
     Lines starting with ``##`` or ``@`` are comments; a single ``#`` line is a
@@ -110,7 +118,7 @@ def open_table(source: TextInput) -> Table:
         break
     if header is None:
         raise InputError("empty table (no header line)", path=source.path)
-    return Table(str(source.path), header, _rows(lines, sep), source)
+    return Table(str(source.path), header, _rows(lines, sep), source, keep)
 
 
 def _rows(
@@ -194,6 +202,29 @@ def position(text: str, table: Table, line: int, column: str) -> int:
     return int(v)
 
 
+def overlap_filter(spans: Iterable[tuple[str, int, int]]) -> Callable[[str, int, int], bool]:
+    """``keep(chrom, start, end)``: does the segment overlap one of ``spans`` (1-based)?"""
+    import bisect
+
+    merged: dict[str, list[tuple[int, int]]] = {}
+    for chrom, start, end in sorted(spans):
+        ivs = merged.setdefault(chrom, [])
+        if ivs and start <= ivs[-1][1] + 1:
+            ivs[-1] = (ivs[-1][0], max(ivs[-1][1], end))
+        else:
+            ivs.append((start, end))
+    starts = {c: [s for s, _ in ivs] for c, ivs in merged.items()}
+
+    def keep(chrom: str, start: int, end: int) -> bool:
+        ivs = merged.get(chrom)
+        if not ivs:
+            return False
+        i = bisect.bisect_right(starts[chrom], end) - 1
+        return i >= 0 and ivs[i][1] >= start
+
+    return keep
+
+
 def canonical_chrom(text: str) -> str | None:
     """Canonical name of a primary chromosome (FACETS/SEG write 23/24 for X/Y), else None."""
     t = text.strip()
@@ -202,7 +233,7 @@ def canonical_chrom(text: str) -> str | None:
     elif t in ("24", "chr24"):
         t = "Y"
     c = chromnames.canonical(t)
-    return c if c in chromnames.PRIMARY else None
+    return sys.intern(c) if c in chromnames.PRIMARY else None  # one string per name
 
 
 def cells(fields: Sequence[str], idx: int | None) -> str:
@@ -238,13 +269,16 @@ def segments_from(
     """
     out: list[Segment] = []
     skipped = 0
+    keep = table.keep
     for line, f in table.rows if rows is None else rows:
         seg = segment_of(table, f, line, chrom=chrom, start=start, end=end, cn=cn, log2=log2,
                          zero_based=zero_based, adjusted=adjusted, extra_cn=extra_cn)
         if seg is None:
             skipped += 1
-        else:
+        elif keep is None or keep(seg.chrom, seg.start, seg.end):
             out.append(seg)
+        else:
+            table.dropped[0] += 1
     return tuple(out), skipped
 
 

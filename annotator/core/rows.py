@@ -79,6 +79,14 @@ class Row:
     significance: str | None = None  # known | likely | uncertain
     claims: str | None = None  # "resistance to CDK4/6 inhibitor [R2]; ..."
     strategy_settings: str | None = None  # "Name: tested setting [LEVEL] {matches|other setting}; ..."
+    # read support as the caller counted it (annotator.io.readsupport)
+    ref_count: int | None = None  # REF reads (AD[0], RO, RD, TAR ...); never depth - alt
+    support_fields: str | None = None  # which field gave which value ("alt=FORMAT/AO; depth=...")
+    normal_sample: str | None = None  # the matched normal's column (##normal_sample, ...)
+    normal_depth: int | None = None
+    normal_ref_count: int | None = None
+    normal_alt_count: int | None = None
+    normal_vaf: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -138,8 +146,9 @@ def match_columns(matches: Sequence[Any]) -> dict[str, Any]:
         "strategy_settings": settings_text(top.strategies) if top else None,
     }
 
-_INT = ("pos", "depth", "alt_count", "input_pos", "record_index", "allele_index", "protein_start")
-_FLOAT = ("vaf", "qual", "copy_number", "log2")
+_INT = ("pos", "depth", "alt_count", "input_pos", "record_index", "allele_index", "protein_start",
+        "ref_count", "normal_depth", "normal_ref_count", "normal_alt_count")
+_FLOAT = ("vaf", "qual", "copy_number", "log2", "normal_vaf")
 _BOOL = ("left_aligned", "over_claim_guard")
 
 

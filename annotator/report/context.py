@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from annotator.report.markers import relevant_markers
-from annotator.report.plain import to_plain
+from annotator.report.plain import brief_message, to_plain
 
 __all__ = ["relevant_markers", "to_plain"]
 
@@ -213,12 +213,8 @@ def _evidence_item(ev: Mapping[str, Any]) -> dict[str, Any]:
             figures.append({"measure": "", "text": _text(f)})
     refs = ev.get("reference") or ev.get("references") or ev.get("citation") or ev.get("refs")
     pubs = [p for p in ev.get("publications") or [] if isinstance(p, Mapping)]
-    pub_text = [
-        _text(p.get("citation")) + "".join(
-            f"; {k}" for k in (f"PMID {p['pmid']}" if p.get("pmid") else "",
-                               f"doi:{p['doi']}" if p.get("doi") else "") if k)
-        for p in pubs
-    ]
+    pub_text = [_text(p.get("citation")) + (f"; PMID {p['pmid']}" if p.get("pmid") else "")
+                + (f"; doi:{p['doi']}" if p.get("doi") else "") for p in pubs]
     return {
         "publications": pub_text,
         "beyond_seeds": bool(ev.get("beyond_seeds")),
@@ -337,6 +333,9 @@ def summarise_mechanisms(
                 "pathway": _text(mech.get("pathway")),
                 "description": _text(mech.get("description")),
                 "drug_classes": _text(mech.get("drug_classes")),
+                "claims": "; ".join(
+                    f"{_text(c.get('effect'))} to {_text(c.get('drug_class'))} [{_text(c.get('level'))}]"
+                    for c in m.get("claims") or [] if isinstance(c, Mapping)),
                 "alterations": [], "level": "", "guard_only": True,
             })
             entry["alterations"].append(f"{r.get('gene') or ''} {_protein(r)}".strip())
@@ -408,7 +407,7 @@ def sample_alerts(doc: Mapping[str, Any], rows: Sequence[Mapping[str, Any]]) -> 
             kind = _text(f.get("kind"))
             title = f"{kind.replace('_', ' ').capitalize()}: {_text(f.get('gene'))}".strip(": ")
             sev = "warning" if kind in ("strategy_caveat", "caveat") else "high"
-            alerts.append(_alert(sev, title or "Flag", _text(f.get("message")), _text(f.get("gene"))))
+            alerts.append(_alert(sev, title or "Flag", brief_message(_text(f.get("message"))), _text(f.get("gene"))))
     seen_avoid: set[str] = set()
     for e in doc.get("explanations") or []:
         for m in (e.get("matches") or [])[:1]:

@@ -254,7 +254,9 @@ def _timepoint_texts(t: dict[str, Any]) -> None:
     call = t.get("mrd_call")
     bits = []
     if t.get("mrd_p_value") is not None:
-        bits.append(f"p = {float(t['mrd_p_value']):.2g}")
+        from annotator.report.trajectory import p_text
+
+        bits.append(p_text(float(t["mrd_p_value"])))
     if t.get("mrd_lod_vaf") is not None:
         bits.append(f"LoD {_vaf2(t['mrd_lod_vaf'])}")
     t["mrd_text"] = _text(call)
@@ -381,6 +383,7 @@ def patient_context(
         "has_mrd": any(t.get("mrd_call") for t in tp_rows),
         "has_tf": any(t.get("tf") is not None or t.get("tumor_fraction") is not None for t in tp_rows),
         "has_therapy": any(t.get("therapy") for t in tp_rows),
+        "has_sample": any(t.get("sample") for t in tp_rows),
         "has_response": any(t.get("molecular_response") for t in tp_rows),
         "has_lod": any(r.get("lod_vaf") is not None for r in long_rows),
         "labels": labels,

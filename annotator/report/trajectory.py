@@ -200,7 +200,12 @@ def pct2(v: float | None) -> str:
 
 def _decade(v: float) -> str:
     x = 100 * v
-    return f"{x:g}%" if x >= 0.01 else f"{x:.0e}%"
+    return f"{x:g}%" if x >= 1 else f"{x:.{-math.floor(math.log10(x) + 1e-9)}f}%"
+
+
+def p_text(p: float) -> str:
+    """A p-value for display; values below double precision's reach as '< 1e-15'."""
+    return f"p = {p:.2g}" if p >= 1e-15 else "p < 1e-15"
 
 
 # ----------------------------------------------------------------- drawing
@@ -428,7 +433,7 @@ def _mrd_row(t: Trajectory, x: Any, yy: float) -> list[str]:
         colour = {"positive": "#b91c1c", "negative": "#15803d"}.get(tp.mrd_call, "#666")
         bits = [f"patient-level MRD at {tp.label}: {tp.mrd_call.replace('_', ' ')}"]
         if tp.mrd_p is not None:
-            bits.append(f"p = {tp.mrd_p:.2g}")
+            bits.append(p_text(tp.mrd_p))
         if tp.mrd_lod is not None:
             bits.append(f"LoD {pct2(tp.mrd_lod)}")
         out.append(f'<text x="{x(i):.1f}" y="{yy:.1f}" text-anchor="middle" font-weight="bold" fill="{colour}" '

@@ -107,6 +107,9 @@ def patient_document(p: PatientTrack) -> dict[str, Any]:
                 "vcf_sample": sample, "reads": str(s.reads) if s.reads else None,
                 "cnv": str(s.cnv) if s.cnv else None, "tumor_fraction": s.tumor_fraction,
                 "therapy": s.therapy, **_summary_fields(summary),
+                "mrd": {"call": summary.mrd_call, "p_value": summary.mrd_p_value,
+                        "lod_vaf": summary.mrd_lod_vaf, "sites": summary.mrd_sites,
+                        "unit": summary.counting_unit},
             }
             for s, sample, summary in zip(p.timepoints, _samples(p), p.summaries, strict=True)
         ],

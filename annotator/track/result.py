@@ -68,6 +68,9 @@ class TrackContext:
     warnings: list[str] = field(default_factory=list)
     reader: Reader = read_timepoint
     pon: Any = None  # annotator.track.pon.Pon when --pon is given
+    calls_cache: dict[tuple[str, str], TimepointCalls] = field(default_factory=dict)
+    # without a PON: variant_key -> (patient, alt, depth) in other patients' reads
+    sheet_counts: dict[str, list[tuple[str, int, int]]] = field(default_factory=dict)
 
     @property
     def thresholds(self) -> Thresholds:

@@ -4,11 +4,15 @@ Background of a small variant (first that applies; ``Background.source``):
 
 1. ``pon``: the panel of normals covers the site (SNVs): beta-binomial fit of
    the alt base across the normals (``annotator.track.pon``).
-2. ``sheet_site``: re-genotyped reads at the patient's timepoints: the *other*
-   non-reference bases at the site (reads neither REF nor ALT), divided by
-   the two other possible bases for an SNV (by one for indels), pooled over
-   every timepoint.  It sees the site's general error rate but not an
-   alt-specific artefact: the output says so.
+2. ``sheet_patients`` / ``sheet_site`` (no PON), the higher of:
+   ``sheet_patients``: the site's alt counts in the *other* patients' reads
+   (SNVs tracked in another patient of the sheet), fitted over the samples at
+   or below their median alt fraction; ``sheet_site``: re-genotyped reads at
+   the patient's timepoints: the *other* non-reference bases at the site
+   (reads neither REF nor ALT), divided by the two other possible bases for an
+   SNV (by one for indels), pooled over every timepoint.  ``sheet_site`` alone
+   sees the site's general error rate but not an alt-specific artefact: the
+   output says so.
 3. ``floor``: nothing measured (VCF counts only): ``background_floor`` with
    the default spread.
 
@@ -42,17 +46,39 @@ GERMLINE_HOM_VAF = 0.9
 
 
 def site_background(
-    variant: TrackedVariant, evidence: Sequence[Evidence], pon_bg: Background | None, th: Thresholds
+    variant: TrackedVariant, evidence: Sequence[Evidence], pon_bg: Background | None, th: Thresholds,
+    other_patients: Sequence[tuple[int, int]] = (),
 ) -> Background:
     if pon_bg is not None:
         return pon_bg
     per_base = 2 if len(variant.ref) == len(variant.alt) == 1 else 1
     others = [(e.other_count, e.depth) for e in evidence
               if e.source == "reads" and e.other_count is not None and e.depth]
+    site = None
     if others:
-        return background.fit([o for o, _ in others], [per_base * (d or 0) for _, d in others],
+        site = background.fit([o for o, _ in others], [per_base * (d or 0) for _, d in others],
                               "sheet_site", floor=th.background_floor, cv=th.background_cv)
-    return background.floor_background(th.background_floor, th.background_cv)
+    patients = _lower_half(other_patients, th)
+    if site is None and patients is None:
+        return background.floor_background(th.background_floor, th.background_cv)
+    if site is None or (patients is not None and patients.rate >= site.rate):
+        assert patients is not None
+        return patients
+    return site
+
+
+def _lower_half(samples: Sequence[tuple[int, int]], th: Thresholds) -> Background | None:
+    """Beta-binomial over the other patients' samples at or below their median alt fraction.
+
+    The lower half keeps a hotspot carried by a few of the other patients out of the
+    background, while an artefact present in every sample stays in it.
+    """
+    usable = sorted(((a, d) for a, d in samples if d > 0), key=lambda x: x[0] / x[1])
+    if len(usable) < 2:
+        return None
+    keep = usable[: max(2, (len(usable) + 1) // 2)]
+    return background.fit([a for a, _ in keep], [d for _, d in keep], "sheet_patients",
+                          floor=th.background_floor, cv=th.background_cv)
 
 
 @dataclass(frozen=True)

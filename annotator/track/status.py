@@ -204,11 +204,26 @@ def classify_change(prev: Observation, cur: Observation, c: Comparison, th: Thre
             return "falling"  # still detected, low level, or absence not powered: not cleared
     if prev_det and cur_det:
         return "stable"
-    if (prev_det or cur_det) and "low_level" in (prev.status, cur.status):
-        return "stable"  # evidence at both, one below significance, no significant change
+    if _present_over_pair(prev, cur, th):
+        return "stable"  # alt counts at both, significant together, no significant change
     if not prev_det and not cur_det:
         return "absent"
     return "inconclusive"
+
+
+def _present_over_pair(prev: Observation, cur: Observation, th: Thresholds) -> bool:
+    """Alt counts > 0 at both timepoints whose sum is significant against the site background.
+
+    A variant below the LoD at each draw can still be shown present over the two; with no
+    significant change between them that is a stable variant, not an absent one.
+    """
+    a, b = prev.evidence, cur.evidence
+    d = prev.detection or cur.detection
+    if d is None or not a.alt_count or not b.alt_count or not a.depth or not b.depth:
+        return False
+    bg = Background(d.background_rate, d.background_rho, d.background_source, d.background_samples)
+    k, n = a.alt_count + b.alt_count, a.depth + b.depth
+    return k >= min_alt_needed(n, th) and background.p_value(k, n, bg) <= th.detection_alpha
 
 
 def _cn_change(prev: Observation, cur: Observation, th: Thresholds) -> str:
