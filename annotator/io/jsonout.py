@@ -9,7 +9,6 @@ import math
 from pathlib import Path
 from typing import Any
 
-
 _SCALARS = (str, int, bool, type(None))
 
 
