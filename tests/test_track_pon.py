@@ -248,3 +248,56 @@ def test_without_pon_other_patients_reveal_an_artefact(pon_case: dict[str, Path]
     y = [o for o in r.patient("P1").observations if o.variant.hgvsp_short == "p.Y537S"]
     assert y[0].detection is not None and y[0].detection.background_rate == pytest.approx(0.0015, abs=0.0006)
     assert y[2].status == "detected"
+
+
+def _dup_bam(path: Path, copies: int, alt_fragments: int, fragments: int = 40) -> Path:
+    """Single-end 50 bp reads at distinct starts over Y537, each fragment written ``copies`` times."""
+    import pysam
+
+    from annotator.core.genome import GRCH38
+    from annotator.reference import load_reference
+
+    lo = Y537 - 45
+    ref = load_reference("GRCh38", None).sequence("chr6", lo, lo + 100)
+    assert ref is not None
+    names = [c for c in GRCH38.lengths if c != "chrM"]
+    header = {"HD": {"VN": "1.6", "SO": "coordinate"},
+              "SQ": [{"SN": c, "LN": GRCH38.lengths[c]} for c in names]}
+    unsorted = path.with_suffix(".u.bam")
+    with pysam.AlignmentFile(str(unsorted), "wb", header=header) as out:
+        for f in range(fragments):
+            off = f  # starts lo .. lo + 39: every read covers Y537 (offset 45)
+            seq = list(ref[off:off + 50])
+            if f < alt_fragments:
+                seq[45 - off] = "C"
+            for c in range(copies):
+                a = pysam.AlignedSegment()
+                a.query_name = f"f{f}_{c}"
+                a.query_sequence = "".join(seq)
+                a.flag = 0
+                a.reference_id = names.index("chr6")
+                a.reference_start = lo + off - 1
+                a.mapping_quality = 60
+                a.cigar = ((0, 50),)
+                a.query_qualities = pysam.qualitystring_to_array("?" * 50)
+                out.write(a)
+    pysam.sort("-o", str(path), str(unsorted))
+    unsorted.unlink()
+    pysam.index(str(path))
+    return path
+
+
+def test_unmarked_pcr_copies_are_collapsed_by_position(tmp_path: Path) -> None:
+    for t, alt in enumerate((4, 8)):
+        _dup_bam(tmp_path / f"T{t}.bam", 3, alt)
+        write_vcf(tmp_path / f"T{t}.vcf", [_record(Y537, "A", "C", 3 * alt, 120)])
+    sheet = tmp_path / "s.tsv"
+    sheet.write_text("patient\ttimepoint\tvcf\tbam\n" + "".join(f"P\tT{t}\tT{t}.vcf\tT{t}.bam\n" for t in range(2)))
+    auto = track(TrackConfig(outdir=tmp_path / "auto", samplesheet=sheet, plots=False, html=False))
+    o = auto.observations[0]
+    # 40 fragments written 3 times, no duplicate flags, no UMIs: 40 molecules, 4 ALT
+    assert (o.evidence.alt_count, o.evidence.depth, o.evidence.unit) == (4, 40, "position_families")
+    assert (o.evidence.read_alt_count, o.evidence.read_depth) == (12, 120)
+    off = track(TrackConfig(outdir=tmp_path / "off", samplesheet=sheet, plots=False, html=False,
+                            by_position=False))
+    assert (off.observations[0].evidence.alt_count, off.observations[0].evidence.unit) == (12, "reads")

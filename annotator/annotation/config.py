@@ -44,6 +44,7 @@ class AnnotateConfig:
     gtf: str | Path | None = None
     gtf_only: bool = False
     include_filtered: bool = False
+    keep_not_carried: bool = False  # track: a force-called 0/0 column is a measured absence
     report: str = "matched"
     formats: Sequence[str] = DEFAULT_FORMATS
     force: bool = False

@@ -66,6 +66,7 @@ SvHandler = Callable[[InputRecord, int, str], "Sequence[dict[str, Any]] | None"]
 class AnnotateOptions:
     include_filtered: bool = False
     report: str = "matched"
+    keep_not_carried: bool = False  # rows for alleles the sample does not carry (track's evidence)
 
 
 @dataclass(frozen=True)
@@ -246,7 +247,8 @@ class SampleAnnotator:
                     self.ref_mismatched += 1
                     return "rejected", f"REF does not match the {self.build.name} reference"
         support = rec.support[i - 1] if i - 1 < len(rec.support) else None
-        if support is not None and support.carried is False and support.carried_by:
+        if (support is not None and support.carried is False and support.carried_by
+                and not self.options.keep_not_carried):
             return "not_carried", None
         norm = normalise(chrom, rec.pos, rec.ref, alt, self.reference.sequence if on_panel else None)
         key = norm.key

@@ -96,7 +96,7 @@ def _annotator(ctx: RunContext, source: VcfSource, build: GenomeBuild) -> Sample
         engine=ctx.engine(build.name),
         upstream=UpstreamParser.from_header(header.lines),
         regions=ctx.panel_regions(build.name),
-        options=AnnotateOptions(cfg.include_filtered, cfg.report),
+        options=AnnotateOptions(cfg.include_filtered, cfg.report, cfg.keep_not_carried),
         sv_handler=_sv_handler(ctx, build, reference, sample_name),
     )
 

@@ -60,8 +60,9 @@ def _split(value: str | None) -> tuple[str, ...] | None:
 @click.option("--min-base-quality", type=click.IntRange(0, 93), default=MIN_BASE_QUALITY, show_default=True)
 @click.option("--min-mapping-quality", type=click.IntRange(0, 255), default=MIN_MAPPING_QUALITY, show_default=True)
 @click.option("--pon", type=click.Path(file_okay=False), help="Panel of normals from 'resmark pon build'.")
-@click.option("--collapse-by-position", is_flag=True,
-              help="Without UMI tags, count fragments with the same outer ends once (unflagged PCR duplicates).")
+@click.option("--collapse-by-position/--no-collapse-by-position", default=None,
+              help="Count fragments with the same outer ends once (unflagged PCR duplicates). "
+                   "Default: automatically when the reads carry neither UMI tags nor duplicate flags.")
 @click.option("--min-alt-reads", type=click.IntRange(1, 10**6), default=DEFAULT_MIN_ALT_READS, show_default=True,
               help="Alt reads (molecules) needed, as well as significance, to call detected.")
 @click.option("--min-vaf", type=params.fraction(open_low=False), default=0.0, show_default=True,
@@ -160,7 +161,7 @@ def command(**kw: object) -> None:
         force=bool(kw["force"]),
         command=["resmark", *sys.argv[1:]],
         pon=kw["pon"],  # type: ignore[arg-type]
-        by_position=bool(kw["collapse_by_position"]),
+        by_position=kw["collapse_by_position"],  # type: ignore[arg-type]
     )
     result = track(config)
     for p in result.patients:
@@ -169,9 +170,11 @@ def command(**kw: object) -> None:
             mean = "n/a" if s.mean_vaf is None else f"{100 * s.mean_vaf:.2f}%"
             tf = "n/a" if s.tf is None else f"{100 * s.tf:.2g}% ({s.tf_source})"
             lod = "n/a" if s.mrd_lod_vaf is None else f"{100 * s.mrd_lod_vaf:.2g}%"
-            mrd_p = "n/a" if s.mrd_p_value is None else f"{s.mrd_p_value:.2g}"
+            mrd_p = ("n/a" if s.mrd_p_value is None else "<1e-15" if s.mrd_p_value < 1e-15
+                     else f"{s.mrd_p_value:.2g}")
             click.echo(f"  {s.timepoint}: {s.n_detected}/{s.n_tracked} detected, mean VAF {mean}, "
-                       f"TF {tf}, MRD {s.mrd_call} (p={mrd_p}, LoD {lod}, {s.counting_unit}), "
+                       f"TF {tf}, MRD {s.mrd_call} (p{'' if mrd_p.startswith('<') else '='}{mrd_p}, LoD {lod}, "
+                       f"{s.counting_unit}), "
                        f"{s.molecular_response}", err=True)
         for a in p.alerts:
             click.echo(f"  ALERT [{a.kind}, {a.confidence}] {a.message}", err=True)

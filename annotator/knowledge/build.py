@@ -100,7 +100,7 @@ class _Builder:
                     raise _fail(
                         entry, section, f"{field}[{i}].refs", f"{src.id} has no reference {r!r}"
                     )
-            out.append(_citation(src, ref["refs"], short=False))
+            out.append(_citation(src, ref["refs"]))
         return tuple(out)
 
     def claims(self, entry: Entry, section: str, d: dict[str, Any]) -> tuple[Claim, ...]:
@@ -135,6 +135,9 @@ class _Builder:
             for cls in requires + excludes:
                 if self.therapy_classes and cls not in self.therapy_classes:
                     raise _fail(entry, section, f"{field}[{i}]", f"unknown drug class {cls!r}")
+            if ";" in d["label"]:
+                raise _fail(entry, section, f"{field}[{i}].label",
+                            "a setting label may not hold ';' (the TSV joins strategies with '; ')")
             out.append(
                 Setting(
                     label=" ".join(d["label"].split()),
@@ -146,7 +149,7 @@ class _Builder:
                     endocrine_partner=d.get("endocrine_partner"),
                     requires_prior=tuple(requires),
                     excludes_prior=tuple(excludes),
-                    evidence=self.evidence_items(entry, section, d.get("evidence", [])),
+                    evidence=tuple(e.id for e in self.evidence_items(entry, section, d.get("evidence", []))),
                 )
             )
         return tuple(out)
@@ -198,7 +201,7 @@ class _Builder:
                 endpoint=d["endpoint"],
                 figures=tuple(f.text for f in figures),
                 source=src.id,
-                reference=_citation(src, d["refs"], short=False),
+                reference=_citation(src, d["refs"]),
                 note=d.get("note"),
                 refs=tuple(d["refs"]),
                 intervention=d.get("intervention"),
@@ -258,6 +261,9 @@ class _Builder:
             for g in d.get("requires_wildtype", []):
                 if g not in self.genes:
                     raise _fail(e, "strategies", "requires_wildtype", f"unknown gene {g!r}")
+            if ";" in d["name"]:
+                raise _fail(e, "strategies", "name",
+                            "a strategy name may not hold ';' (the TSV joins strategies with '; ')")
             settings = self.settings(e, "strategies", "settings", d.get("settings", []))
             level = self.level(e, "strategies", "evidence_level", d["evidence_level"])
             if settings and level not in {st.evidence_level for st in settings}:
@@ -373,15 +379,12 @@ class _Builder:
         out = []
         for e in self.entries["interactions"]:
             d = e.data
-            for m in d.get("mechanisms", []):
-                if m not in self.mechanisms:
-                    raise _fail(e, "interactions", "mechanisms", f"unknown mechanism {m!r}")
-            for g in d.get("genes", []):
-                if g not in self.genes:
-                    raise _fail(e, "interactions", "genes", f"unknown gene {g!r}")
-            for t in d.get("rule_types", []):
-                if t not in MATCH_LEVEL_RANK:
-                    raise _fail(e, "interactions", "rule_types", f"unknown rule type {t!r}")
+            for field, known, what in (("mechanisms", self.mechanisms, "mechanism"),
+                                       ("genes", self.genes, "gene"),
+                                       ("rule_types", MATCH_LEVEL_RANK, "rule type")):
+                bad = [x for x in d.get(field, []) if x not in known]
+                if bad:
+                    raise _fail(e, "interactions", field, f"unknown {what} {bad[0]!r}")
             if self.therapy_classes and d["against_class"] not in self.therapy_classes:
                 raise _fail(e, "interactions", "against_class",
                             f"unknown drug class {d['against_class']!r}")
@@ -435,14 +438,13 @@ def _parse(pattern: re.Pattern[str], text: str) -> tuple[Any, ...]:
     return (groups[0], int(groups[1]), *groups[2:])
 
 
-def _citation(src: Source, refs: Iterable[str], *, short: bool) -> str:
+def _citation(src: Source, refs: Iterable[str]) -> str:
+    """The seed's citation in full ("seed000: [6] - Wikipedia Palbociclib ..."), never bare keys."""
     refs = list(refs)
     if not refs:
-        return src.id if short else f"{src.id} ({src.title}; no reference cited)"
+        return f"{src.id} ({src.title}; no reference cited)"
     if src.citation_style == "author_year":
         body = "; ".join(refs)
-    elif short:
-        body = " ".join(f"[{r}]" for r in refs)
     else:
         body = "; ".join(f"[{r}] {src.references[r]}" for r in refs)
     return f"{src.id}: {body}"

@@ -64,7 +64,7 @@ def setting_dict(st: Setting) -> dict[str, Any]:
         "endocrine_partner": st.endocrine_partner,
         "requires_prior": list(st.requires_prior),
         "excludes_prior": list(st.excludes_prior),
-        "evidence": [e.id for e in st.evidence],
+        "evidence": list(st.evidence),
     }
 
 

@@ -321,8 +321,9 @@ def _interactions(
         return []
     tops = [(aid, alt, matches[0]) for aid, alt, matches in items if matches and matches[0].claimed]
     flags: list[Flag] = []
-    seen: set[tuple[str, str, str]] = set()
     for inter in panel.interactions:
+        # the alterations that trigger it, grouped by gene (polyclonal ESR1 makes one flag)
+        by_gene: dict[str, list[tuple[str, Alteration]]] = {}
         for aid, alt, m in tops:
             if inter.mechanisms and m.mechanism.id not in inter.mechanisms:
                 continue
@@ -330,27 +331,32 @@ def _interactions(
                 continue
             if inter.genes and alt.gene not in inter.genes:
                 continue
+            by_gene.setdefault(alt.gene, []).append((aid, alt))
+        for gene, triggers in by_gene.items():
+            ids = {aid for aid, _ in triggers}
+            # the alterations the strategies are offered for, grouped by gene as well
+            targets: dict[str, list[tuple[str, Alteration, list[str]]]] = {}
             for bid, balt, bm in tops:
-                if bid == aid:
+                if bid in ids or balt.gene == gene or bm.mechanism.id in inter.mechanisms:
                     continue
                 hit = [
-                    s for s in bm.strategies
-                    if s.kind == "treat" and inter.against_class in strategy_classes(panel, s.drug_classes)
+                    s.name for s in bm.strategies
+                    if s.kind == "treat" and s.setting_status != "other setting"
+                    and inter.against_class in strategy_classes(panel, s.drug_classes)
                 ]
-                if not hit or (inter.id, aid, bid) in seen:
-                    continue
-                seen.add((inter.id, aid, bid))
-                a_label, b_label = alteration_label(alt), alteration_label(balt)
-                names = ", ".join(s.name for s in hit)
+                if hit:
+                    targets.setdefault(balt.gene, []).append((bid, balt, hit))
+            for group in targets.values():
+                a_label = ", ".join(alteration_label(a) for _, a in triggers)
+                b_label = ", ".join(alteration_label(b) for _, b, _ in group)
+                names = ", ".join(_unique([n for _, _, hit in group for n in hit]))
                 flags.append(
                     Flag(
                         kind=inter.kind,
-                        gene=alt.gene,
+                        gene=gene,
                         mechanism_id=inter.id,
-                        members=(aid, bid),
-                        message=(
-                            f"{a_label} vs {names} (offered for {b_label}): {inter.message}"
-                        ),
+                        members=_unique([*(aid for aid, _ in triggers), *(bid for bid, _, _ in group)]),
+                        message=f"{a_label} vs {names} (offered for {b_label}): {inter.message}",
                         label=f"{inter.id}[{a_label} x {b_label}]",
                     )
                 )

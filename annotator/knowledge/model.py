@@ -160,7 +160,7 @@ class Setting:
     endocrine_partner: str | None = None
     requires_prior: tuple[str, ...] = ()  # drug classes the patient must have had (all of)
     excludes_prior: tuple[str, ...] = ()  # drug classes the patient must not have had
-    evidence: tuple[EvidenceItem, ...] = ()
+    evidence: tuple[str, ...] = ()  # evidence-item ids (the items travel with the strategy)
 
     def applies(self, prior_classes: frozenset[str]) -> bool:
         if not set(self.requires_prior) <= prior_classes:

@@ -213,12 +213,8 @@ def _evidence_item(ev: Mapping[str, Any]) -> dict[str, Any]:
             figures.append({"measure": "", "text": _text(f)})
     refs = ev.get("reference") or ev.get("references") or ev.get("citation") or ev.get("refs")
     pubs = [p for p in ev.get("publications") or [] if isinstance(p, Mapping)]
-    pub_text = [
-        _text(p.get("citation")) + "".join(
-            f"; {k}" for k in (f"PMID {p['pmid']}" if p.get("pmid") else "",
-                               f"doi:{p['doi']}" if p.get("doi") else "") if k)
-        for p in pubs
-    ]
+    pub_text = [_text(p.get("citation")) + (f"; PMID {p['pmid']}" if p.get("pmid") else "")
+                + (f"; doi:{p['doi']}" if p.get("doi") else "") for p in pubs]
     return {
         "publications": pub_text,
         "beyond_seeds": bool(ev.get("beyond_seeds")),
@@ -337,6 +333,9 @@ def summarise_mechanisms(
                 "pathway": _text(mech.get("pathway")),
                 "description": _text(mech.get("description")),
                 "drug_classes": _text(mech.get("drug_classes")),
+                "claims": "; ".join(
+                    f"{_text(c.get('effect'))} to {_text(c.get('drug_class'))} [{_text(c.get('level'))}]"
+                    for c in m.get("claims") or [] if isinstance(c, Mapping)),
                 "alterations": [], "level": "", "guard_only": True,
             })
             entry["alterations"].append(f"{r.get('gene') or ''} {_protein(r)}".strip())

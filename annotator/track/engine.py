@@ -85,7 +85,7 @@ def make_context(config: TrackConfig) -> TrackContext:
     panel = load_panel(config.panel, extend=config.panel_extend)
     acfg = AnnotateConfig(
         inputs=(), outdir=config.outdir, build=config.build, panel=config.panel,
-        panel_extend=config.panel_extend, fasta=config.fasta, include_filtered=True,
+        panel_extend=config.panel_extend, fasta=config.fasta, include_filtered=True, keep_not_carried=True,
         gtf=config.gtf, gtf_only=config.gtf_only,
         report=config.report, formats=(), command=config.command,
     )
@@ -229,8 +229,9 @@ def _sheet_counts(
             with ReadGenotyper(spec.reads, build=build, fetch=_fetcher(ctx, build), fasta=ctx.config.fasta,
                                min_base_quality=th.min_base_quality, min_mapping_quality=th.min_mapping_quality,
                                **_position_option(ctx)) as g:
+                counted = _count_all(g, todo, ctx, spec.reads)
                 for v in todo:
-                    ev = evidence_for(v, _no_calls(spec), g.count(_key(v)))
+                    ev = evidence_for(v, _no_calls(spec), counted[v.variant_key])
                     if ev.alt_count is not None and ev.depth:
                         out.setdefault(v.variant_key, []).append((name, ev.alt_count, ev.depth))
     return out
@@ -267,8 +268,9 @@ def _background_notes(name: str, backgrounds: dict[str, Any], pon: Any, by_varia
         notes.append(
             f"patient {name!r}: no panel of normals (--pon); background per site estimated from "
             + ", ".join(f"{k} ({n} sites)" for k, n in sorted(sources.items()))
-            + ("" if "sheet_patients" in sources else
-               ": sheet_site sees the site's other non-reference bases, not an alt-specific artefact"))
+            + ("; sheet_site sees the site's other non-reference bases, not an alt-specific artefact"
+               if "sheet_site" in sources and "sheet_patients" not in sources else "")
+            + ("; floor: no reads at the site, the background is --background-floor" if "floor" in sources else ""))
     elif sources.get("pon", 0) < len(backgrounds):
         notes.append(f"patient {name!r}: {len(backgrounds) - sources.get('pon', 0)} site(s) not in the PON "
                      "(indels/MNVs or uncovered): background from " + ", ".join(
@@ -296,9 +298,9 @@ def _white_cells(
                            min_base_quality=th.min_base_quality,
                            min_mapping_quality=th.min_mapping_quality, **_position_option(ctx)) as g:
             _check_contigs(g, small, bam.wbc_reads, bam)
+            counted = _count_all(g, small, ctx, bam.wbc_reads)
             for v in small:
-                c = g.count(_key(v))
-                ev = evidence_for(v, _no_calls(bam), c)
+                ev = evidence_for(v, _no_calls(bam), counted[v.variant_key])
                 out[v.variant_key] = WhiteCells(ev.alt_count, ev.depth, ev.vaf, "wbc_bam")
     elif vcf is not None and small:
         assert vcf.wbc_vcf is not None
@@ -314,6 +316,42 @@ def _white_cells(
 
 def _position_option(ctx: TrackContext) -> dict[str, bool]:
     return {"by_position": True} if ctx.config.by_position else {}
+
+
+AMPLICON_COLLAPSE = 0.9  # collapsing by position removes more than this: amplicons share ends
+
+
+def _count_all(g: Any, variants: Sequence[Any], ctx: TrackContext, path: Path) -> dict[str, Any]:
+    """Counts of every variant in one BAM; unmarked duplicates collapsed by position when ``auto``.
+
+    ``by_position`` None (auto): when no read at the sites carries a UMI tag or a duplicate
+    flag, PCR copies were never marked, so fragments with the same outer ends are counted
+    once - unless that removes > 90 % of the fragments (amplicon data, where unrelated
+    fragments share their ends), then reads are kept and a warning says so.
+    """
+    counts = {v.variant_key: g.count(_key(v)) for v in variants}
+    if ctx.config.by_position is not None or not counts:
+        return counts
+    vals = list(counts.values())
+    if any(getattr(c, "unit", "reads") != "reads" or getattr(c, "duplicate_reads", 0) for c in vals):
+        return counts
+    before = sum(c.depth for c in vals)
+    if before == 0:
+        return counts
+    g.by_position = True
+    collapsed = {v.variant_key: g.count(_key(v)) for v in variants}
+    g.by_position = False
+    after = sum(getattr(c, "molecule_depth", c.depth) for c in collapsed.values())
+    if after < (1 - AMPLICON_COLLAPSE) * before:
+        msg = (f"{Path(path).name}: no UMI tags or duplicate flags, but collapsing by position would keep "
+               f"{after} of {before} fragments (amplicons?): counted as reads; "
+               "--collapse-by-position to force it")
+        ctx.warnings.append(msg)
+        log.warning("%s", msg)
+        return counts
+    log.info("%s: no UMI tags or duplicate flags; fragments with the same ends counted once (%d -> %d)",
+             Path(path).name, before, after)
+    return collapsed
 
 
 def _no_calls(spec: TimepointSpec) -> TimepointCalls:
@@ -336,7 +374,6 @@ def _check_contigs(g: Any, small: Sequence[Any], path: Path, spec: TimepointSpec
 def _gather_evidence(
     variants: Sequence[Any], calls: Sequence[TimepointCalls], build: str, ctx: TrackContext
 ) -> dict[str, list[Any]]:
-    from annotator.core.models import VariantKey
     from annotator.track.regenotype import ReadGenotyper
 
     th = ctx.thresholds
@@ -353,8 +390,7 @@ def _gather_evidence(
                     **_position_option(ctx),
                 ) as g:
                     _check_contigs(g, small, tp.spec.reads, tp.spec)
-                    for v in small:
-                        counts[v.variant_key] = g.count(VariantKey(v.chrom, v.pos, v.ref, v.alt))
+                    counts = _count_all(g, small, ctx, tp.spec.reads)
             except TimepointError as e:
                 raise TimepointError(f"timepoint {tp.spec.label!r}: {e.message}", path=e.path) from e
         for v in variants:

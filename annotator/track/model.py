@@ -107,6 +107,8 @@ class Thresholds:
                 out.append(f"--{name.replace('_', '-')} must be in [0, 1], not {v}")
         if self.power_vaf is not None and not 0 < self.power_vaf <= 1:
             out.append(f"--power-vaf must be in (0, 1], not {self.power_vaf}")
+        if not self.background_floor > 0:
+            out.append(f"--background-floor must be > 0, not {self.background_floor}")
         if not 0 < self.clearance_vaf <= 1:
             out.append(f"--clearance-vaf must be in (0, 1], not {self.clearance_vaf}")
         if self.background_cv < 0:
@@ -160,7 +162,9 @@ class TrackConfig:
     force: bool = False
     command: Sequence[str] | None = None
     pon: str | Path | None = None  # panel-of-normals directory (``resmark pon build``)
-    by_position: bool = False  # without UMIs, collapse fragments with the same ends (unflagged duplicates)
+    # without UMIs, count fragments with the same outer ends once (unflagged PCR duplicates);
+    # None: automatically when no read carries a UMI tag or a duplicate flag
+    by_position: bool | None = None
 
 
 @dataclass(frozen=True)

@@ -137,6 +137,7 @@ def bb_change(alt1: int, depth1: int, alt2: int, depth2: int, rho: float) -> flo
 
 
 POOLED_EXACT_MAX = 20_000  # above this many pooled alt counts the tail is computed by a normal bound
+POOLED_FAR_Z = 25.0  # that many SDs above the background mean: p is 0 for any decision
 
 
 def pooled_p_value(alts: Sequence[int], depths: Sequence[int], backgrounds: Sequence[Background]) -> float:
@@ -150,11 +151,12 @@ def pooled_p_value(alts: Sequence[int], depths: Sequence[int], backgrounds: Sequ
     sites = [(n, b.shape()) for n, b in zip(depths, backgrounds, strict=True) if n > 0]
     if not sites:
         return 1.0
-    if t > POOLED_EXACT_MAX:
-        mean = sum(n * b.rate for n, b in zip(depths, backgrounds, strict=True))
-        var = sum(n * b.rate * (1 - b.rate) * (1 + (n - 1) * b.rho)
-                  for n, b in zip(depths, backgrounds, strict=True))
-        return float(norm.sf((t - mean) / math.sqrt(max(var, 1e-300))))
+    mean = sum(n * b.rate for n, b in zip(depths, backgrounds, strict=True))
+    var = sum(n * b.rate * (1 - b.rate) * (1 + (n - 1) * b.rho) for n, b in zip(depths, backgrounds, strict=True))
+    z = (t - mean) / math.sqrt(max(var, 1e-300))
+    if t > POOLED_EXACT_MAX or z > POOLED_FAR_Z:
+        # far in the tail (or too many counts to convolve): the normal tail, < 1e-100 beyond the cut
+        return float(norm.sf(z))
     dist = np.zeros(t)
     dist[0] = 1.0  # pmf of the running sum over 0..t-1; mass >= t is what is asked
     for n, (a, b) in sites:
