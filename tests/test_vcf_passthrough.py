@@ -51,8 +51,13 @@ def _tabix_built(out: Path, tmp: Path) -> bytes:
     return gzip.decompress(Path(f"{copy}.tbi").read_bytes())
 
 
-def test_default_formats_keep_every_record(tmp_path: Path) -> None:
+@pytest.mark.parametrize("block_copy", [True, False])
+def test_default_formats_keep_every_record(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                           block_copy: bool) -> None:
     from annotator.api import AnnotateConfig, annotate
+    from annotator.io import vcfcopy
+
+    monkeypatch.setattr(vcfcopy, "BLOCK_COPY_MIN_BYTES", 0 if block_copy else 1 << 40)
 
     src = datapath("demo", "demo_tumour.grch38.vcf.gz")
     res = annotate(AnnotateConfig(inputs=[str(src)], outdir=tmp_path / "o"))
@@ -96,7 +101,13 @@ def _big_vcf(path: Path, n: int, seed: int) -> list[tuple[str, int, str, str]]:
     return recs
 
 
-def test_block_copy_of_many_blocks(tmp_path: Path) -> None:
+def test_block_copy_of_many_blocks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from annotator.io import vcfcopy
+
+    monkeypatch.setattr(vcfcopy, "BLOCK_COPY_MIN_BYTES", 0)  # the block copy, whatever the size
+    calls = []
+    real = vcfcopy.copy_blocks
+    monkeypatch.setattr(vcfcopy, "copy_blocks", lambda *a: calls.append(1) or real(*a))
     src = tmp_path / "big.vcf.gz"
     recs = _big_vcf(src, 30_000, seed=3)
     rng = random.Random(5)
@@ -106,7 +117,7 @@ def test_block_copy_of_many_blocks(tmp_path: Path) -> None:
                      hgvsp_short=f"p.X{p}Y", gene="G") for c, p, r, a in chosen]
     out = tmp_path / "out.vcf.gz"
     n = vcfout.write(out, str(src), rows, ["resmark_note=test"])  # type: ignore[arg-type]
-    assert n == len(recs)
+    assert n == len(recs) and calls
     tags = _same_records(src, out)
     assert set(tags) == {(c, p, r) for c, p, r, _ in chosen}
     for (_, p, _), t in tags.items():

@@ -45,6 +45,7 @@ from annotator.io.vcfheader import Undeclared, build_header
 if TYPE_CHECKING:
     import numpy as np
 
+BLOCK_COPY_MIN_BYTES = 1 << 20  # compressed; smaller bgzipped inputs are copied line by line
 SCAN_ALL_BYTES = 8 << 20  # compressed inputs this small have every record checked for undeclared tags
 
 log = logging.getLogger(__name__)
@@ -85,7 +86,8 @@ def container(path: str) -> str:
 
 
 def copy(src: Path, dst: Path, editor: RecordEditor, extra: list[str], kind: str) -> Written:
-    if kind == "bgzf":
+    # a small file is quicker to copy line by line than to index and copy by blocks
+    if kind == "bgzf" and os.path.getsize(src) >= BLOCK_COPY_MIN_BYTES:
         try:
             with _input_index(src) as index:
                 if index is not None:
