@@ -41,6 +41,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Protocol
 
+from annotator.core.jsondoc import JsonObject
 from annotator.errors import InputError, ResmarkError, UsageError
 
 if TYPE_CHECKING:
@@ -240,7 +241,7 @@ def annotate_item(
     from annotator.annotation.single import annotate_file
 
     cfg = ctx.config
-    overrides: dict[str, Any] = {}
+    overrides: JsonObject = {}
     if item.cnv is not None:
         overrides["cnv"] = item.cnv
     if item.sv is not None:
@@ -360,7 +361,7 @@ def make_executor(ctx: RunContext, jobs: int, stage: Path | None = None) -> Exec
 
 # Per-worker-process context, set once by the pool initializer.  Module state is
 # the only channel a ProcessPoolExecutor initializer has to its later tasks.
-_WORKER: dict[str, Any] = {}
+_WORKER: JsonObject = {}
 
 
 def _init_worker(config: AnnotateConfig, stage: Path | None) -> None:

@@ -25,9 +25,10 @@ run and the re-render share one path (``annotator.report.html``).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from annotator.annotation.qc import sample_qc
+from annotator.core.jsondoc import JsonObject
 from annotator.report.plain import to_plain
 
 if TYPE_CHECKING:
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
     from annotator.knowledge.model import Panel
 
 
-def sample_document(s: SampleAnnotation, prov: dict[str, Any], panel: Panel) -> dict[str, Any]:
+def sample_document(s: SampleAnnotation, prov: JsonObject, panel: Panel) -> JsonObject:
     listed = {r.variant_key for r in s.rows}
     explanations = [
         {"variant_key": key, "alteration": alt, "matches": list(matches)}
@@ -58,7 +59,7 @@ def sample_document(s: SampleAnnotation, prov: dict[str, Any], panel: Panel) -> 
     }
 
 
-def plain_document(document: dict[str, Any]) -> dict[str, Any]:
+def plain_document(document: JsonObject) -> JsonObject:
     """The document as JSON values (what a reader of ``<sample>.resmark.json`` gets)."""
-    plain: dict[str, Any] = to_plain(document)
+    plain: JsonObject = to_plain(document)
     return plain

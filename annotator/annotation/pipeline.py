@@ -21,7 +21,6 @@ import bisect
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from annotator.consequence.engine import ConsequenceEngine
 from annotator.consequence.upstream import UpstreamParser
@@ -29,6 +28,7 @@ from annotator.core import chromnames, coords
 from annotator.core.accounting import Accounting
 from annotator.core.alteration import from_consequence
 from annotator.core.genome import GenomeBuild
+from annotator.core.jsondoc import JsonObject
 from annotator.core.models import Alteration, TranscriptConsequence, Variant, VariantKey
 from annotator.core.normalize import is_simple_allele, normalise
 from annotator.core.rows import Row, match_columns
@@ -45,7 +45,7 @@ REGION_FLANK = 5_000  # upstream/downstream reach around each panel gene
 REF_MISMATCH_LIMIT = 0.2  # fraction of checked alleles that suggests the wrong build
 
 # handler(record, allele_index, alt) -> list of (Row-ready dicts) or None; set by the CNV/SV module
-SvHandler = Callable[[InputRecord, int, str], "Sequence[dict[str, Any]] | None"]
+SvHandler = Callable[[InputRecord, int, str], "Sequence[JsonObject] | None"]
 
 
 @dataclass(frozen=True)

@@ -121,7 +121,10 @@ def command(**kw: object) -> None:
         force=bool(kw["force"]),
         command=["resmark", *sys.argv[1:]],
     )
-    result = track(config)
+    from annotator.io.htslog import silenced
+
+    with silenced():  # htslib's per-read/per-record lines (BAM, CRAM, index) stay off the console
+        result = track(config)
     for p in result.patients:
         click.echo(f"{p.patient} ({p.build}), baseline {p.baseline}:", err=True)
         for s in p.summaries:

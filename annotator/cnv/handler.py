@@ -28,9 +28,13 @@ from annotator.cnv.sv import SvInterpreter
 from annotator.cnv.svvcf import FusionRecord, is_fusion_table, read_fusion_table, read_sv_vcf
 from annotator.cnv.thresholds import DEFAULT_THRESHOLDS, CnThresholds
 from annotator.core import chromnames
+from annotator.core.genome import GenomeBuild
 from annotator.core.models import Alteration
 from annotator.core.rows import match_columns
 from annotator.knowledge.matcher import match_alteration
+from annotator.knowledge.model import Panel, RuleMatch
+from annotator.reference import Reference
+from annotator.reference.transcripts import GeneRegion
 
 log = logging.getLogger(__name__)
 
@@ -42,13 +46,13 @@ def _thresholds(ctx: Any) -> CnThresholds:
     return th if isinstance(th, CnThresholds) else DEFAULT_THRESHOLDS
 
 
-def _regions(reference: Any, panel: Any, everything: bool = False) -> dict[str, Any]:
+def _regions(reference: Reference, panel: Panel, everything: bool = False) -> dict[str, GeneRegion]:
     """gene -> GeneRegion for the panel genes (all known genes with ``everything``)."""
     from annotator.reference import DEFAULT_EXTRA_GENES
 
     panel_genes = set(panel.gene_symbols())
     extra = sorted(panel_genes | set(DEFAULT_EXTRA_GENES))
-    out: dict[str, Any] = {}
+    out: dict[str, GeneRegion] = {}
     for r in reference.gene_regions(extra_genes=extra):
         if everything or r.gene in panel_genes:
             out[r.gene] = r
@@ -56,8 +60,8 @@ def _regions(reference: Any, panel: Any, everything: bool = False) -> dict[str, 
 
 
 def _interpreter(
-    ctx: Any, build: Any, reference: Any, sample: str, source: str,
-    regions: Mapping[str, Any] | None = None,
+    ctx: Any, build: GenomeBuild, reference: Reference, sample: str, source: str,
+    regions: Mapping[str, GeneRegion] | None = None,
 ) -> SvInterpreter:
     cfg = ctx.config
     return SvInterpreter(
@@ -73,12 +77,12 @@ def _interpreter(
     )
 
 
-def make_vcf_sv_handler(ctx: Any, build: Any, reference: Any, sample: str) -> SvInterpreter:
+def make_vcf_sv_handler(ctx: Any, build: GenomeBuild, reference: Reference, sample: str) -> SvInterpreter:
     """The pipeline's handler for symbolic/breakend alleles of the main VCF."""
     return _interpreter(ctx, build, reference, sample, "vcf-sv")
 
 
-def add_external_calls(ctx: Any, result: Any, build: Any, reference: Any) -> None:
+def add_external_calls(ctx: Any, result: Any, build: GenomeBuild, reference: Reference) -> None:
     """Append ``--cnv`` and ``--sv`` calls to ``result`` (rows, alterations, accounting)."""
     cfg = ctx.config
     regions = _regions(reference, ctx.panel, everything=cfg.report == "all")
@@ -109,7 +113,7 @@ def defer_to_measured_copy_number(ctx: Any, result: Any, measured: set[str]) -> 
     ``cn_from_segments``); e.g. in HCC2218, Manta deletions spanning the ERBB2
     amplicon would otherwise read as an ERBB2 loss next to CN 16.
     """
-    changed: dict[str, tuple[Alteration, tuple[Any, ...]]] = {}
+    changed: dict[str, tuple[Alteration, tuple[RuleMatch, ...]]] = {}
     for i, (key, alt, matches) in enumerate(result.alterations):
         unmeasured = alt.copy_number is None and alt.alteration_class in _UNMEASURED_CN
         if not (unmeasured and alt.gene in measured and key.startswith("SV:")):
@@ -133,7 +137,7 @@ def defer_to_measured_copy_number(ctx: Any, result: Any, measured: set[str]) -> 
 
 
 def _list(ctx: Any, result: Any, key: str, row: Any, alteration: Alteration,
-          matches: tuple[Any, ...]) -> None:
+          matches: tuple[RuleMatch, ...]) -> None:
     acc = result.accounting
     result.alterations.append((key, alteration, matches))
     if matches:
@@ -145,7 +149,7 @@ def _list(ctx: Any, result: Any, key: str, row: Any, alteration: Alteration,
 
 # -- copy number ------------------------------------------------------------------
 def _add_cnv(
-    ctx: Any, result: Any, build: Any, reference: Any, cnv: CnvInput, regions: Mapping[str, Any]
+    ctx: Any, result: Any, build: GenomeBuild, reference: Reference, cnv: CnvInput, regions: Mapping[str, GeneRegion]
 ) -> set[str]:
     """Add the gene-level calls; returns every gene whose copy number was measured (neutral too)."""
     cfg = ctx.config
@@ -221,7 +225,7 @@ def _add_cnv(
 
 def _gene_table_calls(
     cnv: CnvInput,
-    regions: Mapping[str, Any],
+    regions: Mapping[str, GeneRegion],
     panel_genes: set[str],
     everything: bool,
     th: CnThresholds,
@@ -245,8 +249,8 @@ def _gene_table_calls(
 
 # -- structural variants ------------------------------------------------------------
 def _add_sv_vcf(
-    ctx: Any, result: Any, build: Any, reference: Any, path: str | Path,
-    regions: Mapping[str, Any],
+    ctx: Any, result: Any, build: GenomeBuild, reference: Reference, path: str | Path,
+    regions: Mapping[str, GeneRegion],
 ) -> None:
     cfg = ctx.config
     acc = result.accounting
@@ -291,7 +295,7 @@ def _structural(alt: str) -> bool:
 
 
 def _add_fusion_table(
-    ctx: Any, result: Any, build: Any, reference: Any, records: Sequence[FusionRecord]
+    ctx: Any, result: Any, build: GenomeBuild, reference: Reference, records: Sequence[FusionRecord]
 ) -> None:
     acc = result.accounting
     panel_genes = set(ctx.panel.gene_symbols())
@@ -343,7 +347,7 @@ def _add_fusion_table(
 
 
 def _named_hit(
-    reference: Any, gene: str | None, chrom: str, pos: int, role: str
+    reference: Reference, gene: str | None, chrom: str, pos: int, role: str
 ) -> fusion.GeneHit | None:
     """The breakpoint in the named gene, the kept side following from its role and strand."""
     if not gene:

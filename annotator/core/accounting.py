@@ -18,7 +18,8 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+
+from annotator.core.jsondoc import JsonObject
 
 BUCKETS = ("annotated", "off_panel", "filtered", "rejected")
 _RANK = {"annotated": 0, "off_panel": 1, "rejected": 2}
@@ -67,7 +68,7 @@ class Accounting:
     def balanced(self) -> bool:
         return self.records_read == self.annotated + self.off_panel + self.filtered + self.rejected
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> JsonObject:
         return {
             "records_read": self.records_read,
             "annotated": self.annotated,

@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
+from annotator.core.jsondoc import JsonObject
+
 CORE_COLUMNS = (
     "sample", "chrom", "pos", "id", "ref", "alt", "gene", "transcript", "consequence",
     "hgvsc", "hgvsp", "hgvsp_short", "exon", "filter", "vaf", "depth", "alt_count",
@@ -76,7 +78,7 @@ class Row:
     sv_type: str | None = None
     transcript_ensembl: str | None = None
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> JsonObject:
         return asdict(self)
 
 
@@ -92,7 +94,7 @@ def strategy_text(strategies: Sequence[Any]) -> str:
     return "; ".join(parts)
 
 
-def match_columns(matches: Sequence[Any]) -> dict[str, Any]:
+def match_columns(matches: Sequence[Any]) -> JsonObject:
     """The knowledge-base columns of a row, from its matches (most specific first)."""
     top = matches[0] if matches else None
     return {

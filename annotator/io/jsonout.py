@@ -9,6 +9,8 @@ import math
 from pathlib import Path
 from typing import Any
 
+from annotator.core.jsondoc import JsonObject
+
 
 def to_jsonable(obj: Any) -> Any:
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
@@ -25,7 +27,7 @@ def to_jsonable(obj: Any) -> Any:
     return obj
 
 
-def write(path: Path, document: dict[str, Any]) -> None:
+def write(path: Path, document: JsonObject) -> None:
     with open(path, "w", encoding="utf-8") as fh:
         json.dump(to_jsonable(document), fh, indent=2, ensure_ascii=False)
         fh.write("\n")
