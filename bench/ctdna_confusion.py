@@ -30,9 +30,11 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import shlex
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -46,6 +48,12 @@ GOALS = {
     "false_cleared": ("'cleared' calls that are false (variant present)", "<=", 0.05),
     "emerging_found": ("emergences with >= 10 expected alt molecules called emerging", ">=", 0.80),
     "stable_found": ("stable transitions called stable", ">=", 0.90),
+}
+# not goals of the issue: the same rates restricted to what the depth can show
+EXTRA = {
+    "stable_found_10": ("stable transitions with >= 10 expected alt molecules at both draws called stable", ">=", 0.90),
+    "mrd_sensitivity": ("timepoints with tumour fraction > 0 called MRD positive", ">=", 0.0),
+    "mrd_specificity": ("timepoints with tumour fraction 0 called MRD negative", ">=", 0.0),
 }
 
 
@@ -64,16 +72,24 @@ def true_change(v1: float, v2: float) -> str:
     return "stable"
 
 
+def _env() -> dict[str, str]:
+    """resmark from $PYTHONPATH when set (e.g. another checkout), else from this checkout."""
+    env = dict(os.environ)
+    env.setdefault("PYTHONPATH", str(REPO))
+    return env
+
+
 def run(argv: list[str], cwd: Path) -> float:
     t = time.perf_counter()
-    proc = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, check=False)
+    proc = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, check=False, env=_env())
     if proc.returncode != 0:
         raise SystemExit(f"failed ({proc.returncode}): {shlex.join(argv)}\n{proc.stderr[-3000:]}")
     return time.perf_counter() - t
 
 
 def has_pon_command() -> bool:
-    proc = subprocess.run([*RESMARK, "pon", "--help"], capture_output=True, text=True, check=False, cwd=REPO)
+    proc = subprocess.run([*RESMARK, "pon", "--help"], capture_output=True, text=True, check=False,
+                          cwd=Path(tempfile.gettempdir()), env=_env())
     return proc.returncode == 0
 
 
@@ -100,12 +116,12 @@ def evaluate(sim: Path, args: argparse.Namespace, use_pon: bool) -> dict[str, ob
     if use_pon:
         normals = [str(sim / n.strip()) for n in (sim / "normals.txt").read_text().splitlines() if n.strip()]
         timings["pon_build_s"] = run([*RESMARK, "pon", "build", *normals, "-o", str(pon), "--regions",
-                                      str(sim / "sites.bed"), "--force"], REPO)
+                                      str(sim / "sites.bed"), "--force"], sim)
     track = [*RESMARK, "track", str(sim / "samplesheet.tsv"), "-o", str(out), "--force", "--no-png"]
     if use_pon:
         track += ["--pon", str(pon)]
     track += shlex.split(args.track_args or "")
-    timings["track_s"] = run(track, REPO)
+    timings["track_s"] = run(track, sim)
     truth = {(r["patient"], r["timepoint"], r["variant_key"]): r for r in read_tsv(sim / "truth.tsv")}
     calls = {(r["patient"], r["timepoint"], r["variant_key"]): r for r in read_tsv(out / "track_long.tsv")}
     order: dict[str, list[str]] = defaultdict(list)
@@ -118,7 +134,7 @@ def evaluate(sim: Path, args: argparse.Namespace, use_pon: bool) -> dict[str, ob
     vaf0_by_role: Counter[str] = Counter()
     cleared = cleared_false = 0
     emerg = emerg_found = 0
-    stable = stable_found = 0
+    stable = stable_found = stable10 = stable10_found = 0
     for (p, t, k), tr in truth.items():
         v = float(tr["true_vaf"])
         call = calls.get((p, t, k))
@@ -145,11 +161,19 @@ def evaluate(sim: Path, args: argparse.Namespace, use_pon: bool) -> dict[str, ob
         if tc == "stable":
             stable += 1
             stable_found += cc == "stable"
+            if min(float(prev["expected_alt_molecules"]), float(tr["expected_alt_molecules"])) >= 10:
+                stable10 += 1
+                stable10_found += cc == "stable"
     rates = {
         "vaf0_detected": (vaf0_det, vaf0), "false_cleared": (cleared_false, cleared),
         "emerging_found": (emerg_found, emerg), "stable_found": (stable_found, stable),
+        "stable_found_10": (stable10_found, stable10),
     }
     mrd = mrd_matrix(out / "track_summary.json", truth)
+    pos = sum(v for (r, _c), v in mrd.items() if r == "tf>0")
+    neg = sum(v for (r, _c), v in mrd.items() if r == "tf=0")
+    rates["mrd_sensitivity"] = (mrd.get(("tf>0", "positive"), 0), pos)
+    rates["mrd_specificity"] = (mrd.get(("tf=0", "negative"), 0), neg)
     return {"status": status_m, "change": change_m, "rates": rates, "vaf0_by_role": vaf0_by_role,
             "mrd": mrd, "timings": timings, "pon": use_pon}
 
@@ -162,7 +186,7 @@ def mrd_matrix(summary_path: Path, truth: dict[tuple[str, str, str], dict[str, s
     for patient in doc.get("patients", []):
         for tp in patient.get("timepoints", []):
             mrd = tp.get("mrd")
-            call = mrd.get("call") if isinstance(mrd, dict) else (mrd if isinstance(mrd, str) else None)
+            call = tp.get("mrd_call") or (mrd.get("call") if isinstance(mrd, dict) else mrd)
             if call is None:
                 continue
             key = (patient["patient"], tp["label"])
@@ -185,7 +209,7 @@ def rates_md(results: dict[int, dict[str, object]]) -> str:
     seeds = sorted(results)
     lines = ["| rate | goal | " + " | ".join(f"seed {s}" for s in seeds) + " |",
              "|---|---|" + "---|" * len(seeds)]
-    for key, (label, op, goal) in GOALS.items():
+    for key, (label, op, goal) in {**GOALS, **EXTRA}.items():
         cells = []
         for s in seeds:
             num, den = results[s]["rates"][key]  # type: ignore[index]
@@ -194,8 +218,10 @@ def rates_md(results: dict[int, dict[str, object]]) -> str:
                 continue
             r = num / den
             ok = r <= goal if op == "<=" else r >= goal
-            cells.append(f"{100 * r:.1f} % ({num}/{den}) {'ok' if ok else 'MISSED'}")
-        lines.append(f"| {label} | {op} {100 * goal:.0f} % | " + " | ".join(cells) + " |")
+            verdict = "" if key in EXTRA and key != "stable_found_10" else (" ok" if ok else " MISSED")
+            cells.append(f"{100 * r:.1f} % ({num}/{den}){verdict}")
+        shown_goal = f"{op} {100 * goal:.0f} %" if key in GOALS else "(info)"
+        lines.append(f"| {label} | {shown_goal} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 

@@ -107,12 +107,18 @@ class Sample:
 
 
 def site_pool(fetch: Fetch, rng: random.Random) -> list[Site]:
-    """One position per hotspot codon (the middle base), >= 2 kb apart, a random ALT."""
+    """One position per hotspot codon (the middle base) of a gene of the built-in panel, >= 2 kb
+    apart, a random ALT."""
+    from annotator.knowledge import load_panel
+
+    genes = set(load_panel(None).gene_symbols())
     with open(HOTSPOTS, encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh, delimiter="\t"))
     sites: list[Site] = []
     for r in sorted(rows, key=lambda r: (r["chrom"], int(r["c1_c2_c3_genomic_positions"].split(",")[1]))):
         pos = int(r["c1_c2_c3_genomic_positions"].split(",")[1])
+        if r["gene"] not in genes:
+            continue  # not a panel gene: resmark track (report=panel) rightly leaves it out
         if any(s.chrom == r["chrom"] and abs(s.pos - pos) < 2000 for s in sites):
             continue
         window = fetch(r["chrom"], pos - WINDOW, pos + WINDOW)

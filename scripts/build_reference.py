@@ -15,6 +15,8 @@ not list against the digests pinned in ``PINNED`` below):
   sequence of 17 gene regions (gene +/- ~5 kb), header ``build|chrN:s-e|LRG|gene``.
 * ``mane/MANE.GRCh38.v1.5.summary.txt.gz``: NCBI MANE v1.5 summary (GRCh38 gene
   coordinates of every MANE Select gene).
+* the same summary's NCBI Gene IDs (``gene_ids.tsv``: symbol, Entrez Gene ID;
+  the MAF's ``Entrez_Gene_Id``).
 * ``liftover/hg38ToHg19.over.chain.gz``: UCSC chain used to lift the MANE gene
   spans to GRCh37 (transcript-model genes use their own GRCh37 models instead).
 
@@ -346,6 +348,28 @@ def write_tsv(rows: list[tuple], path: Path) -> None:
             fh.write("\t".join(str(x) for x in r[:6]) + "\n")
 
 
+def gene_ids(path: Path) -> list[tuple[str, str]]:
+    """(symbol, NCBI Gene ID) of every MANE Select gene."""
+    rows = []
+    with gzip.open(path, "rt") as fh:
+        header = fh.readline().lstrip("#").rstrip("\n").split("\t")
+        col = {name: i for i, name in enumerate(header)}
+        for line in fh:
+            f = line.rstrip("\n").split("\t")
+            if f[col["MANE_status"]] != "MANE Select":
+                continue
+            entrez = f[col["NCBI_GeneID"]].removeprefix("GeneID:")
+            rows.append((f[col["symbol"]], entrez))
+    return sorted(set(rows))
+
+
+def write_gene_ids(rows: list[tuple[str, str]], path: Path) -> None:
+    with path.open("w") as fh:
+        fh.write("#gene\tentrez_gene_id\n")
+        for r in rows:
+            fh.write("\t".join(r) + "\n")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--shared", type=Path, default=REPO.parent / "shared" / "reference")
@@ -395,6 +419,11 @@ def main(argv: list[str] | None = None) -> int:
         write_tsv(rows, path)
         outputs.append(path)
 
+    ids = gene_ids(inputs.path("mane/MANE.GRCh38.v1.5.summary.txt.gz"))
+    path = args.out / "gene_ids.tsv"
+    write_gene_ids(ids, path)  # Entrez_Gene_Id of the MAF and cBioPortal tables
+    outputs.append(path)
+
     manifest = {
         "format_version": FORMAT_VERSION,
         "built_by": "scripts/build_reference.py",
@@ -412,6 +441,7 @@ def main(argv: list[str] | None = None) -> int:
             "gene_coordinates_GRCh38": len(rows38),
             "gene_coordinates_GRCh37": len(rows37),
             "not_lifted_to_GRCh37": unlifted,
+            "gene_ids": len(ids),
         },
     }
     (args.out / "MANIFEST.json").write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")

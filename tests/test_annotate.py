@@ -341,9 +341,32 @@ def test_cli_run_log_goes_into_outdir(tmp_path, capsys):
         main(["annotate", str(DEMO), "-o", str(out), "--formats", "tsv"])
     assert e.value.code == 0
     log_text = (out / "resmark.log").read_text()
-    assert "records read 11 = annotated 10" in log_text
+    assert "12 records = 10 annotated + 1 off-panel" in log_text
     prov = json.loads((out / "provenance.json").read_text())
     assert "resmark.log" in {o["file"] for o in prov["outputs"]}
     # the summary is printed even though INFO logging is not shown on stderr
     err = capsys.readouterr().err
-    assert "records read 11" in err and "INFO" not in err
+    assert "12 records = 10 annotated" in err and "INFO" not in err
+
+
+def test_demo_names_filtered_hotspot(demo):
+    # the demo's PIK3CA E545K carries FILTER weak_evidence: not annotated, but named
+    acc = demo.samples[0].accounting
+    assert acc.filtered_rule_match_count == 1
+    (text,) = acc.filtered_rule_matches
+    assert "PIK3CA p.E545K" in text and "weak_evidence" in text and "would match RULE-PIK3CA" in text
+    # one line adding up to the file's 12 records (count of non-header lines in the demo)
+    assert acc.summary_line().startswith("12 records = 10 annotated + 1 off-panel")
+
+
+def test_alleles_the_tumour_does_not_carry_are_skipped_and_counted(tmp_path):
+    # test_vcfs/callers/not_carried_two_samples.vcf: record 1 AD 86,0 in TUMOUR (NORMAL_X 40,38),
+    # record 3 GT ./. in TUMOUR (NORMAL_X 0/1); record 2 is carried (AD 50,20)
+    res = annotate(AnnotateConfig(inputs=[str(datapath("callers", "not_carried_two_samples.vcf"))],
+                                  outdir=str(tmp_path / "o"), report="panel", formats=("tsv",)))
+    (s,) = res.samples
+    acc = s.accounting
+    assert acc.not_carried == 2 and dict(acc.carriers) == {"NORMAL_X": 2}
+    assert acc.balanced and acc.records_in_file == 3
+    assert {r.pos for r in s.rows} == {152098788}
+    assert "+ 2 not carried" in acc.summary_line()

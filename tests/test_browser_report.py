@@ -125,7 +125,7 @@ def test_sample_report_in_chromium(browser: Any, tmp_path: Path) -> None:
     assert page.locator(f"{rows}:visible").count() == 2
     assert "2 of 5 shown" in page.inner_text("#row-count")
     page.fill("#flt-text", "")
-    page.select_option("#flt-level", "A")
+    page.select_option("#flt-level", "L1")
     assert 0 < page.locator(f"{rows}:visible").count() < n
     page.emulate_media(media="print")
     assert not page.is_visible(".toolbar")
@@ -160,5 +160,32 @@ def test_annotate_report_in_chromium(browser: Any, tmp_path: Path) -> None:
     assert page.inner_text("#sample-name") == "<script>alert('sample')</script>"
     assert page.is_visible("#alt-table")
     page.screenshot(path=str(_shots(tmp_path) / "annotate_xss_report.png"), full_page=True)
+    log.check_clean()
+    page.close()
+
+
+def test_track_patient_report_in_chromium(browser: Any, tmp_path: Path) -> None:
+    """The ``resmark track`` patient page with MRD, tumour fraction, LoD, therapy and alerts."""
+    from tests.test_track_report import report_kwargs
+
+    report = tmp_path / "track_patient.report.html"
+    html.write_patient_report(report, **report_kwargs())
+    page, log = _open(browser, report)
+    for sel in ("#alerts", "#trajectory svg", "#tp-table", "#alt-table", ".lod-band", ".tf-line",
+                ".alert-marker", ".therapy-band"):
+        assert page.locator(sel).first.is_visible(), sel
+    body = page.inner_text("body")
+    assert "None" not in body and "NaN" not in body
+    assert page.locator("#trajectory .mrd-call").count() == 4
+    assert page.locator("#tp-table .mrd-pos").count() == 3
+    assert "2024-08-26" in page.inner_text("#alerts")
+    # the plot is laid out (non-zero size) and its decades are on a log axis
+    box = page.locator("#trajectory svg").bounding_box()
+    assert box is not None and box["width"] > 400 and box["height"] > 250
+    ticks = page.eval_on_selector_all("#trajectory svg text.tick", "ts => ts.map(t => t.textContent)")
+    assert {"0.1%", "1%", "10%"} <= set(ticks)
+    page.fill("#flt-text", "ESR1")
+    assert page.locator("#alt-table tbody tr:visible").count() == 1
+    page.screenshot(path=str(_shots(tmp_path) / "track_patient_report.png"), full_page=True)
     log.check_clean()
     page.close()

@@ -125,5 +125,6 @@ def test_pcgr_brca_tumour_end_to_end(shared_dir, tmp_path, build):
     assert s.accounting.balanced and s.accounting.records_read + (s.accounting.off_panel_by_index or 0) >= 196
     changes = {(r.gene, r.hgvsp_short): r for r in s.rows}
     pik = changes[("PIK3CA", "p.H1047R")]
-    assert pik.rule_id and pik.evidence_level == "A" and pik.support_source == "PCGR:ADT/DPT"
+    assert pik.rule_id and pik.evidence_level == "L1" and pik.support_source == "PCGR:ADT/DPT"
+    assert pik.ref_count is not None and pik.support_fields
     assert ("TP53", "p.V272M") in changes

@@ -191,15 +191,17 @@ def test_truncated_gtf(tmp_path: Path) -> None:
 
 
 def test_unsorted_and_malformed_gtf(tmp_path: Path) -> None:
-    lines = gtf_text([model_of(PIK3CA), model_of(TP53)]).splitlines(keepends=True)
+    decoy = _longer_cds(PIK3CA)
+    lines = gtf_text([model_of(PIK3CA), decoy, model_of(TP53)]).splitlines(keepends=True)
     genes = [i for i, x in enumerate(lines) if "\tgene\t" in x]
+    txs = [i for i, x in enumerate(lines) if "\ttranscript\t" in x]
     tp53_block = lines[genes[1]:]
-    # PIK3CA (chr3) split around TP53 (chr17): chr3 comes back after chr17
-    swapped = lines[:5] + tp53_block + lines[5 : genes[1]]
+    # PIK3CA's second transcript (chr3) after TP53 (chr17): chr3 comes back
+    swapped = lines[: txs[1]] + tp53_block + lines[txs[1] : genes[1]]
     path = tmp_path / "unsorted.gtf"
     path.write_text("".join(swapped))
     msg = _err(path, {"TP53"})
-    assert f"line {5 + len(tp53_block) + 1}: not sorted: contig chr3 appears again after chr17" in msg
+    assert f"line {txs[1] + len(tp53_block) + 1}: not sorted: contig chr3 appears again after chr17" in msg
     spaces = tmp_path / "spaces.gtf"
     spaces.write_text("".join(lines[:2]) + lines[2].replace("\t", " ") + "".join(lines[3:]))
     assert "line 3: not a GTF/GFF3 line: 1 tab-separated columns, expected 9" in _err(spaces, {"TP53"})
@@ -217,3 +219,20 @@ def test_gene_lines_out_of_order_on_one_contig(tmp_path: Path) -> None:
     path.write_text("".join(out))
     msg = _err(path, {"TP53"})
     assert f"line {2 + len(lines) - starts[1] + 1}: not sorted: gene at chr17:7668421" in msg
+
+
+def test_tabix_queries_find_muc16_without_a_streaming_pass(tmp_path: Path,
+                                                         caplog: pytest.LogCaptureFixture) -> None:
+    muc16 = Model("MUC16", "chr19", "-", "ENST00000397910.8",
+                  [(8981000, 8981342), (8960000, 8960300), (8848844, 8849500)], (8849000, 8981100),
+                  ("basic", "MANE_Select"))
+    fzr1 = Model("FZR1", "chr19", "+", "ENST00000313639.13", [(3506311, 3506400), (3538000, 3538334)],
+                 (3506350, 3538098), ("MANE_Select",))
+    plain = tmp_path / "two.gtf"
+    plain.write_text(gtf_text([fzr1, muc16]))
+    gz = bgzip_tabix(plain)
+    with caplog.at_level("INFO", logger="annotator.reference.gtf"):
+        ref = load_reference("GRCh38", gtf=gz, genes={"MUC16", "FZR1"})
+    assert "streaming the file" not in caplog.text
+    assert ref.describe()["gtf"]["tabix_queries"] is True
+    assert set(ref.describe()["gtf"]["transcripts"]) == {"MUC16", "FZR1"}

@@ -53,7 +53,12 @@ def test_builtin_panel_content(panel: Panel) -> None:
     assert panel.gene_symbols() >= SEED_GENES
     assert panel.genes["RB1"].role == "tumour_suppressor"
     assert panel.genes["PIK3CA"].role == "oncogene"
-    assert [lv.level for lv in panel.evidence_levels] == ["A", "B", "C", "D", "E", "U"]
+    # panel 2.0: therapy axis L1-L4, resistance axis R1-R3, U; no CIViC letters A-E
+    levels = [lv.level for lv in panel.evidence_levels]
+    assert levels == ["L1", "L2", "L3", "L4", "R1", "R2", "R3", "U"]
+    assert not set(levels) & set("ABCDE")
+    for lv in panel.evidence_levels:
+        assert lv.oncokb and lv.amp_asco_cap and lv.civic, lv.level
     assert load_panel("resmark_core").checksum == panel.checksum
 
 
@@ -207,7 +212,7 @@ def test_extend_mode(panel: Panel) -> None:
         match_alteration(ext, Alteration("PIK3CA", "missense", protein_start=1047, ref_aa="H", alt_aa="R"))[
             0
         ].rule_id
-        == "RULE-PIK3CA-HS-H1047"
+        == "RULE-PIK3CA-HS-CDX"
     )
 
 
@@ -227,7 +232,7 @@ def test_cli_list(panel: Panel) -> None:
 def test_cli_show() -> None:
     result = CliRunner().invoke(cli, ["panel", "show", "pik3ca"])
     assert result.exit_code == 0, result.output
-    assert "RULE-PIK3CA-HS-H1047" in result.output
+    assert "RULE-PIK3CA-HS-CDX" in result.output
     assert "SOLAR-1" in result.output and "0.65 (0.50–0.85)" in result.output
 
 

@@ -39,7 +39,11 @@ def positives(rule: Rule) -> list[Alteration]:
         out = []
         for r, p in rule.codons:
             alt = next(a for a in AMINO if a != r)
-            out.append(_missense(g, r, p, alt))
+            change = _missense(g, r, p, alt)
+            if change.alteration_class not in rule.classes:  # e.g. exon 20 insertions
+                change = Alteration(g, sorted(rule.classes)[0], protein_start=p, protein_end=p + 1,
+                                    ref_aa=r, hgvsp_short=f"p.{r}{p}_X{p + 1}insYVMA")
+            out.append(change)
         return out
     if rule.type == "domain":
         assert rule.domain_start is not None and rule.domain_end is not None
@@ -110,69 +114,83 @@ def test_rule_does_not_fire_on_near_miss(rule: Rule) -> None:
 
 # --- hand-written real-world cases --------------------------------------------------
 REAL_WORLD = [
-    # (alteration, rule expected first, evidence level, other rules also expected)
+    # (alteration, rule expected first, evidence level, other rules also expected).
+    # Levels on the panel-2.0 scale (L1 = FDA-labelled biomarker, R2 = clinical
+    # resistance evidence, ...): PIK3CA alleles of the therascreen label, ESR1
+    # hotspots (elacestrant / imlunestrant labels), AKT1 E17K and PTEN loss
+    # (capivasertib label), germline BRCA (olaparib / talazoparib labels).
     (
         _missense("PIK3CA", "H", 1047, "R"),
-        "RULE-PIK3CA-HS-H1047",
-        "A",
+        "RULE-PIK3CA-HS-CDX",
+        "L1",
         {"RULE-PIK3CA-CODON", "RULE-PIK3CA-DOMAIN-KINASE", "RULE-PIK3CA-GENE"},
     ),
-    (_missense("PIK3CA", "H", 1047, "L"), "RULE-PIK3CA-HS-H1047", "A", set()),
+    (_missense("PIK3CA", "H", 1047, "L"), "RULE-PIK3CA-HS-CDX", "L1", set()),
+    (_missense("PIK3CA", "H", 1047, "Y"), "RULE-PIK3CA-HS-CDX", "L1", set()),
     (
         _missense("PIK3CA", "E", 545, "K"),
-        "RULE-PIK3CA-HS-E545K",
-        "A",
+        "RULE-PIK3CA-HS-CDX",
+        "L1",
         {"RULE-PIK3CA-DOMAIN-HELICAL"},
     ),
-    (_missense("PIK3CA", "E", 542, "K"), "RULE-PIK3CA-HS-E542K", "A", set()),
+    (_missense("PIK3CA", "E", 542, "K"), "RULE-PIK3CA-HS-CDX", "L1", set()),
+    (_missense("PIK3CA", "C", 420, "R"), "RULE-PIK3CA-HS-CDX", "L1", set()),
+    (_missense("PIK3CA", "Q", 546, "R"), "RULE-PIK3CA-HS-CDX", "L1", set()),
     (
         _missense("ESR1", "Y", 537, "S"),
-        "RULE-ESR1-HS-Y537",
-        "A",
+        "RULE-ESR1-HS-LBD",
+        "L1",
         {"RULE-ESR1-CODON", "RULE-ESR1-DOMAIN-LBD", "RULE-ESR1-GENE"},
     ),
-    (_missense("ESR1", "D", 538, "G"), "RULE-ESR1-HS-D538G", "A", {"RULE-ESR1-CODON"}),
-    (_missense("ESR1", "E", 380, "Q"), "RULE-ESR1-HS-E380Q", "A", set()),
-    (_missense("ESR1", "L", 536, "H"), "RULE-ESR1-HS-L536", "A", set()),
-    (_missense("ESR1", "S", 463, "P"), "RULE-ESR1-HS-S463P", "A", set()),
-    (_missense("AKT1", "E", 17, "K"), "RULE-AKT1-HS-E17K", "A", {"RULE-AKT1-GENE"}),
+    (_missense("ESR1", "D", 538, "G"), "RULE-ESR1-HS-LBD", "L1", {"RULE-ESR1-CODON"}),
+    (_missense("ESR1", "E", 380, "Q"), "RULE-ESR1-HS-LBD", "L1", set()),
+    (_missense("ESR1", "L", 536, "H"), "RULE-ESR1-HS-LBD", "L1", set()),
+    (_missense("ESR1", "S", 463, "P"), "RULE-ESR1-HS-LBD", "L1", set()),
+    (_missense("AKT1", "E", 17, "K"), "RULE-AKT1-HS-E17K", "L1", {"RULE-AKT1-GENE"}),
     (
         Alteration("RB1", "nonsense", protein_start=579, ref_aa="R", alt_aa="*"),
         "RULE-RB1-LOF",
-        "C",
+        "R2",
         {"RULE-RB1-GENE"},
     ),
-    (Alteration("RB1", "deep_deletion"), "RULE-RB1-LOF", "C", set()),
+    (Alteration("RB1", "deep_deletion"), "RULE-RB1-LOF", "R2", set()),
     (
         Alteration("PTEN", "frameshift", protein_start=267, hgvsp_short="p.V267fs"),
         "RULE-PTEN-LOF",
-        "A",
+        "L1",
         set(),
     ),
-    (Alteration("PTEN", "splice_site"), "RULE-PTEN-LOF", "A", set()),
-    (Alteration("FAT1", "start_lost", protein_start=1), "RULE-FAT1-LOF", "E", set()),
-    (Alteration("CCNE1", "amplification", copy_number=9.0), "RULE-CCNE1-AMP", "B", set()),
-    (Alteration("CCNE1", "gain", copy_number=3.0), "RULE-CCNE1-GAIN", "D", set()),
-    (Alteration("FGFR1", "amplification"), "RULE-FGFR1-AMP", "C", set()),
+    (Alteration("PTEN", "splice_site"), "RULE-PTEN-LOF", "L1", set()),
+    (_missense("PTEN", "C", 124, "S"), "RULE-PTEN-HS-LOF", "L1", {"RULE-PTEN-DOMAIN-PHOSPHATASE"}),
+    (_missense("PTEN", "G", 129, "E"), "RULE-PTEN-HS-LOF", "L1", set()),
+    (_missense("PTEN", "R", 173, "C"), "RULE-PTEN-HS-LOF", "L1", set()),
+    (Alteration("FAT1", "start_lost", protein_start=1), "RULE-FAT1-LOF", "R2", set()),
+    (Alteration("CCNE1", "amplification", copy_number=9.0), "RULE-CCNE1-AMP", "L4", set()),
+    (Alteration("CCNE1", "gain", copy_number=3.0), "RULE-CCNE1-GAIN", "L4", set()),
+    (Alteration("FGFR1", "amplification"), "RULE-FGFR1-AMP", "R2", set()),
     (
         Alteration("FGFR2", "fusion", partner_gene="BICC1", kinase_domain_retained=True),
         "RULE-FGFR2-FUSION",
-        "D",
+        "L4",
         {"RULE-FGFR2-GENE"},
     ),
     (
         Alteration("FGFR3", "fusion", partner_gene="TACC3", kinase_domain_retained=True),
         "RULE-FGFR3-FUSION",
-        "D",
+        "L4",
         set(),
     ),
-    (Alteration("CDK6", "amplification"), "RULE-CDK6-AMP", "E", set()),
-    (Alteration("ERBB2", "amplification"), "RULE-ERBB2-AMP", "E", set()),
-    (_missense("KRAS", "G", 12, "D"), "RULE-KRAS-CODON", "E", set()),
-    (Alteration("BRCA2", "frameshift"), "RULE-BRCA2-LOF", "E", set()),
-    (Alteration("MDM2", "amplification"), "RULE-MDM2-AMP", "E", set()),
+    (Alteration("CDK6", "amplification"), "RULE-CDK6-AMP", "L4", set()),
+    (Alteration("ERBB2", "amplification"), "RULE-ERBB2-AMP", "L1", set()),
+    (_missense("ERBB2", "L", 755, "S"), "RULE-ERBB2-HS-ACT", "L3", {"RULE-ERBB2-CODON"}),
+    (_missense("KRAS", "G", 12, "D"), "RULE-KRAS-CODON", "L4", set()),
+    (Alteration("BRCA2", "frameshift"), "RULE-BRCA2-LOF", "L1", set()),
+    (Alteration("BRCA1", "nonsense"), "RULE-BRCA1-LOF", "L1", set()),
+    (Alteration("PALB2", "frameshift"), "RULE-PALB2-LOF", "L3", set()),
+    (Alteration("MDM2", "amplification"), "RULE-MDM2-AMP", "L4", set()),
+    (Alteration("CCND1", "amplification"), "RULE-CCND1-AMP", "L4", set()),
     # hgvsp_short alone is enough for protein-level rules
-    (Alteration("ESR1", "missense", hgvsp_short="p.Y537N"), "RULE-ESR1-HS-Y537", "A", set()),
+    (Alteration("ESR1", "missense", hgvsp_short="p.Y537N"), "RULE-ESR1-HS-LBD", "L1", set()),
 ]
 
 
@@ -191,12 +209,12 @@ def test_real_world_cases(alt: Alteration, first: str, level: str, also: set[str
 
 
 REAL_WORLD_MISSES = [
-    # PIK3CA H1047Y is not a listed hotspot: codon rule only (capped level B)
-    (_missense("PIK3CA", "H", 1047, "Y"), "RULE-PIK3CA-HS-H1047", "RULE-PIK3CA-CODON"),
+    # PIK3CA H1047Q is not a companion-diagnostic allele: codon rule only (capped at L2)
+    (_missense("PIK3CA", "H", 1047, "Q"), "RULE-PIK3CA-HS-CDX", "RULE-PIK3CA-CODON"),
     # ESR1 Y537 synonymous: nothing at all
     (
         Alteration("ESR1", "synonymous", protein_start=537, ref_aa="Y", alt_aa="Y"),
-        "RULE-ESR1-HS-Y537",
+        "RULE-ESR1-HS-LBD",
         None,
     ),
     # RB1 missense is not loss of function: gene level only
@@ -225,9 +243,11 @@ def test_real_world_near_misses(alt: Alteration, not_rule: str, first: str | Non
 
 def test_codon_match_is_capped() -> None:
     (codon,) = [
-        m for m in match_alteration(PANEL, _missense("PIK3CA", "H", 1047, "Y")) if m.match_level == "codon"
+        m for m in match_alteration(PANEL, _missense("PIK3CA", "H", 1047, "Q")) if m.match_level == "codon"
     ]
-    assert codon.evidence_level == "B"
+    assert codon.evidence_level == "L2"
+    assert codon.significance == "likely"
+    assert all(PANEL.tier(s.evidence_level) >= 2 for s in codon.strategies)
 
 
 @pytest.mark.parametrize("cls", ["synonymous", "noncoding", "intergenic", "splice_region"])
@@ -264,17 +284,19 @@ def test_order_most_specific_first() -> None:
 def test_strategies_are_ranked() -> None:
     m = match_alteration(PANEL, _missense("PIK3CA", "H", 1047, "R"))[0]
     assert [s.rank for s in m.strategies] == list(range(1, len(m.strategies) + 1))
-    assert m.strategies[0].id == "STRAT-ALPELISIB-FULV"
-    solar = [e for e in m.strategies[0].evidence if e.study == "SOLAR-1"]
+    assert m.strategies[0].id == "STRAT-CAPIVASERTIB-FULV"
+    alpelisib = next(s for s in m.strategies if s.id == "STRAT-ALPELISIB-FULV")
+    solar = [e for e in alpelisib.evidence if e.study == "SOLAR-1"]
     assert any("0.65 (0.50–0.85)" in e.figures for e in solar)
 
 
 def test_rule_specific_strategy_level_override() -> None:
     m = match_alteration(PANEL, Alteration("CCNE1", "amplification"))[0]
     chemo = m.strategies[0]
-    assert chemo.id == "STRAT-CHEMOTHERAPY" and chemo.evidence_level == "B"
-    assert chemo.note and "PEARL" in chemo.note
-    assert PANEL.strategies["STRAT-CHEMOTHERAPY"].evidence_level == "C"
+    # PEARL's CCNE1-high subgroup was mRNA-defined: indirect (L4) for DNA amplification
+    assert chemo.id == "STRAT-CHEMOTHERAPY" and chemo.evidence_level == "L4"
+    assert chemo.note and "PEARL" in chemo.note and "mRNA" in chemo.note
+    assert PANEL.strategies["STRAT-CHEMOTHERAPY"].evidence_level == "L3"
 
 
 def test_fusion_without_kinase_information_matches_with_note() -> None:
@@ -291,3 +313,5 @@ def test_mechanism_fields() -> None:
     pik = PANEL.mechanisms["MECH-PIK3CA"]
     assert pik.category == "cell_cycle_non_specific"
     assert set(pik.drug_classes) >= {"CDK4/6 inhibitor", "endocrine therapy"}
+    assert {c.drug_class for c in pik.claims if c.effect == "sensitivity"} == {
+        "PI3Kα inhibitor", "AKT inhibitor"}

@@ -34,16 +34,19 @@ def _norm(text: str) -> str:
 def seeds(shared_dir: Path, panel: Panel) -> dict[str, str]:
     out = {}
     for src in panel.sources.values():
+        if src.citation_style == "primary":
+            continue  # knowledge beyond the seeds: cited to primary publications, no seed text
         assert src.file, src.id
         out[src.id] = _norm((shared_dir / "seeds" / src.file).read_text(encoding="utf-8"))
     return out
 
 
 def test_source_checksums(shared_dir: Path, panel: Panel) -> None:
-    assert len(panel.sources) == 5
+    seeds = [s for s in panel.sources.values() if s.citation_style != "primary"]
+    assert len(seeds) == 5
     listed = {p.name for p in (shared_dir / "seeds").glob("*.txt")}
-    assert {s.file for s in panel.sources.values()} == listed
-    for src in panel.sources.values():
+    assert {s.file for s in seeds} == listed
+    for src in seeds:
         data = (shared_dir / "seeds" / str(src.file)).read_bytes()
         assert hashlib.sha256(data).hexdigest() == src.sha256, src.file
 
@@ -73,7 +76,7 @@ def test_every_reference_is_in_its_seed(panel: Panel, seeds: dict[str, str]) -> 
 
 def test_identifiers_and_studies_are_in_their_seed(panel: Panel, seeds: dict[str, str]) -> None:
     for item in panel.evidence.values():
-        if item.identifier:
+        if item.identifier and item.source in seeds:
             assert item.identifier in seeds[item.source], item.id
     for study in (
         "SOLAR-1",
@@ -89,7 +92,7 @@ def test_identifiers_and_studies_are_in_their_seed(panel: Panel, seeds: dict[str
         "ACE",
         "JPCE",
     ):
-        cited = [e for e in panel.evidence.values() if e.study == study]
+        cited = [e for e in panel.evidence.values() if e.study == study and e.source in seeds]
         assert cited, study
         # seed001 breaks names across table cells ("CAPItello -291"): compare without spaces
         assert all(study.replace(" ", "") in seeds[e.source].replace(" ", "") for e in cited), study
@@ -130,7 +133,20 @@ def test_codon_rules_use_listed_hotspot_codons(shared_dir: Path, panel: Panel) -
     for row in rows:
         gene, pos, _build, _chrom, _strand, _codon, aa = row.split("\t")[:7]
         listed.add((gene, aa, int(pos)))
+    # codons of the gene's hotspot rules (e.g. the PIK3CA companion-diagnostic alleles
+    # C420R, Q546E/R) count as listed: a codon rule generalises them
+    for rule in panel.rules:
+        if rule.type == "hotspot":
+            listed.update((rule.gene, r, p) for r, p, _ in rule.changes)
     for rule in panel.rules:
         if rule.type == "codon" and "hotspot_codons.tsv" in (rule.basis or ""):
             for ref, pos in rule.codons:
                 assert (rule.gene, ref, pos) in listed, (rule.id, ref, pos)
+
+
+def test_knowledge_beyond_the_seeds_is_marked_and_cited(panel: Panel) -> None:
+    beyond = [e for e in panel.evidence.values() if e.source == "literature"]
+    assert len(beyond) >= 15
+    for e in beyond:
+        assert e.beyond_seeds and e.publications, e.id
+        assert not e.figures, e.id  # no figure we cannot quote verbatim from a seed

@@ -97,7 +97,7 @@ def test_splice_label() -> None:
 
 def test_write_rows_layout(tmp_path: Path) -> None:
     rows = [
-        make_row(rule_id="RULE-PIK3CA-HS-H1047", evidence_level="A"),
+        make_row(rule_id="RULE-PIK3CA-HS-H1047", evidence_level="A", ref_count=310),
         make_row(chrom="chr6", pos=152098787, ref="TA", alt="T", input_chrom="6", gene="ESR1",
                  consequence="frameshift_variant", hgvsc="c.1610del", hgvsp_short="p.Y537fs",
                  transcript="NM_000125.4", variant_key="chr6:152098787:TA>T", depth=None,
@@ -116,7 +116,7 @@ def test_write_rows_layout(tmp_path: Path) -> None:
     a, b = recs
     assert (a["Chromosome"], a["Start_Position"], a["Variant_Classification"]) == ("chr3", "179234297", "Missense_Mutation")
     assert a["Transcript_ID"] == "ENST00000263967" and a["RefSeq"] == "NM_006218.4"
-    assert (a["t_depth"], a["t_ref_count"], a["t_alt_count"]) == ("450", "310", "140")
+    assert (a["t_depth"], a["t_ref_count"], a["t_alt_count"]) == ("450", "310", "140")  # the row's ref count
     assert a["resmark_evidence_level"] == "A"
     assert (b["Chromosome"], b["Start_Position"], b["End_Position"], b["Reference_Allele"],
             b["Tumor_Seq_Allele2"], b["Variant_Type"], b["Variant_Classification"]) == (
@@ -182,3 +182,52 @@ def test_pipeline_maf_matches_vcf2maf_on_panel_genes(shared_dir: Path, tmp_path:
         assert mine is not None, f"no resmark row for {t['Hugo_Symbol']} {t['HGVSc']}"
         mismatches += [(t["Hugo_Symbol"], f, t[f], mine[f]) for f in SHARED_FIELDS if t[f] != mine[f]]
     assert mismatches == []
+
+
+def _maf_lines(path: Path) -> list[dict[str, str]]:
+    lines = [x for x in path.read_text().splitlines() if not x.startswith("#")]
+    head = lines[0].split("\t")
+    return [dict(zip(head, x.split("\t"), strict=True)) for x in lines[1:]]
+
+
+def test_maf_counts_from_the_record_and_the_normal(tmp_path: Path) -> None:
+    """test_vcfs/callers/mutect2_multiallelic_ad.vcf: T1 AD 400,9,30 DP 439; N1 (##normal_sample)
+    AD 120,0,1 DP 121; PIK3CA's NCBI Gene ID is 5290."""
+    from annotator.api import AnnotateConfig, annotate
+    from tests.conftest import datapath
+
+    res = annotate(AnnotateConfig(inputs=[str(datapath("callers", "mutect2_multiallelic_ad.vcf"))],
+                                  outdir=str(tmp_path / "o"), report="panel", formats=("maf",)))
+    maf = _maf_lines(tmp_path / "o" / f"{res.samples[0].sample}.resmark.maf")
+    by_alt = {m["Tumor_Seq_Allele2"]: m for m in maf}
+    t = by_alt["T"]
+    assert (t["t_depth"], t["t_ref_count"], t["t_alt_count"]) == ("439", "400", "30")  # not 409
+    assert (t["n_depth"], t["n_ref_count"], t["n_alt_count"]) == ("121", "120", "1")
+    assert t["Matched_Norm_Sample_Barcode"] == "N1" and t["Tumor_Sample_Barcode"] == "T1"
+    assert t["Entrez_Gene_Id"] == "5290"
+    assert by_alt["G"]["t_alt_count"] == "9" and by_alt["G"]["n_alt_count"] == "0"
+    assert not (tmp_path / "o" / "T1.resmark.data_cna.txt").exists()  # no copy-number calls
+
+
+def test_cbioportal_cna_and_sv_files(tmp_path: Path) -> None:
+    from annotator.api import AnnotateConfig, annotate
+    from tests.conftest import datapath
+
+    res = annotate(AnnotateConfig(
+        inputs=[str(datapath("demo", "demo_tumour.grch38.vcf.gz"))], outdir=str(tmp_path / "o"),
+        cnv=str(datapath("cnv", "erbb2_amp.grch38.cns")), sv=str(datapath("cnv", "bnd_orientations.grch38.vcf")),
+        formats=("maf",)))
+    stem = tmp_path / "o" / f"{res.samples[0].sample}.resmark"
+    cna = Path(f"{stem}.data_cna.txt").read_text().splitlines()
+    assert cna[0].split("\t") == ["Hugo_Symbol", "Entrez_Gene_Id", res.samples[0].sample]
+    table = {x.split("\t")[0]: x.split("\t")[1:] for x in cna[1:]}
+    # erbb2_amp.grch38.cns amplifies ERBB2 (NCBI Gene 2064): discrete value 2
+    assert table["ERBB2"] == ["2064", "2"]
+    calls = {r.gene: r.alteration_class for r in res.rows if r.alteration_class in
+             ("amplification", "gain", "loss", "deep_deletion") and r.sv_type in (None, "CNV")}
+    values = {"amplification": "2", "gain": "1", "loss": "-1", "deep_deletion": "-2"}
+    assert {g: v[1] for g, v in table.items()} == {g: values[c] for g, c in calls.items()}
+    sv = _maf_lines(Path(f"{stem}.data_sv.txt"))
+    fusions = {(s["Site1_Hugo_Symbol"], s["Site2_Hugo_Symbol"]) for s in sv}
+    assert ("FGFR3", "TACC3") in fusions
+    assert all(s["SV_Status"] == "SOMATIC" and s["Sample_Id"] == res.samples[0].sample for s in sv)

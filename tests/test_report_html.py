@@ -63,7 +63,9 @@ def test_sample_report_has_every_section(demo_page: str) -> None:
 def test_alerts_come_first_and_name_the_flags(demo_page: str) -> None:
     alerts = demo_page[demo_page.index('id="alerts"'):demo_page.index('id="summary"')]
     assert "Polyclonal: ESR1" in alerts  # two ESR1 hotspot alterations
-    assert "unlikely to help" in demo_page  # the panel's 'avoid' strategy for ESR1
+    # panel 2.0: ESR1 mutations call for an endocrine switch to an oral SERD, not "avoid"
+    assert "Elacestrant (oral SERD)" in demo_page
+    assert "endocrine switch unlikely to help" not in demo_page
     assert "alert-high" in alerts
 
 
@@ -145,7 +147,7 @@ def test_render_from_json_document_matches(tmp_path: Path) -> None:
     page = html.render_sample_document(round_trip, context.panel_info(panel))
     assert "PI3K/AKT/mTOR activation by PIK3CA mutation" in page
     page_no_panel = html.render_sample_document(round_trip, None)
-    assert "randomised phase 3" in page_no_panel  # default legend
+    assert "FDA-approved for this biomarker" in page_no_panel  # default legend (panel 2.0 scale)
 
 
 def test_empty_sample_renders() -> None:
@@ -229,7 +231,7 @@ def test_patient_report_content_and_order() -> None:
     alerts = page[page.index('id="alerts"'):page.index('id="summary"')]
     assert alerts.index("New ESR1 p.Y537S at T1") < alerts.index("Tumour fraction low at T0")
     assert "<svg" in page and 'class="trajectory"' in page  # drawn from rows
-    assert "18.0%" in page and "rising" in page
+    assert "18%" in page and "rising" in page  # VAF to two significant figures
     assert "ab" * 32 in page and "cd" * 32 in page
     parsed = _parse(page)
     assert parsed.scripts == 1 and "<script>alert" not in page

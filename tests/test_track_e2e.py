@@ -11,7 +11,7 @@ import pytest
 
 from annotator.core.genome import GRCH37, GRCH38
 from annotator.errors import InputError, TimepointError
-from annotator.track import TrackConfig, TrackResult, track
+from annotator.track import Thresholds, TrackConfig, TrackResult, track
 from tests.conftest import datapath
 from tests.test_track_regenotype import _demo_module
 
@@ -62,19 +62,41 @@ def demo_with_reads(tmp_path_factory: pytest.TempPathFactory) -> TrackResult:
 
 def test_demo_with_reads_statuses(demo_with_reads: TrackResult) -> None:
     r = demo_with_reads
+    # 0 alt reads in 1200-1600: the LoD there (~0.4-0.5 %) is above the 0.1 % clearance VAF,
+    # so absence is "not_assessable", never "not_detected" or "cleared"
     assert _statuses(r, "ESR1", "p.Y537S") == [
-        ("not_detected", None), ("not_detected", "absent"), ("detected", "emerging")]
+        ("not_assessable", None), ("not_assessable", "absent"), ("detected", "emerging")]
     assert _statuses(r, "TP53", "p.R175H") == [
-        ("detected", None), ("detected", "falling"), ("not_detected", "cleared")]
+        ("detected", None), ("detected", "falling"), ("not_assessable", "falling")]
     assert _statuses(r, "PIK3CA", "p.H1047R") == [
         ("detected", None), ("detected", "falling"), ("detected", "rising")]
-    # the RB1 deletion: 4/1600 reads (placed 3' by the aligner) is not a significant change
+    # the RB1 deletion: 4/1600 reads (placed 3' by the aligner) is significant against the
+    # background but not a significant change from 0/1200 (Fisher p ~ 0.14 bounds the LRT)
     rb1 = [o for o in r.observations if o.variant.variant_key == "chr13:48342616:GA>G"]
     assert [(o.evidence.alt_count, o.evidence.depth) for o in rb1] == [(0, 1200), (4, 1600), (42, 1400)]
     assert [o.vs_previous.change for o in rb1[1:] if o.vs_previous] == ["inconclusive", "rising"]
-    # D538G has no record at baseline, but the reads measure its absence there
+    # D538G has no record at baseline, but the reads measure it there
     d538 = [o for o in r.observations if o.variant.hgvsp_short == "p.D538G"]
-    assert d538[0].evidence.source == "reads" and d538[0].status == "not_detected"
+    assert d538[0].evidence.source == "reads" and d538[0].status == "not_assessable"
+    for o in r.observations:
+        assert o.detection is not None and o.detection.background_source == "sheet_site"
+        assert o.power_vaf == 0.001  # stated at the clearance VAF, never the peak
+    assert any("no panel of normals" in n for n in r.patients[0].notes)
+
+
+def test_demo_clearance_at_a_higher_statement_vaf(tmp_path: Path) -> None:
+    m = _demo_module()
+    bams = m.write_demo_bams(tmp_path)
+    vcfs = [datapath("track", f"{m.PATIENT}_{label}.vcf") for label, *_ in m.TIMEPOINTS]
+    sheet = tmp_path / "sheet.tsv"
+    sheet.write_text(m.samplesheet_text(vcfs, bams, None))
+    r = track(TrackConfig(outdir=tmp_path / "o", samplesheet=sheet, plots=False, html=False,
+                          thresholds=Thresholds(clearance_vaf=0.01)))
+    # at 1 % the 0/1400 of TP53 is powered: cleared
+    assert _statuses(r, "TP53", "p.R175H")[2] == ("not_detected", "cleared")
+    tp53 = [o for o in r.observations if o.variant.hgvsp_short == "p.R175H"]
+    assert tp53[2].detection_power is not None and tp53[2].detection_power >= 0.8
+    assert tp53[0].origin == "possible_chip"  # TP53 is a CHIP gene; flagged, not excluded
 
 
 def test_demo_alerts(demo_with_reads: TrackResult) -> None:
@@ -98,8 +120,15 @@ def test_demo_patient_summary(demo_with_reads: TrackResult) -> None:
     assert s["T0_baseline"].molecular_response == "baseline"
     assert s["T0_baseline"].max_vaf == pytest.approx(0.12)
     # mean VAF 0.2 / 6 at baseline vs 0.0325 / 6 on treatment: a fall of > 50 %
-    assert s["T1_on_treatment"].molecular_response == "response"
     assert s["T1_on_treatment"].mean_vaf_ratio == pytest.approx(0.0325 / 0.2)
+    # the sheet's tumour fraction (15 % -> 3 %) decides the response
+    assert s["T1_on_treatment"].molecular_response == "response"
+    assert s["T1_on_treatment"].response_basis == "tumor_fraction"
+    assert s["T1_on_treatment"].tf_ratio == pytest.approx(0.03 / 0.15)
+    # 0.12 / 0.15 is "stable", but four resistance alterations emerge there: not "stable"
+    assert s["T2_progression"].tf_ratio == pytest.approx(0.8)
+    assert s["T2_progression"].molecular_response == "emerging_resistance"
+    assert all(x.mrd_call == "positive" for x in p.summaries)
 
 
 def test_without_reads_missing_is_not_assessed_never_cleared(demo_vcf_only: TrackResult) -> None:
@@ -107,7 +136,8 @@ def test_without_reads_missing_is_not_assessed_never_cleared(demo_vcf_only: Trac
     assert tp53[2] == ("not_assessed", "not_evaluable")
     d538 = [o for o in demo_vcf_only.observations if o.variant.hgvsp_short == "p.D538G"]
     assert d538[0].status == "not_assessed" and d538[0].evidence.source == "none"
-    assert d538[1].evidence.source == "vcf_filtered" and d538[1].status == "not_detected"
+    assert d538[1].evidence.source == "vcf_filtered" and d538[1].status == "not_assessable"
+    assert d538[1].detection is not None and d538[1].detection.background_source == "floor"
     assert d538[2].vs_baseline is not None and d538[2].vs_baseline.change == "not_evaluable"
 
 
@@ -141,7 +171,12 @@ def test_outputs(demo_with_reads: TrackResult) -> None:
     assert len(wide) == 7 and "T2_progression:status" in wide[0]
     summary = json.loads((out / "track_summary.json").read_text())
     assert summary["alerts"] and summary["thresholds"]["min_power"] == 0.8
-    assert summary["vocabulary"]["status"] == ["detected", "not_detected", "not_assessable", "not_assessed"]
+    assert summary["vocabulary"]["status"] == [
+        "detected", "low_level", "not_detected", "not_assessable", "not_assessed"]
+    for col in ("background_rate", "detection_p_value", "lob_count", "lod_vaf", "origin", "counting_unit",
+                "vaf_tf", "tf"):
+        assert col in table.column_names
+    assert summary["patients"][0]["notes"] and "artefact_sites" in summary["patients"][0]
     svg = ET.parse(out / "DEMO-P1.vaf_trajectory.svg").getroot()
     assert svg.tag.endswith("svg")
     prov = json.loads((out / "provenance.json").read_text())
@@ -181,7 +216,12 @@ def test_multisample_vcf_one_column_per_timepoint(tmp_path: Path) -> None:
     obs = r.observations
     assert [o.timepoint for o in obs] == ["T0", "T1", "T2"]
     assert [o.evidence.alt_count for o in obs] == [100, 0, 200]
-    assert [o.vs_previous.change if o.vs_previous else None for o in obs] == [None, "cleared", "emerging"]
+    # 0/1000 has a LoD of ~0.6 % > the 0.1 % clearance VAF: not assessable, so "falling"
+    assert [o.vs_previous.change if o.vs_previous else None for o in obs] == [None, "falling", "emerging"]
+    r = track(TrackConfig(outdir=tmp_path / "o2", vcfs=(vcf,), timepoints=("T0", "T1", "T2"), plots=False,
+                          thresholds=Thresholds(clearance_vaf=0.02)))
+    assert [o.vs_previous.change if o.vs_previous else None for o in r.observations] == [
+        None, "cleared", "emerging"]
     assert r.patients[0].samples == ["D0", "D90", "D180"]
 
 

@@ -265,6 +265,7 @@ def test_cli_broken_index_one_line_exit_1_no_htslib_noise(tmp_path: Path, fetch:
     proc = subprocess.run([sys.executable, "-m", "annotator", "track", str(sheet), "-o", str(tmp_path / "out")],
                           capture_output=True, text=True, cwd=REPO, check=False)
     assert proc.returncode == 1, proc.stderr
-    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
-    assert len(lines) == 1 and bams[1].name in lines[0] and "index" in lines[0], proc.stderr
+    assert "[E::" not in proc.stderr and "[W::" not in proc.stderr, proc.stderr
+    errors = [ln for ln in proc.stderr.splitlines() if ln.strip() and "WARNING" not in ln]
+    assert len(errors) == 1 and bams[1].name in errors[0] and "index" in errors[0], proc.stderr
     assert not (tmp_path / "out").exists()

@@ -111,3 +111,67 @@ def test_one_multisample_vcf_gives_one_timepoint_per_column(tmp_path: Path) -> N
                    "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tGERMLINE\tD0\tD90\tD180\n")
     specs = from_vcfs([vcf], labels=["T0", "T1", "T2"], dates=None, reads=None, patient="P", therapy=None)
     assert [(s.label, s.sample) for s in specs] == [("T0", "D0"), ("T1", "D90"), ("T2", "D180")]
+
+
+@pytest.mark.parametrize(
+    ("body", "message", "line"),
+    [
+        ("P\tT0\ta.vcf\t1.5\n", "tumour fraction '1.5' is outside 0-1", "line 2"),
+        ("P\tT0\ta.vcf\t-3%\n", "tumour fraction '-3%' is outside 0-1", "line 2"),
+        ("P\tT0\ta.vcf\t0.2\nP\tT1\t\"b\nc.vcf\"\t0.1\n", "unbalanced quote", "line 3"),
+        ("P\tT0\ta.vcf\t" + "9" * 5000 + "\n", "field 'tumor_fraction' is 5000 characters", "line 2"),
+        ("P\tT0\ta.vcf\t" + "9" * 70_000 + "\n", "characters (limit 65536)", "line 2"),
+    ],
+)
+def test_bad_sheets_are_one_line_errors_naming_file_and_row(
+    tmp_path: Path, body: str, message: str, line: str
+) -> None:
+    _vcfs(tmp_path, "a.vcf", "b.vcf")
+    sheet = tmp_path / "s.tsv"
+    sheet.write_text("patient\ttimepoint\tvcf\ttumor_fraction\n" + body)
+    with pytest.raises(InputError) as e:
+        read_samplesheet(sheet)
+    text = e.value.one_line()
+    assert message in text and line in text and "s.tsv" in text and "\n" not in text
+
+
+def test_quoted_newline_in_a_csv_sheet(tmp_path: Path) -> None:
+    _vcfs(tmp_path, "a.vcf")
+    sheet = tmp_path / "s.csv"
+    sheet.write_text('patient,timepoint,vcf,therapy\nP,T0,a.vcf,"letrozole\n+ palbociclib"\n')
+    with pytest.raises(InputError, match=r"s\.csv.*line 2.*unbalanced quote"):
+        read_samplesheet(sheet)
+
+
+def test_huge_sheet_is_refused_before_reading(tmp_path: Path) -> None:
+    sheet = tmp_path / "s.tsv"
+    with open(sheet, "wb") as fh:
+        fh.truncate(17 << 20)  # sparse: 17 MiB of zeros
+    with pytest.raises(InputError, match="bytes"):
+        read_samplesheet(sheet)
+
+
+def test_white_cell_columns(tmp_path: Path) -> None:
+    _vcfs(tmp_path, "a.vcf", "wbc.vcf")
+    (tmp_path / "wbc.bam").write_bytes(b"")
+    sheet = tmp_path / "s.tsv"
+    sheet.write_text("patient\ttimepoint\tvcf\twbc_bam\twbc_vcf\nP\tT0\ta.vcf\twbc.bam\twbc.vcf\n")
+    spec = read_samplesheet(sheet)[0]
+    assert spec.wbc_reads == tmp_path / "wbc.bam" and spec.wbc_vcf == tmp_path / "wbc.vcf"
+    sheet.write_text("patient\ttimepoint\tvcf\twbc_vcf\nP\tT0\ta.vcf\tnope.vcf\n")
+    with pytest.raises(InputError, match="white-cell VCF file 'nope.vcf' not found"):
+        read_samplesheet(sheet)
+
+
+def test_cli_bad_sheet_exit_1_one_line_nothing_written(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from annotator.cli import main
+
+    _vcfs(tmp_path, "a.vcf")
+    sheet = tmp_path / "s.tsv"
+    sheet.write_text("patient\ttimepoint\tvcf\ttumor_fraction\nP\tT0\ta.vcf\t140%\n")
+    with pytest.raises(SystemExit) as e:
+        main(["track", str(sheet), "-o", str(tmp_path / "out")])
+    assert e.value.code == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "s.tsv" in err[0] and "line 2" in err[0] and "outside 0-1" in err[0]
+    assert not (tmp_path / "out").exists()

@@ -7,11 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from annotator.track import background
 from annotator.track.identity import TimepointCalls
 from annotator.track.model import Evidence, Thresholds, TimepointSpec, TrackedVariant
 from annotator.track.status import classify_status, compare, observe
 
 TH = Thresholds()
+CLEAN = background.fit([0] * 5, [20000] * 5, "pon")
 VARIANT = TrackedVariant(
     variant_key="chr6:152098788:A>C", chrom="chr6", pos=152098788, ref="A", alt="C", gene="ESR1",
     hgvsc="c.1610A>C", hgvsp_short="p.Y537S", consequence="missense_variant",
@@ -33,26 +35,40 @@ def tps(n: int) -> list[TimepointCalls]:
 
 
 def run(evidence: list[Evidence], th: Thresholds = TH) -> list[str]:
-    obs = observe("p", VARIANT, tps(len(evidence)), evidence, th)
+    obs = observe("p", VARIANT, tps(len(evidence)), evidence, th, CLEAN)
     out = compare({VARIANT.variant_key: obs}, 0, th)[VARIANT.variant_key]
     return [o.vs_previous.change if o.vs_previous else "baseline" for o in out]
 
 
-def test_detected_by_call_and_by_reads() -> None:
-    assert classify_status(reads(1, 500, called=True), 0.05, TH)[:2] == ("detected", "called")
-    assert classify_status(reads(3, 500), 0.05, TH)[:2] == ("detected", "reads")
+PON_LIKE = background.fit([2, 1, 3, 2, 2], [2000] * 5, "pon")  # ~0.1 % background
 
 
-def test_power_rule_not_detected_only_with_power() -> None:
-    # 0 alt reads in 500: P(X>=3 | 500, 5 %) ~ 1 -> not detected
-    status, reason, power = classify_status(reads(0, 500), 0.05, TH)
-    assert (status, reason) == ("not_detected", "powered") and power is not None and power > 0.99
-    # 0 alt reads in 40 at 2 %: P(X>=3) = 0.047 -> not assessable
-    status, reason, power = classify_status(reads(0, 40), 0.02, TH)
+def test_detected_means_significant_against_background_not_a_pass_record() -> None:
+    bg = PON_LIKE
+    # a PASS record with one alt read is low-level evidence, never "detected"
+    assert classify_status(reads(1, 1, called=True), bg, TH)[:2] == ("low_level", "below_significance")
+    # 3 alt reads at 2000x with a 0.1 % background (2 expected) is not significant
+    status, reason, _, det = classify_status(reads(3, 2000), bg, TH)
+    assert (status, reason) == ("low_level", "below_significance")
+    assert det is not None and det.p_value is not None and det.p_value > TH.detection_alpha
+    # 20 alt reads there is
+    status, reason, _, det = classify_status(reads(20, 2000), bg, TH)
+    assert (status, reason) == ("detected", "significant")
+    assert det is not None and det.lob is not None and det.lob < 20
+    assert det.lod_vaf is not None and 0.001 < det.lod_vaf < 0.01
+
+
+def test_non_detection_is_stated_at_the_clearance_vaf() -> None:
+    clean = background.fit([0, 0, 0, 0, 0], [20000] * 5, "pon")  # floor background
+    # 0 alt in 10 000 with a clean background: powered at 0.1 % -> not detected
+    status, reason, power, _ = classify_status(reads(0, 10000), clean, TH)
+    assert (status, reason) == ("not_detected", "powered") and power is not None and power >= 0.8
+    # 0 alt in 500: LoD far above 0.1 % -> not assessable, never not detected
+    status, reason, power, det = classify_status(reads(0, 500), clean, TH)
     assert (status, reason) == ("not_assessable", "low_power") and power is not None and power < 0.8
-    # a configurable power threshold changes the answer
-    low = Thresholds(min_power=0.01)
-    assert classify_status(reads(0, 40), 0.02, low)[0] == "not_detected"
+    assert det is not None and det.lod_vaf is not None and det.lod_vaf > TH.clearance_vaf
+    # a higher statement VAF makes it assessable
+    assert classify_status(reads(0, 500), clean, Thresholds(clearance_vaf=0.02))[0] == "not_detected"
 
 
 def test_missing_evidence_is_not_assessed_never_cleared() -> None:
@@ -62,7 +78,7 @@ def test_missing_evidence_is_not_assessed_never_cleared() -> None:
 
 
 def test_no_coverage_is_not_assessable() -> None:
-    assert classify_status(reads(0, 0), 0.05, TH)[:2] == ("not_assessable", "no_coverage")
+    assert classify_status(reads(0, 0), PON_LIKE, TH)[:2] == ("not_assessable", "no_coverage")
 
 
 @pytest.mark.parametrize(
@@ -72,9 +88,10 @@ def test_no_coverage_is_not_assessable() -> None:
         ([(20, 1000, True), (80, 1000, True)], "rising"),
         ([(50, 1000, True), (55, 1000, True)], "stable"),
         ([(80, 1000, True), (20, 1000, True)], "falling"),
-        ([(80, 1000, True), (0, 1000, False)], "cleared"),
+        ([(80, 8000, True), (0, 8000, False)], "cleared"),
         ([(0, 1000, False), (0, 1000, False)], "absent"),
         ([(0, 300, False), (3, 300, False)], "inconclusive"),
+        ([(0, 1000, False), (1, 1, True)], "absent"),  # PASS with AD 0,1: no emergence
     ],
 )
 def test_each_change(counts: list[tuple[int, int, bool]], expected: str) -> None:
@@ -82,12 +99,11 @@ def test_each_change(counts: list[tuple[int, int, bool]], expected: str) -> None
 
 
 def test_underpowered_absence_is_falling_not_cleared() -> None:
-    # 30 % -> 0/400: a significant fall, but power for a 0.5 % clone at 400x is ~0.32,
+    # 30 % -> 0/400: a significant fall, but the LoD at 400x is far above 0.1 %,
     # so the variant is not assessable there and the fall is not called a clearance
-    th = Thresholds(power_vaf=0.005)
-    obs = observe("p", VARIANT, tps(2), [reads(300, 1000, True), reads(0, 400)], th)
+    obs = observe("p", VARIANT, tps(2), [reads(300, 1000, True), reads(0, 400)], TH, CLEAN)
     assert obs[1].status == "not_assessable"
-    out = compare({VARIANT.variant_key: obs}, 0, th)[VARIANT.variant_key]
+    out = compare({VARIANT.variant_key: obs}, 0, TH)[VARIANT.variant_key]
     assert out[1].vs_previous is not None and out[1].vs_previous.change == "falling"
 
 
@@ -115,13 +131,15 @@ def test_comparisons_carry_p_q_and_effect_sizes() -> None:
     assert out[0].vaf_ci_low == 0.0 and out[0].vaf_ci_high is not None
 
 
-def test_power_uses_the_highest_observed_vaf_or_the_configured_one() -> None:
-    obs = observe("p", VARIANT, tps(2), [reads(40, 100, True), reads(0, 20)], TH)
-    assert obs[1].power_vaf == pytest.approx(0.4)
-    assert obs[1].status == "not_detected"
-    th = Thresholds(power_vaf=0.005)
-    obs = observe("p", VARIANT, tps(2), [reads(40, 100, True), reads(0, 20)], th)
+def test_power_is_never_at_the_peak_vaf() -> None:
+    # the old rule powered 0/20 at the 40 % peak and called it "not detected"
+    obs = observe("p", VARIANT, tps(2), [reads(40, 100, True), reads(0, 20)], TH, CLEAN)
+    assert obs[1].power_vaf == TH.clearance_vaf
     assert obs[1].status == "not_assessable" and obs[1].status_reason == "low_power"
+    # the deprecated --power-vaf sets the statement VAF, nothing else
+    th = Thresholds(power_vaf=0.3)
+    obs = observe("p", VARIANT, tps(2), [reads(40, 100, True), reads(0, 20)], th, CLEAN)
+    assert obs[1].power_vaf == 0.3 and obs[1].status == "not_detected"
 
 
 def test_copy_number_calls_are_tracked_by_presence_and_copy_number() -> None:

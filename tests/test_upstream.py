@@ -140,3 +140,31 @@ def test_pick_prefers_mane_then_canonical_then_severity() -> None:
     assert pick([a, c], ["NM_006218.4"]) is c
     assert pick([a], []) is a
     assert pick([], ["x"]) is None
+
+
+def test_vep_total_length_positions() -> None:
+    """VEP --total_length (as PCGR runs it) writes "1047/1068": position / length."""
+    header, recs = _read(datapath("consequence", "vep_csq_total_length.vcf"))
+    parser = UpstreamParser.from_header(header)
+    assert parser is not None
+    best = pick(parser.consequences(_info(recs[0][7]), "G", 1), MANE)
+    assert best is not None
+    assert (best.protein_start, best.protein_end, best.cds_position) == (1047, 1047, 3140)
+    assert best.hgvsp_short == "p.H1047R"
+    esr1 = pick(parser.consequences(_info(recs[1][7]), "C", 1), MANE)
+    assert esr1 is not None and (esr1.protein_start, esr1.cds_position) == (537, 1610)
+    dup = parser.consequences(_info(recs[2][7]), "GAA", 2)
+    assert [(t.protein_start, t.protein_end, t.cds_position) for t in dup] == [(542, 543, 1624)]
+
+
+def test_position_field_forms() -> None:
+    from annotator.consequence.upstream import _span
+
+    assert _span("12") == (12, 12)
+    assert _span("12/189") == (12, 12)
+    assert _span("12-14/189") == (12, 14)
+    assert _span("?-14/189") == (None, 14)
+    assert _span("12-?") == (12, None)
+    assert _span("") == (None, None)
+    assert _span("-") == (None, None)
+    assert _span("abc") == (None, None)

@@ -54,3 +54,12 @@ def test_upstream_supplies_protein_change_without_embedded_sequence(tmp_path):
     (row,) = res.rows
     assert (row.gene, row.annotation_source, row.hgvsp_short) == ("CCNE1", "vep", "p.R34W")
     assert row.alteration_class == "missense"
+
+
+def test_vep_total_length_csq_annotates(tmp_path):
+    # the same calls as VEP above, with "/length" positions (VEP --total_length, as in PCGR)
+    res = run(tmp_path, datapath("consequence", "vep_csq_total_length.vcf"))
+    rows = {r.hgvsp_short: r for r in res.rows}
+    assert {"p.H1047R", "p.Y537S"} <= set(rows)
+    assert rows["p.H1047R"].protein_start == 1047
+    assert res.samples[0].accounting.rejected == 0

@@ -14,68 +14,30 @@ Both have the same interface (``run(items) -> list[ItemResult]``) and the
 same per-sample failure handling: a sample that cannot be annotated becomes
 a ``SampleFailure`` naming file and fault; the other samples go on.
 
-Sample sheet (TSV or CSV, ``#`` comment lines allowed), one row per VCF:
-
-========================  ====================================================
-column                    meaning
-========================  ====================================================
-``vcf`` (required)        VCF/BCF path, relative to the sheet's directory
-``sample``                sample name in the outputs (default: from the VCF)
-``vcf_sample``            tumour column of the VCF (default: ``sample`` when
-                          the VCF has such a column, else resmark's choice)
-``patient``, ``timepoint``, ``date``, ``therapy``, ``bam``
-                          used by ``resmark track``; ignored here
-``cnv``, ``sv``           per-sample copy-number / SV inputs
-``tumor_fraction``        per-sample tumour fraction
-========================  ====================================================
+The sample sheet (``--samplesheet``) is read by ``annotator.annotation.samplesheet``.
 """
 
 from __future__ import annotations
 
-import csv
 import glob
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Protocol
 
-from annotator.core.jsondoc import JsonObject
-from annotator.errors import InputError, ResmarkError, UsageError
+from annotator.annotation.samplesheet import CohortItem, read_samplesheet
+from annotator.errors import ResmarkError, UsageError
 
 if TYPE_CHECKING:
     from annotator.annotation.config import AnnotateConfig, RunContext
+    from annotator.annotation.outputs import SampleOutputs
     from annotator.annotation.pipeline import SampleAnnotation
 
 log = logging.getLogger(__name__)
 
 GLOB_CHARS = frozenset("*?[")
-SHEET_ALIASES: dict[str, tuple[str, ...]] = {
-    "vcf": ("vcf", "path", "file", "input", "vcf_path"),
-    "sample": ("sample", "sample_id", "name"),
-    "vcf_sample": ("vcf_sample", "tumour_column", "tumor_column", "column"),
-    "patient": ("patient", "patient_id"),
-    "timepoint": ("timepoint", "label", "time_point"),
-    "cnv": ("cnv",),
-    "sv": ("sv",),
-    "tumor_fraction": ("tumor_fraction", "tumour_fraction", "purity"),
-}
-
-
-@dataclass(frozen=True)
-class CohortItem:
-    """One VCF to annotate, with what the sample sheet says about it."""
-
-    path: Path
-    sample: str | None = None  # label in the outputs; None: from the VCF header
-    vcf_sample: str | None = None  # tumour column to read (like --sample)
-    patient: str | None = None
-    timepoint: str | None = None
-    cnv: Path | None = None
-    sv: Path | None = None
-    tumor_fraction: float | None = None
-    where: str = ""  # "line 3" of the sample sheet, for messages
 
 
 @dataclass(frozen=True)
@@ -124,101 +86,6 @@ def expand_inputs(inputs: Sequence[str | Path]) -> list[Path]:
     return out
 
 
-def read_samplesheet(path: str | Path) -> list[CohortItem]:
-    """Items of a TSV/CSV sample sheet; every problem is reported with its line."""
-    sheet = Path(path)
-    try:
-        text = sheet.read_text(encoding="utf-8-sig")
-    except FileNotFoundError as e:
-        raise UsageError("sample sheet not found", path=sheet) from e
-    except (OSError, UnicodeError) as e:
-        raise InputError(f"cannot read sample sheet ({e})", path=sheet) from e
-    lines = [(n, line) for n, line in enumerate(text.splitlines(), start=1)
-             if line.strip() and not line.lstrip().startswith("#")]
-    if not lines:
-        raise InputError("sample sheet is empty", path=sheet)
-    delimiter = "\t" if "\t" in lines[0][1] else ","
-    rows = list(csv.reader([line for _, line in lines], delimiter=delimiter))
-    header = [h.strip().lower() for h in rows[0]]
-    columns: dict[str, int] = {}
-    for key, aliases in SHEET_ALIASES.items():
-        for alias in aliases:
-            if alias in header:
-                columns[key] = header.index(alias)
-                break
-    if "vcf" not in columns:
-        raise InputError(
-            f"sample sheet has no 'vcf' column (columns: {', '.join(header)})",
-            path=sheet, where=f"line {lines[0][0]}",
-        )
-    items: list[CohortItem] = []
-    problems: list[ResmarkError] = []
-    for (n, _), row in zip(lines[1:], rows[1:], strict=True):
-        where = f"line {n}"
-
-        def get(key: str, row: list[str] = row) -> str | None:
-            i = columns.get(key)
-            if i is None or i >= len(row):
-                return None
-            value = row[i].strip()
-            return value or None
-
-        vcf = get("vcf")
-        if vcf is None:
-            problems.append(InputError("empty 'vcf' value", path=sheet, where=where))
-            continue
-        try:
-            fraction = get("tumor_fraction")
-            tf = float(fraction) if fraction is not None else None
-        except ValueError:
-            problems.append(InputError(f"tumor_fraction {fraction!r} is not a number", path=sheet,
-                                       where=where))
-            continue
-        cnv, sv = get("cnv"), get("sv")
-        items.append(
-            CohortItem(
-                path=_relative_to(sheet, vcf),
-                sample=get("sample"),
-                vcf_sample=get("vcf_sample"),
-                patient=get("patient"),
-                timepoint=get("timepoint"),
-                cnv=_relative_to(sheet, cnv) if cnv else None,
-                sv=_relative_to(sheet, sv) if sv else None,
-                tumor_fraction=tf,
-                where=f"{sheet}: {where}",
-            )
-        )
-    _check_sheet_names(sheet, items, problems)
-    if problems:
-        from annotator.errors import MultipleErrors
-
-        raise problems[0] if len(problems) == 1 else MultipleErrors(problems)
-    if not items:
-        raise InputError("sample sheet lists no VCF", path=sheet)
-    return items
-
-
-def _relative_to(sheet: Path, value: str) -> Path:
-    p = Path(value).expanduser()
-    return p if p.is_absolute() else sheet.parent / p
-
-
-def _check_sheet_names(sheet: Path, items: list[CohortItem], problems: list[ResmarkError]) -> None:
-    from annotator.io.atomic import safe_name
-
-    seen: dict[str, str] = {}
-    for it in items:
-        if it.sample is None:
-            continue
-        key = safe_name(it.sample)
-        if key in seen:
-            problems.append(InputError(
-                f"sample {it.sample!r} appears twice (also {seen[key]})", path=sheet,
-                where=it.where.rsplit(": ", 1)[-1],
-            ))
-        seen[key] = it.where.rsplit(": ", 1)[-1]
-
-
 def resolve_items(config: AnnotateConfig, samplesheet: str | Path | None) -> list[CohortItem]:
     """The cohort of a run: the sample sheet's rows, then the (glob-expanded) inputs."""
     items = read_samplesheet(samplesheet) if samplesheet is not None else []
@@ -237,25 +104,14 @@ def annotate_item(
     ``strict``: raise instead (a run of one input fails with the input's own error).
     ``stage``: also write the sample's dataset partition there (``DatasetStage.path``).
     """
-    from annotator.annotation.config import RunContext
     from annotator.annotation.single import annotate_file
 
-    cfg = ctx.config
-    overrides: JsonObject = {}
-    if item.cnv is not None:
-        overrides["cnv"] = item.cnv
-    if item.sv is not None:
-        overrides["sv"] = item.sv
-    if item.tumor_fraction is not None:
-        overrides["tumor_fraction"] = item.tumor_fraction
-    item_ctx = ctx
-    if overrides:
-        item_ctx = RunContext(config=replace(cfg, **overrides), panel=ctx.panel,
-                              references=ctx.references, progress=ctx.progress,
-                              engines=ctx.engines, regions=ctx.regions)
+    item_ctx = _item_context(item, ctx)
     try:
         column = item.vcf_sample or _column_named(item)
         result = annotate_file(item.path, item_ctx, column)
+        if item.sheet is not None:
+            result.side_inputs.append(item.sheet)
         if item.sample is not None and item.sample != result.sample:
             _relabel(result, item.sample)
         if stage is not None:
@@ -273,6 +129,26 @@ def annotate_item(
             f"{item.path}: internal error: {type(e).__name__}: {' '.join(str(e).split())}",
         )
     return result
+
+
+def _item_context(item: CohortItem, ctx: RunContext) -> RunContext:
+    """``ctx`` with the sample sheet's per-sample cnv/sv/tumour fraction/therapy, if any."""
+    from annotator.annotation.config import RunContext
+
+    overrides: dict[str, Any] = {}
+    if item.cnv is not None:
+        overrides["cnv"] = item.cnv
+    if item.sv is not None:
+        overrides["sv"] = item.sv
+    if item.tumor_fraction is not None:
+        overrides["tumor_fraction"] = item.tumor_fraction
+    if item.prior_therapy is not None:
+        overrides["prior_therapy"] = item.prior_therapy
+    if not overrides:
+        return ctx
+    return RunContext(config=replace(ctx.config, **overrides), panel=ctx.panel,
+                      references=ctx.references, progress=ctx.progress,
+                      engines=ctx.engines, regions=ctx.regions)
 
 
 def _stage_partition(stage: Path, result: SampleAnnotation, ctx: RunContext) -> None:
@@ -306,17 +182,41 @@ def _relabel(result: SampleAnnotation, sample: str) -> None:
 # ---------------------------------------------------------------- executors
 
 
+@dataclass
+class Done:
+    """A sample annotated and its files written into the run's staging directory."""
+
+    sample: SampleAnnotation
+    outputs: SampleOutputs
+
+
+def process_item(item: CohortItem, ctx: RunContext, stage: Path | None, staging: Path | None) -> ItemResult:
+    """Annotate one item and, with ``staging``, write its outputs there (in this process)."""
+    result = annotate_item(item, ctx, stage=stage)
+    if staging is None or isinstance(result, SampleFailure):
+        return result
+    from annotator.annotation.outputs import write_sample
+
+    try:
+        return Done(result, write_sample(ctx.config, _item_context(item, ctx), result, staging))
+    except Exception as e:  # noqa: BLE001 - one sample's outputs must not stop a cohort
+        log.debug("writing the outputs of %s failed", item.path, exc_info=True)
+        message = e.one_line() if isinstance(e, ResmarkError) else f"internal error: {type(e).__name__}: {e}"
+        return SampleFailure(str(item.path), item.sample, f"{item.path}: outputs not written: {message}")
+
+
 class SerialExecutor:
     """Annotate items one after another with the caller's context (``--jobs 1``)."""
 
-    def __init__(self, ctx: RunContext, stage: Path | None = None) -> None:
+    def __init__(self, ctx: RunContext, stage: Path | None = None, staging: Path | None = None) -> None:
         self.ctx = ctx
         self.stage = stage
+        self.staging = staging
 
     def run(self, items: Sequence[CohortItem]) -> list[ItemResult]:
         results = []
         for n, item in enumerate(items, start=1):
-            results.append(annotate_item(item, self.ctx, stage=self.stage))
+            results.append(process_item(item, self.ctx, self.stage, self.staging))
             log.debug("annotated %d/%d: %s", n, len(items), item.path)
         return results
 
@@ -324,10 +224,12 @@ class SerialExecutor:
 class ProcessExecutor:
     """Annotate items in ``jobs`` worker processes, each loading panel and references once."""
 
-    def __init__(self, config: AnnotateConfig, jobs: int, stage: Path | None = None) -> None:
+    def __init__(self, config: AnnotateConfig, jobs: int, stage: Path | None = None,
+                 staging: Path | None = None) -> None:
         self.config = config
         self.jobs = jobs
         self.stage = stage
+        self.staging = staging
 
     def run(self, items: Sequence[CohortItem]) -> list[ItemResult]:
         import multiprocessing
@@ -345,7 +247,7 @@ class ProcessExecutor:
         try:
             config = replace(self.config, progress=None)  # callbacks stay in the parent
             with ProcessPoolExecutor(workers, mp_context=mp, initializer=_init_worker,
-                                     initargs=(config, self.stage)) as pool:
+                                     initargs=(config, self.stage, self.staging)) as pool:
                 return list(pool.map(_work, items, chunksize=chunk))
         except BrokenProcessPool as e:
             raise ResmarkError(
@@ -353,18 +255,19 @@ class ProcessExecutor:
             ) from e
 
 
-def make_executor(ctx: RunContext, jobs: int, stage: Path | None = None) -> Executor:
+def make_executor(ctx: RunContext, jobs: int, stage: Path | None = None,
+                  staging: Path | None = None) -> Executor:
     if jobs <= 1:
-        return SerialExecutor(ctx, stage)
-    return ProcessExecutor(ctx.config, jobs, stage)
+        return SerialExecutor(ctx, stage, staging)
+    return ProcessExecutor(ctx.config, jobs, stage, staging)
 
 
 # Per-worker-process context, set once by the pool initializer.  Module state is
 # the only channel a ProcessPoolExecutor initializer has to its later tasks.
-_WORKER: JsonObject = {}
+_WORKER: dict[str, Any] = {}
 
 
-def _init_worker(config: AnnotateConfig, stage: Path | None) -> None:
+def _init_worker(config: AnnotateConfig, stage: Path | None, staging: Path | None = None) -> None:
     from annotator.annotation.config import RunContext
     from annotator.knowledge import load_panel
 
@@ -372,13 +275,14 @@ def _init_worker(config: AnnotateConfig, stage: Path | None) -> None:
     panel = load_panel(config.panel, extend=config.panel_extend)
     _WORKER["ctx"] = RunContext(config=config, panel=panel)
     _WORKER["stage"] = stage
+    _WORKER["staging"] = staging
 
 
 def _work(item: CohortItem) -> ItemResult:
     ctx = _WORKER.get("ctx")
     if ctx is None:  # pragma: no cover - the initializer failed
         return SampleFailure(str(item.path), item.sample, "worker process has no context")
-    return annotate_item(item, ctx, stage=_WORKER.get("stage"))
+    return process_item(item, ctx, _WORKER.get("stage"), _WORKER.get("staging"))
 
 
 def _register_reducers() -> None:
@@ -404,6 +308,7 @@ def _mappingproxy(d: dict[Any, Any]) -> MappingProxyType[Any, Any]:
 class CohortRun:
     samples: list[SampleAnnotation]
     failures: list[SampleFailure]
+    written: dict[str, SampleOutputs] = field(default_factory=dict)  # sample -> files in staging
 
 
 def run_cohort(
@@ -411,19 +316,28 @@ def run_cohort(
     ctx: RunContext,
     executor: Executor | None = None,
     stage: Path | None = None,
+    staging: Path | None = None,
 ) -> CohortRun:
-    """Annotate every item; results in input order, failures listed, never raised."""
+    """Annotate every item; results in input order, failures listed, never raised.
+
+    ``staging``: write each sample's outputs there as soon as it is annotated
+    (in the worker that annotated it).
+    """
     from annotator.annotation.pipeline import SampleAnnotation
 
-    ex = executor if executor is not None else make_executor(ctx, ctx.config.jobs, stage)
+    ex = executor if executor is not None else make_executor(ctx, ctx.config.jobs, stage, staging)
     samples: list[SampleAnnotation] = []
     failures: list[SampleFailure] = []
+    written: dict[str, SampleOutputs] = {}
     for res in ex.run(items):
-        if isinstance(res, SampleAnnotation):
+        if isinstance(res, Done):
+            samples.append(res.sample)
+            written[res.sample.sample] = res.outputs
+        elif isinstance(res, SampleAnnotation):
             samples.append(res)
         else:
             failures.append(res)
             log.warning("%s", res.one_line())
-    return CohortRun(samples, failures)
+    return CohortRun(samples, failures, written)
 
 

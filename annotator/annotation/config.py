@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from annotator.annotation.pipeline import REPORT_MODES, PanelRegions, SampleAnnotation
-from annotator.cnv.thresholds import CnThresholds
+from annotator.cnv.thresholds import CnThresholds, option_problems
 from annotator.consequence.engine import ConsequenceEngine
 from annotator.core import genome
 from annotator.core.jsondoc import JsonObject
@@ -45,6 +45,7 @@ class AnnotateConfig:
     gtf: str | Path | None = None
     gtf_only: bool = False
     include_filtered: bool = False
+    keep_not_carried: bool = False  # track: a force-called 0/0 column is a measured absence
     report: str = "matched"
     formats: Sequence[str] = DEFAULT_FORMATS
     force: bool = False
@@ -61,6 +62,8 @@ class AnnotateConfig:
     run_log: Sequence[str] | None = None
     samplesheet: str | Path | None = None  # cohort: TSV/CSV of VCFs (annotator.annotation.cohort)
     dataset: str | Path | None = None  # cohort: hive-partitioned Parquet dataset to update
+    # drug or class names already given (None: not stated); ranks strategies by setting
+    prior_therapy: Sequence[str] | None = None
 
 
 @dataclass
@@ -154,6 +157,12 @@ class RunContext:
         return cache[build]
 
 
+def input_paths(config: AnnotateConfig) -> list[str | Path]:
+    """Every input file of the run (an output may never replace one)."""
+    side = (config.cnv, config.sv, config.fasta, config.gtf, config.samplesheet)
+    return [*config.inputs, *(p for p in side if p is not None)]
+
+
 def check_config(config: AnnotateConfig) -> None:
     """Collect every problem with the options before doing any work."""
     problems: list[ResmarkError] = []
@@ -197,14 +206,18 @@ def check_config(config: AnnotateConfig) -> None:
     except ResmarkError as e:
         if "(set by --" not in e.message:  # an option's own path is reported above
             problems.append(e)
-    if config.tumor_fraction is not None and not 0 < config.tumor_fraction <= 1:
-        problems.append(UsageError(f"--tumor-fraction must be in (0, 1], not {config.tumor_fraction}"))
+    problems += [UsageError(p) for p in option_problems(config.tumor_fraction, config.ploidy)]
+    for opt, side in (("--cnv", config.cnv), ("--sv", config.sv)):
+        if side is not None and len(config.inputs) > 1 and Path(side).exists() and not is_regular(side):
+            problems.append(UsageError(  # each sample reads it: a pipe would be empty the second time
+                f"{opt} is a pipe, which can be read only once, and there are "
+                f"{len(config.inputs)} inputs; give it as a file", path=side))
     if config.jobs < 1:
         problems.append(UsageError(f"--jobs must be at least 1, not {config.jobs}"))
     if config.sample is not None and len(config.inputs) > 1:
         problems.append(UsageError("--sample applies to one input; for cohorts use a sample sheet"))
     try:
-        OutputDir(config.outdir, config.force).check()
+        OutputDir(config.outdir, config.force, protect=input_paths(config)).check()
     except ResmarkError as e:
         problems.append(e)
     raise_collected(problems)

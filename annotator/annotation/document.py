@@ -18,6 +18,8 @@ Keys (all present; lists may be empty):
   sequence, with the option that fixes it), ``unreachable_rules`` (rules the
   reference cannot serve: gene not located, no model, no sequence) and
   ``messages`` (one line each, as logged).
+- ``therapy_context``: the prior therapy the strategies were ranked for
+  (``--prior-therapy`` / sheet ``prior_therapy``), with its drug classes.
 
 ``resmark report OUTDIR`` re-renders the HTML from this document alone, so the
 run and the re-render share one path (``annotator.report.html``).
@@ -25,10 +27,9 @@ run and the re-render share one path (``annotator.report.html``).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from annotator.annotation.qc import sample_qc
-from annotator.core.jsondoc import JsonObject
 from annotator.report.plain import to_plain
 
 if TYPE_CHECKING:
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
     from annotator.knowledge.model import Panel
 
 
-def sample_document(s: SampleAnnotation, prov: JsonObject, panel: Panel) -> JsonObject:
+def sample_document(s: SampleAnnotation, prov: dict[str, Any], panel: Panel) -> dict[str, Any]:
     listed = {r.variant_key for r in s.rows}
     explanations = [
         {"variant_key": key, "alteration": alt, "matches": list(matches)}
@@ -56,10 +57,21 @@ def sample_document(s: SampleAnnotation, prov: JsonObject, panel: Panel) -> Json
         "upstream_disagreements": s.disagreements,
         "non_dna_markers": list(getattr(panel, "non_dna_markers", ())),
         "qc": sample_qc(s, prov, panel),
+        "therapy_context": _therapy_context(s),
     }
 
 
-def plain_document(document: JsonObject) -> JsonObject:
+def _therapy_context(s: SampleAnnotation) -> dict[str, Any]:
+    """What prior therapy the strategies were ranked for (None given: each states its setting)."""
+    given = getattr(s, "prior_therapy", None)
+    if given is None:
+        return {"prior_therapy": None, "drug_classes": [],
+                "note": "no prior therapy given: each strategy states the setting it was tested in"}
+    return {"prior_therapy": list(given[0]), "drug_classes": list(given[1]),
+            "note": "strategies tested only in another setting are marked and ranked last"}
+
+
+def plain_document(document: dict[str, Any]) -> dict[str, Any]:
     """The document as JSON values (what a reader of ``<sample>.resmark.json`` gets)."""
-    plain: JsonObject = to_plain(document)
+    plain: dict[str, Any] = to_plain(document)
     return plain

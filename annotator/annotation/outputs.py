@@ -5,21 +5,37 @@ Per sample (``<s>`` is the sample name made file-safe):
 ``<s>.resmark.vcf.gz`` (+ ``.tbi``), ``<s>.report.html``, ``<s>.resmark.maf``;
 per run: ``accounting.tsv``, ``resmark.log`` (the run's log, CLI runs) and
 ``provenance.json`` (written last: its presence marks a complete result).
+
+Per-sample files are written by ``write_sample`` straight into the staging
+directory of the run's ``OutputDir``, in the process that annotated the
+sample (a cohort's worker processes write in parallel); their provenance is
+the sample's own (its input and index, its build).  ``write_outputs`` then
+adds the run-level files and commits.
+
+One format failing on the data (its writer cannot represent a sample, or
+cannot reread the input) does not take the others down: its files are
+removed, the other formats are written, ``provenance.json`` lists the
+failure under ``output_failures`` (format, sample, message), and the run
+ends with an error naming the format (``annotator.annotation.run``).  A
+failed format never leaves a partial file.  A failure to write at all (disk
+full, permissions: ``OSError``/``OutputError``) stops the run and nothing is
+kept, as for any other write error.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from annotator.annotation.document import plain_document, sample_document
 from annotator.annotation.qc import log_messages
 from annotator.core.provenance import InputFile, Provenance, command_line, sha256_file
-from annotator.io import jsonout, parquetout, tsvout
+from annotator.errors import OutputError, ResmarkError
+from annotator.io import tsvout
 from annotator.io.atomic import OutputDir, safe_name
-from annotator.report.context import panel_info
 
 if TYPE_CHECKING:
     from annotator.annotation.config import AnnotateConfig, AnnotateResult, RunContext
@@ -28,6 +44,19 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 RUN_LOG = "resmark.log"
+# in the order files are written (and listed in provenance.json)
+FORMAT_NAMES = {"tsv": "TSV", "parquet": "Parquet", "json": "JSON", "vcf": "annotated VCF",
+                "maf": "MAF", "html": "HTML report"}
+
+
+@dataclass
+class SampleOutputs:
+    """What ``write_sample`` left in the staging directory for one sample."""
+
+    sample: str
+    names: list[str] = field(default_factory=list)  # files written, in order
+    sha256: dict[str, str] = field(default_factory=dict)
+    failures: list[dict[str, str]] = field(default_factory=list)  # format, sample, message
 
 
 def build_provenance(config: AnnotateConfig, ctx: RunContext, samples: list[SampleAnnotation]) -> Provenance:
@@ -36,9 +65,11 @@ def build_provenance(config: AnnotateConfig, ctx: RunContext, samples: list[Samp
         inputs.append(InputFile.of("vcf", s.path, s.input_sha256))
         if s.header.index_path:
             inputs.append(InputFile.of("index", s.header.index_path))
+        # side inputs were hashed while read (a pipe cannot be read twice)
+        inputs += [i for i in s.side_inputs if i not in inputs]
     for role, p in (("cnv", config.cnv), ("sv", config.sv),
                     ("samplesheet", getattr(config, "samplesheet", None))):
-        if p is not None:
+        if p is not None and not any(i.role == role and i.path == str(p) for i in inputs):
             inputs.append(InputFile.of(role, p))
     builds = sorted({s.build.name for s in samples})
     panel = ctx.panel
@@ -60,57 +91,132 @@ def build_provenance(config: AnnotateConfig, ctx: RunContext, samples: list[Samp
     )
 
 
-def write_outputs(config: AnnotateConfig, ctx: RunContext, samples: list[SampleAnnotation]) -> AnnotateResult:
+def protected_inputs(config: AnnotateConfig) -> list[str | Path]:
+    """Every file the run reads, which no output may replace (``OutputDir(protect=...)``)."""
+    paths: list[str | Path] = [*config.inputs]
+    paths += [p for p in (config.cnv, config.sv, config.fasta, getattr(config, "samplesheet", None))
+              if p is not None]
+    return paths
+
+
+def write_sample(config: AnnotateConfig, ctx: RunContext, s: SampleAnnotation, staging: Path) -> SampleOutputs:
+    """Write one sample's files into ``staging``; a failing format is recorded, not raised."""
+    prov = build_provenance(config, ctx, [s])
+    prov_dict = prov.as_dict()
+    stem = safe_name(s.sample)
+    done = SampleOutputs(s.sample)
+    # one document per sample: the JSON output and the HTML both render from it
+    document = sample_document(s, prov_dict, ctx.panel)
+    for fmt in [f for f in FORMAT_NAMES if f in config.formats]:  # a fixed order of files
+        names = _names(fmt, stem)
+        try:
+            digests = _write_format(fmt, [staging / n for n in names], s, prov, prov_dict, document, ctx)
+        except (OutputError, OSError):
+            raise  # disk full, permissions: no output can be trusted; nothing is kept
+        except (ResmarkError, ValueError, RuntimeError) as e:
+            for n in names:
+                (staging / n).unlink(missing_ok=True)
+            message = e.one_line() if isinstance(e, ResmarkError) else f"{type(e).__name__}: {e}"
+            log.error("%s: %s not written: %s", s.sample, FORMAT_NAMES[fmt], message)
+            log.debug("%s output failed", fmt, exc_info=True)
+            done.failures.append({"format": fmt, "sample": s.sample, "message": message})
+            continue
+        for n in names:
+            if (staging / n).exists():
+                done.names.append(n)
+                done.sha256[n] = digests.get(n) or sha256_file(staging / n)
+    log.info("%s: %s", s.sample, s.accounting.summary_line())
+    log_messages(s.sample, document["qc"])
+    return done
+
+
+def _names(fmt: str, stem: str) -> list[str]:
+    return {
+        "tsv": [f"{stem}.resmark.tsv"],
+        "parquet": [f"{stem}.resmark.parquet"],
+        "json": [f"{stem}.resmark.json"],
+        "vcf": [f"{stem}.resmark.vcf.gz", f"{stem}.resmark.vcf.gz.tbi"],
+        "maf": [f"{stem}.resmark.maf", f"{stem}.resmark.data_cna.txt", f"{stem}.resmark.data_sv.txt"],
+        "html": [f"{stem}.report.html"],
+    }[fmt]
+
+
+def _write_format(fmt: str, paths: list[Path], s: SampleAnnotation, prov: Provenance,
+                  prov_dict: dict[str, Any], document: dict[str, Any], ctx: RunContext) -> dict[str, str]:
+    """Write one format's file(s); returns the digests already known (the VCF hashes as it writes)."""
+    target = paths[0]
+    if fmt == "tsv":
+        tsvout.write_rows(target, s.rows)
+    elif fmt == "parquet":
+        from annotator.io import parquetout
+
+        parquetout.write_rows(target, s.rows, prov_dict)
+    elif fmt == "json":
+        from annotator.io import jsonout
+
+        jsonout.write(target, document)
+    elif fmt == "vcf":
+        from annotator.io import vcfout
+
+        return vcfout.write_vcf(target, str(ctx.readable(s.path)), s.rows, prov.header_lines()).sha256
+    elif fmt == "maf":
+        from annotator.io import mafout
+
+        mafout.write(target, s, prov)
+    elif fmt == "html":
+        from annotator.report import html
+        from annotator.report.context import panel_info
+
+        html.write_sample_report(target, plain_document(document), panel_info(ctx.panel))
+    return {}
+
+
+def write_outputs(
+    config: AnnotateConfig,
+    ctx: RunContext,
+    samples: list[SampleAnnotation],
+    out: OutputDir | None = None,
+    written: dict[str, SampleOutputs] | None = None,
+) -> AnnotateResult:
+    """Write what is not yet in ``out`` (per-sample files of ``samples`` missing from
+    ``written``), then the run's files, and commit.  ``out=None``: open OUTDIR here."""
+    if out is None:
+        with OutputDir(config.outdir, config.force, protect=protected_inputs(config)) as opened:
+            return write_outputs(config, ctx, samples, opened, written)
     from annotator.annotation.config import AnnotateResult
 
+    assert out.staging is not None
+    written = dict(written or {})
+    for s in samples:
+        if s.sample not in written:
+            written[s.sample] = write_sample(config, ctx, s, out.staging)
+    done = [written[s.sample] for s in samples]
     prov = build_provenance(config, ctx, samples)
     prov_dict = prov.as_dict()
-    written: list[Path] = []
-    with OutputDir(config.outdir, config.force) as out:
-        acc_rows: list[tuple[Any, ...]] = []
-        for s in samples:
-            stem = safe_name(s.sample)
-            doc_prov = {**prov_dict, "samples": [s.sample]}
-            # one document per sample: the JSON output and the HTML both render from it
-            document = sample_document(s, doc_prov, ctx.panel)
-            if "tsv" in config.formats:
-                tsvout.write_rows(out.stage(f"{stem}.resmark.tsv"), s.rows)
-            if "parquet" in config.formats:
-                parquetout.write_rows(out.stage(f"{stem}.resmark.parquet"), s.rows, doc_prov)
-            if "json" in config.formats:
-                jsonout.write(out.stage(f"{stem}.resmark.json"), document)
-            if "vcf" in config.formats:
-                from annotator.io import vcfout
-
-                target = out.stage(f"{stem}.resmark.vcf.gz")
-                out.stage(f"{stem}.resmark.vcf.gz.tbi")
-                vcfout.write(target, str(ctx.readable(s.path)), s.rows, prov.header_lines())
-            if "maf" in config.formats:
-                from annotator.io import mafout
-
-                mafout.write(out.stage(f"{stem}.resmark.maf"), s, prov)
-            if "html" in config.formats:
-                from annotator.report import html
-
-                html_doc = plain_document(sample_document(s, prov_dict, ctx.panel))
-                html.write_sample_report(out.stage(f"{stem}.report.html"), html_doc, panel_info(ctx.panel))
-            acc_rows += [(s.sample, b, d, n) for b, d, n in s.accounting.rows()]
-            log.info("%s: %s", s.sample, s.accounting.summary_line())
-            log_messages(s.sample, document["qc"])
-        tsvout.write_table(out.stage("accounting.tsv"), ("sample", "bucket", "detail", "count"), acc_rows)
-        if config.run_log is not None:
-            out.stage(RUN_LOG).write_text("".join(f"{line}\n" for line in config.run_log), encoding="utf-8")
-        staged = [n for n in out.names]
-        outputs_meta = []
-        assert out.staging is not None
-        for name in staged:
-            p = out.staging / name
-            if p.exists():
-                outputs_meta.append({"file": name, "sha256": sha256_file(p)})
-        final = {**prov_dict, "outputs": outputs_meta,
-                 "accounting": {s.sample: s.accounting.as_dict() for s in samples}}
-        with open(out.stage(OutputDir.MARKER), "w", encoding="utf-8") as fh:
-            json.dump(final, fh, indent=2)
-            fh.write("\n")
-        written = [Path(config.outdir) / n for n in out.names if (out.staging / n).exists()]
-    return AnnotateResult(samples=samples, outdir=Path(config.outdir), outputs=written, provenance=prov_dict)
+    digests: dict[str, str] = {}
+    for d in done:
+        for n in d.names:
+            out.stage(n)
+        digests.update(d.sha256)
+    acc_rows: list[tuple[Any, ...]] = [(s.sample, b, dd, n) for s in samples for b, dd, n in s.accounting.rows()]
+    tsvout.write_table(out.stage("accounting.tsv"), ("sample", "bucket", "detail", "count"), acc_rows)
+    if config.run_log is not None:
+        out.stage(RUN_LOG).write_text("".join(f"{line}\n" for line in config.run_log), encoding="utf-8")
+    outputs_meta = []
+    for name in list(out.names):
+        p = out.staging / name
+        if p.exists():
+            outputs_meta.append({"file": name, "sha256": digests.get(name) or sha256_file(p)})
+    failures = [f for d in done for f in d.failures]
+    final = {**prov_dict, "outputs": outputs_meta,
+             "accounting": {s.sample: s.accounting.as_dict() for s in samples}}
+    if failures:
+        final["output_failures"] = failures
+    with open(out.stage(OutputDir.MARKER), "w", encoding="utf-8") as fh:
+        json.dump(final, fh, indent=2)
+        fh.write("\n")
+    result_files = [Path(config.outdir) / n for n in out.names if (out.staging / n).exists()]
+    if failures:
+        prov_dict = {**prov_dict, "output_failures": failures}
+    return AnnotateResult(samples=samples, outdir=Path(config.outdir), outputs=result_files,
+                          provenance=prov_dict)

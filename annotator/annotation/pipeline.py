@@ -2,14 +2,18 @@
 
 Order of steps for each input record:
 
-1. FILTER: a non-PASS record is counted as filtered unless --include-filtered.
+1. FILTER: a non-PASS record is counted as filtered unless --include-filtered;
+   one that would have matched a rule is named in the accounting and the log.
 2. Each ALT allele: symbolic/breakend alleles go to the CNV/SV handler;
    ``*``, ``.`` and non-ACGTN alleles are rejected with the reason.
 3. Panel regions: an allele touching no panel gene region is off-panel
    (still listed with ``--report all``).
 4. REF is checked against the reference sequence where resmark has it (a
-   mismatch usually means the wrong build) and the allele is trimmed and
+   mismatch usually means the wrong build: many of them give a build
+   warning, most of them an error) and the allele is trimmed and
    left-aligned; a second allele with the same key is a duplicate.
+   An allele the chosen sample does not carry while another sample does
+   (alt reads 0, GT 0/0 or ./.) is counted as not carried and not listed.
 5. Built-in consequence and HGVS; upstream CSQ/ANN/EFF/BCSQ are read and
    compared; the built-in one wins when it has sequence.
 6. Knowledge-base match; flags (biallelic loss, polyclonal) across the sample.
@@ -20,7 +24,8 @@ from __future__ import annotations
 import bisect
 import logging
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from annotator.consequence.engine import ConsequenceEngine
 from annotator.consequence.upstream import UpstreamParser
@@ -29,8 +34,15 @@ from annotator.core.accounting import Accounting
 from annotator.core.alteration import from_consequence
 from annotator.core.genome import GenomeBuild
 from annotator.core.jsondoc import JsonObject
-from annotator.core.models import Alteration, TranscriptConsequence, Variant, VariantKey
+from annotator.core.models import (
+    Alteration,
+    ReadSupport,
+    TranscriptConsequence,
+    Variant,
+    VariantKey,
+)
 from annotator.core.normalize import is_simple_allele, normalise
+from annotator.core.provenance import InputFile
 from annotator.core.rows import Row, match_columns
 from annotator.errors import InputError
 from annotator.io.vcfin import InputRecord, VcfHeader
@@ -43,6 +55,9 @@ log = logging.getLogger(__name__)
 REPORT_MODES = ("matched", "panel", "all")
 REGION_FLANK = 5_000  # upstream/downstream reach around each panel gene
 REF_MISMATCH_LIMIT = 0.2  # fraction of checked alleles that suggests the wrong build
+REF_MISMATCH_WARN = 0.05  # ... and the fraction (or REF_MISMATCH_WARN_COUNT alleles) that warns
+REF_MISMATCH_WARN_COUNT = 3
+FILTERED_LOGGED = 10  # filtered rule matches logged one by one; the rest are counted
 
 # handler(record, allele_index, alt) -> list of (Row-ready dicts) or None; set by the CNV/SV module
 SvHandler = Callable[[InputRecord, int, str], "Sequence[JsonObject] | None"]
@@ -52,6 +67,7 @@ SvHandler = Callable[[InputRecord, int, str], "Sequence[JsonObject] | None"]
 class AnnotateOptions:
     include_filtered: bool = False
     report: str = "matched"
+    keep_not_carried: bool = False  # rows for alleles the sample does not carry (track's evidence)
 
 
 @dataclass(frozen=True)
@@ -102,6 +118,11 @@ class SampleAnnotation:
     disagreements: list[str] = field(default_factory=list)
     alterations: list[tuple[str, Alteration, tuple[RuleMatch, ...]]] = field(default_factory=list)
     input_sha256: str | None = None  # of the VCF's bytes, taken by the reader while reading
+    # side inputs read for this sample (cnv, sv, samplesheet), digests computed while reading
+    side_inputs: list[InputFile] = field(default_factory=list)
+    # (as given, drug classes resolved) when --prior-therapy / prior_therapy was given
+    prior_therapy: tuple[tuple[str, ...], tuple[str, ...]] | None = None
+    normal_sample: str | None = None  # the matched normal's column, when the file names one
 
 
 class SampleAnnotator:
@@ -142,6 +163,7 @@ class SampleAnnotator:
         self.mane = frozenset(
             t.split(".")[0] for t in _mane_ids(reference) if t
         )
+        self.normal_sample = header.normal_sample  # annotator.io.samplehints
 
     # -- per record ---------------------------------------------------------------
     def add(self, rec: InputRecord) -> None:
@@ -150,6 +172,7 @@ class SampleAnnotator:
         passed = filt in ("PASS", ".")
         if not passed and not self.options.include_filtered:
             self.acc.add_record("filtered", filt, rec.where())
+            self._filtered_match(rec, filt)
             return
         if not rec.alts or rec.alts == (".",):
             self.acc.add_record("rejected", "no ALT allele (reference-only record)", rec.where())
@@ -167,7 +190,43 @@ class SampleAnnotator:
             if reason:
                 reasons.append(reason)
         bucket = Accounting.best(buckets)
-        self.acc.add_record(bucket, reasons[0] if bucket == "rejected" and reasons else None, rec.where())
+        detail = None
+        if bucket == "rejected" and reasons:
+            detail = reasons[0]
+        elif bucket == "not_carried":
+            detail = next((s.carried_by for s in rec.support if s.carried_by), None)
+        self.acc.add_record(bucket, detail, rec.where())
+
+    def _filtered_match(self, rec: InputRecord, filt: str) -> None:
+        """Name a filtered record that would have matched a rule (it is not annotated)."""
+        if not is_simple_allele(rec.ref.upper()):
+            return
+        for i, alt in enumerate(rec.alts, start=1):
+            if not is_simple_allele(alt.upper()):
+                continue
+            chrom = chromnames.canonical(rec.chrom)
+            if not self.regions.touches(chrom, rec.pos, coords.vcf_end(rec.pos, rec.ref)):
+                continue
+            end = coords.vcf_end(rec.pos, rec.ref)
+            seq = self.reference.sequence(chrom, rec.pos, end)
+            if seq is not None and seq.upper() != rec.ref.upper():
+                continue
+            norm = normalise(chrom, rec.pos, rec.ref, alt, self.reference.sequence)
+            variant = self._variant(rec, norm.key, i, alt)
+            tc, _ = self._consequence(rec, variant, quiet=True)
+            if tc is None or tc.gene not in self.panel_genes:
+                continue
+            matches = [m for m in match_alteration(self.panel, from_consequence(tc))
+                       if not m.over_claim_guard]
+            if not matches:
+                continue
+            change = tc.hgvsp_short or tc.hgvsc or "variant"
+            text = (f"{tc.gene} {change} ({norm.key}, {rec.where()}) FILTER {filt}: "
+                    f"would match {matches[0].rule_id}")
+            self.acc.add_filtered_match(text)
+            if self.acc.filtered_rule_match_count <= FILTERED_LOGGED:
+                log.warning("%s: filtered record not annotated: %s (use --include-filtered)",
+                            self.header.path, text)
 
     def _allele(self, rec: InputRecord, i: int, alt: str, filt: str) -> tuple[str, str | None]:
         chrom = chromnames.canonical(rec.chrom)
@@ -188,25 +247,16 @@ class SampleAnnotator:
                 if seq.upper() != rec.ref.upper():
                     self.ref_mismatched += 1
                     return "rejected", f"REF does not match the {self.build.name} reference"
+        support = rec.support[i - 1] if i - 1 < len(rec.support) else None
+        if (support is not None and support.carried is False and support.carried_by
+                and not self.options.keep_not_carried):
+            return "not_carried", None
         norm = normalise(chrom, rec.pos, rec.ref, alt, self.reference.sequence if on_panel else None)
         key = norm.key
         if key in self.seen:
             return "rejected", "duplicate of an earlier record (same normalised allele)"
         self.seen[key] = rec.index
-        variant = Variant(
-            key=key,
-            record_index=rec.index,
-            input_chrom=rec.chrom,
-            input_pos=rec.pos,
-            input_ref=rec.ref,
-            input_alt=alt,
-            id=rec.id,
-            filters=rec.filters,
-            qual=rec.qual,
-            allele_index=i,
-            n_alleles=len(rec.alts),
-            support=rec.support[i - 1],
-        )
+        variant = self._variant(rec, key, i, alt)
         if not on_panel:
             self._emit(variant, filt, None, None, norm.left_aligned, matches=())
             return "off_panel", None
@@ -224,6 +274,22 @@ class SampleAnnotator:
         if listed:
             self._emit(variant, filt, tc, alteration, norm.left_aligned, matches, disagreement)
         return "annotated", None
+
+    def _variant(self, rec: InputRecord, key: VariantKey, i: int, alt: str) -> Variant:
+        return Variant(
+            key=key,
+            record_index=rec.index,
+            input_chrom=rec.chrom,
+            input_pos=rec.pos,
+            input_ref=rec.ref,
+            input_alt=alt,
+            id=rec.id,
+            filters=rec.filters,
+            qual=rec.qual,
+            allele_index=i,
+            n_alleles=len(rec.alts),
+            support=rec.support[i - 1] if i - 1 < len(rec.support) else ReadSupport(),
+        )
 
     def _symbolic(self, rec: InputRecord, i: int, alt: str) -> tuple[str, str | None]:
         if self.sv_handler is None:
@@ -243,7 +309,7 @@ class SampleAnnotator:
         return "annotated", None
 
     def _consequence(
-        self, rec: InputRecord, variant: Variant
+        self, rec: InputRecord, variant: Variant, quiet: bool = False
     ) -> tuple[TranscriptConsequence | None, str | None]:
         builtin = [
             tc for tc in self.engine.annotate(variant.key)
@@ -261,7 +327,7 @@ class SampleAnnotator:
             from annotator.consequence.upstream import compare
 
             disagreement = compare(chosen, upstream_tc)
-            if disagreement:
+            if disagreement and not quiet:
                 self.disagreements.append(f"{variant.key}: {disagreement}")
             if chosen.source == "builtin-coordinates" and upstream_tc.gene == chosen.gene:
                 # built-in engine lacks sequence for this gene: upstream supplies the protein change
@@ -330,6 +396,13 @@ class SampleAnnotator:
                 left_aligned=left_aligned,
                 flags=None,
                 transcript_ensembl=tc.transcript_ensembl if tc else None,
+                ref_count=s.ref_count,
+                support_fields=s.fields,
+                normal_sample=self.normal_sample if s.normal is not None else None,
+                normal_depth=s.normal.depth if s.normal else None,
+                normal_ref_count=s.normal.ref_count if s.normal else None,
+                normal_alt_count=s.normal.alt_count if s.normal else None,
+                normal_vaf=s.normal.vaf if s.normal else None,
             )
         )
         self.acc.listed += 1
@@ -342,6 +415,19 @@ class SampleAnnotator:
                 f"match {self.build.name}; is the genome build right? (see --build)",
                 path=path,
             )
+        m, n = self.ref_mismatched, self.ref_checked
+        if m and (m >= REF_MISMATCH_WARN_COUNT or m / n >= REF_MISMATCH_WARN):
+            text = (f"{m} of {n} REF alleles in panel genes do not match {self.build.name} "
+                    "and were rejected; is the genome build right? (see --build)")
+            self.acc.warnings.append(text)
+            log.warning("%s: %s", path, text)
+        if self.acc.filtered_rule_match_count > FILTERED_LOGGED:
+            log.warning("%s: %d filtered records would match a rule (first %d named above; all in "
+                        "the JSON accounting)", path, self.acc.filtered_rule_match_count, FILTERED_LOGGED)
+        if self.acc.not_carried:
+            log.info("%s: %d record(s) not carried by %s (another sample carries them): %s", path,
+                     self.acc.not_carried, self.sample,
+                     ", ".join(f"{k} {v}" for k, v in sorted(self.acc.carriers.items())))
         if self.disagreements:
             log.info("%s: %d upstream annotation disagreement(s)", path, len(self.disagreements))
         return SampleAnnotation(
@@ -353,25 +439,49 @@ class SampleAnnotator:
             accounting=self.acc,
             disagreements=self.disagreements,
             alterations=self.alterations,
+            normal_sample=self.normal_sample,
         )
 
 
-def apply_flags(result: SampleAnnotation, panel: Panel) -> None:
+def apply_flags(result: SampleAnnotation, panel: Panel, prior_therapy: Any = None) -> None:
     """Sort rows and add the panel's cross-alteration flags (biallelic loss, polyclonal ...).
 
     Runs after copy-number and SV calls were added, so e.g. an RB1 nonsense
     variant plus an RB1 deep deletion from --cnv is flagged as biallelic.
+    ``prior_therapy`` (drug/class names, None: not given) re-ranks each match's
+    strategies for the patient's setting before the flags are computed.
     """
     result.rows.sort(key=_row_order)
+    if prior_therapy is not None and result.alterations:
+        _apply_therapy_context(result, panel, prior_therapy)
     flags = tuple(compute_flags(panel, result.alterations)) if result.alterations else ()
     result.flags = flags
     by_member: dict[str, list[str]] = {}
     for f in flags:
         for m in f.members:
-            by_member.setdefault(m, []).append(f"{f.kind}:{f.gene or f.mechanism_id}")
+            by_member.setdefault(m, []).append(
+                f"{f.kind}:{getattr(f, 'label', None) or f.gene or f.mechanism_id}"
+            )
     result.rows[:] = [
         _replace_flags(r, "; ".join([*filter(None, [r.flags]), *by_member[r.variant_key]]))
         if r.variant_key in by_member else r
+        for r in result.rows
+    ]
+
+
+def _apply_therapy_context(result: SampleAnnotation, panel: Any, prior_therapy: Any) -> None:
+    from annotator.knowledge.matcher import in_context
+    from annotator.knowledge.therapy import resolve
+
+    prior, unknown = resolve(panel, prior_therapy)
+    if unknown:
+        log.warning("%s: prior therapy %s not recognised (ignored)", result.sample, ", ".join(unknown))
+    result.prior_therapy = (tuple(str(x) for x in ([prior_therapy] if isinstance(prior_therapy, str)
+                                                    else prior_therapy)), tuple(sorted(prior)))
+    result.alterations = [(k, a, in_context(panel, ms, prior)) for k, a, ms in result.alterations]
+    by_key = {k: ms for k, _, ms in result.alterations}
+    result.rows[:] = [
+        replace(r, **match_columns(by_key[r.variant_key])) if by_key.get(r.variant_key) else r
         for r in result.rows
     ]
 
@@ -382,8 +492,6 @@ def _row_order(row: Row) -> tuple[int, str, int, int, str]:
 
 
 def _replace_flags(row: Row, flags: str) -> Row:
-    from dataclasses import replace
-
     return replace(row, flags=flags)
 
 

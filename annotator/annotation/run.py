@@ -10,10 +10,10 @@ import logging
 
 from annotator.annotation import cohort
 from annotator.annotation.config import AnnotateConfig, AnnotateResult, RunContext, check_config
-from annotator.annotation.outputs import write_outputs
+from annotator.annotation.outputs import protected_inputs, write_outputs
 from annotator.annotation.pipeline import SampleAnnotation
-from annotator.errors import MultipleErrors, ResmarkError, UsageError
-from annotator.io.atomic import safe_name
+from annotator.errors import MultipleErrors, OutputError, ResmarkError, UsageError
+from annotator.io.atomic import OutdirLock, OutputDir, safe_name
 
 log = logging.getLogger(__name__)
 
@@ -37,11 +37,17 @@ def _annotate(config: AnnotateConfig) -> AnnotateResult:
     """
     from dataclasses import replace
 
-    from annotator.knowledge import load_panel
-
     items = cohort.resolve_items(config, config.samplesheet)
     config = replace(config, inputs=tuple(str(i.path) for i in items))
     check_config(config)
+    # one run per OUTDIR from here to the commit: a second run fails at once (nothing lost)
+    with OutdirLock(config.outdir):
+        return _annotate_locked(config, items)
+
+
+def _annotate_locked(config: AnnotateConfig, items: list[cohort.CohortItem]) -> AnnotateResult:
+    from annotator.knowledge import load_panel
+
     stage = None
     if config.dataset is not None:
         from annotator.io.dataset import DatasetStage
@@ -50,26 +56,49 @@ def _annotate(config: AnnotateConfig) -> AnnotateResult:
     ctx: RunContext | None = None
     try:
         panel = load_panel(config.panel, extend=config.panel_extend)
+        if config.prior_therapy is not None:
+            from annotator.knowledge.therapy import resolve
+
+            resolve(panel, config.prior_therapy, strict=True)  # unknown names: usage error
         ctx = RunContext(config=config, panel=panel, progress=config.progress)
         staged = stage.path if stage is not None else None
-        if len(items) == 1:
-            first = cohort.annotate_item(items[0], ctx, strict=True, stage=staged)
-            run = cohort.CohortRun([first], [])
-        else:
-            run = cohort.run_cohort(items, ctx, stage=staged)
-        if not run.samples:
-            raise MultipleErrors([ResmarkError(f.one_line()) for f in run.failures])
-        _check_unique_samples(run.samples)
-        result = write_outputs(config, ctx, run.samples)
+        protect = [*protected_inputs(config), *(p for i in items for p in (i.cnv, i.sv) if p is not None)]
+        with OutputDir(config.outdir, config.force, protect=protect) as out:
+            if len(items) == 1:
+                first = cohort.annotate_item(items[0], ctx, strict=True, stage=staged)
+                run = cohort.CohortRun([first], [])
+            else:
+                # each sample's files are written by the process that annotated it
+                run = cohort.run_cohort(items, ctx, stage=staged, staging=out.staging)
+            if not run.samples:
+                raise MultipleErrors([ResmarkError(f.one_line()) for f in run.failures])
+            _check_unique_samples(run.samples)
+            result = write_outputs(config, ctx, run.samples, out, run.written)
         result.failures = list(run.failures)
         if stage is not None:
             result.dataset = stage.commit(s.sample for s in run.samples)
+        _raise_output_failures(result)
         return result
     finally:
         if ctx is not None:
             ctx.spool.close()  # copies of piped inputs
         if stage is not None:
             stage.discard()
+
+
+def _raise_output_failures(result: AnnotateResult) -> None:
+    """The other outputs are in place; a format that could not be written is still an error."""
+    failed = result.provenance.get("output_failures") or []
+    if not failed:
+        return
+    from annotator.annotation.outputs import FORMAT_NAMES
+
+    first = failed[0]
+    more = f" (and {len(failed) - 1} more, listed in provenance.json)" if len(failed) > 1 else ""
+    raise OutputError(
+        f"{first['sample']}: {FORMAT_NAMES[first['format']]} ({first['format']}) not written: "
+        f"{first['message']}{more}; the other outputs are in {result.outdir}"
+    )
 
 
 def _check_unique_samples(samples: list[SampleAnnotation]) -> None:

@@ -74,7 +74,7 @@ def annotate_file(
                 0, source.total_records - result.accounting.records_read
             )
         _add_segment_calls(ctx, result, build, ctx.reference(build.name))
-        apply_flags(result, ctx.panel)
+        apply_flags(result, ctx.panel, getattr(cfg, "prior_therapy", None))
         return result
     finally:
         source.close()
@@ -96,7 +96,7 @@ def _annotator(ctx: RunContext, source: VcfSource, build: GenomeBuild) -> Sample
         engine=ctx.engine(build.name),
         upstream=UpstreamParser.from_header(header.lines),
         regions=ctx.panel_regions(build.name),
-        options=AnnotateOptions(cfg.include_filtered, cfg.report),
+        options=AnnotateOptions(cfg.include_filtered, cfg.report, cfg.keep_not_carried),
         sv_handler=_sv_handler(ctx, build, reference, sample_name),
     )
 

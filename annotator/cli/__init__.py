@@ -27,6 +27,7 @@ SUBCOMMANDS: dict[str, str] = {
     "annotate": "Annotate VCF/BCF files (one sample or a cohort) against the resistance panel.",
     "track": "Compare a patient's ctDNA across timepoints.",
     "panel": "List, show, validate or export the knowledge base.",
+    "pon": "Build a panel of normals (background error per site) for track --pon.",
     "report": "Render HTML/MAF reports from an annotate or track output directory.",
 }
 
@@ -130,9 +131,16 @@ def _guarded(args: list[str], debug: bool) -> NoReturn:
     except click.exceptions.Exit as e:
         sys.exit(e.exit_code)
     except click.ClickException as e:
-        e.show()
+        # one line, like every other error (click's own layout takes four)
+        cmd = getattr(getattr(e, "ctx", None), "command_path", None)
+        hint = f" (see '{cmd} --help')" if cmd else ""
+        click.echo(f"resmark: error: {' '.join(e.format_message().split())}{hint}", err=True)
         sys.exit(2)
-    except click.exceptions.Abort:
+    except click.exceptions.Abort as e:
+        if isinstance(e.__context__, EOFError) and not debug:
+            # click turns any EOFError into Abort; a data EOFError is not a Ctrl-C
+            click.echo(f"resmark: error: unexpected end of data ({e.__context__})", err=True)
+            sys.exit(1)
         click.echo("resmark: interrupted", err=True)
         sys.exit(130)
     except KeyboardInterrupt:

@@ -11,7 +11,9 @@ import click
 
 from annotator.annotation.config import DEFAULT_FORMATS, FORMATS
 from annotator.api import AnnotateConfig, annotate
-from annotator.cnv.thresholds import CnThresholds
+from annotator.cli import params
+from annotator.cnv.thresholds import PLOIDY_RANGE, CnThresholds
+from annotator.core.brief import brief_message
 from annotator.errors import ResmarkError
 
 COHORT_SUMMARY_ABOVE = 20  # more samples than this: one summary line instead of one block each
@@ -63,21 +65,25 @@ def progress_reporter(enabled: bool) -> Iterator[Callable[[int], None] | None]:
               help=f"Comma-separated subset of {','.join(FORMATS)}.")
 @click.option("--cnv", type=click.Path(dir_okay=False), help="Copy-number segments or gene table (CNVkit .cns/.cnr, SEG, PURPLE, gene table).")
 @click.option("--sv", type=click.Path(dir_okay=False), help="Structural-variant VCF (Manta, Delly, LUMPY, ...).")
-@click.option("--tumor-fraction", type=float, help="Tumour fraction / purity, used for copy-number calls (ctDNA).")
-@click.option("--ploidy", type=float, default=2.0, show_default=True, help="Tumour ploidy for copy-number calls.")
-@click.option("--amp-ratio", type=float, default=3.0, show_default=True,
+@click.option("--tumor-fraction", type=params.fraction(), help="Tumour fraction / purity, used for copy-number calls (ctDNA).")
+@click.option("--ploidy", type=params.FiniteRange(*PLOIDY_RANGE), default=2.0, show_default=True, help="Tumour ploidy for copy-number calls.")
+@click.option("--amp-ratio", type=params.FiniteRange(1.0, 1000.0, min_open=True), default=3.0, show_default=True,
               help="Amplification: tumour copy number >= this x ploidy.")
-@click.option("--gain-ratio", type=float, default=1.25, show_default=True, help="Gain: copy number >= this x ploidy.")
-@click.option("--loss-ratio", type=float, default=0.75, show_default=True, help="Loss: copy number <= this x ploidy.")
-@click.option("--deep-deletion-cn", type=float, default=0.5, show_default=True,
+@click.option("--gain-ratio", type=params.FiniteRange(1.0, 1000.0, min_open=True), default=1.25, show_default=True, help="Gain: copy number >= this x ploidy.")
+@click.option("--loss-ratio", type=params.FiniteRange(0.0, 1.0, min_open=True, max_open=True), default=0.75, show_default=True, help="Loss: copy number <= this x ploidy.")
+@click.option("--deep-deletion-cn", type=params.FiniteRange(0.0, 100.0, max_open=True), default=0.5, show_default=True,
               help="Deep deletion: tumour copy number below this.")
-@click.option("--cn-min-fraction", type=float, default=0.5, show_default=True,
+@click.option("--cn-min-fraction", type=params.fraction(), default=0.5, show_default=True,
               help="Fraction of a gene that segments must cover for a gene-level call.")
-@click.option("-j", "--jobs", type=int, default=1, show_default=True, help="Parallel processes for cohorts.")
+@click.option("-j", "--jobs", type=click.IntRange(1, 256), default=1, show_default=True, help="Parallel processes for cohorts.")
 @click.option("--force", is_flag=True, help="Replace results already in OUTDIR.")
 @click.option("--samplesheet", type=click.Path(dir_okay=False),
               help="TSV/CSV with a 'vcf' column (and optional sample, patient, timepoint, cnv, sv, "
                    "tumor_fraction): annotate every row as one cohort.")
+@click.option("--prior-therapy", "prior_therapy",
+              help="Comma-separated drugs or classes already given (e.g. 'palbociclib,letrozole'; "
+                   "'none' for treatment-naive): strategies tested only in another setting are "
+                   "marked and ranked last ('resmark panel therapies' lists the names).")
 @click.option("--dataset", "dataset", type=click.Path(file_okay=False),
               help="Also add every sample to this hive-partitioned Parquet dataset "
                    "(DIR/sample=NAME/part-0.parquet; a rerun replaces a sample's rows).")
@@ -94,6 +100,12 @@ def command(ctx: click.Context, **kw: object) -> None:
     run_log = (ctx.obj or {}).get("run_log")
     with progress_reporter(enabled=not quiet) as progress:
         _run(kw, progress, run_log.lines if run_log is not None else None)
+
+
+def _prior(value: object) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    return tuple(x.strip() for x in str(value).split(",") if x.strip())
 
 
 def _run(
@@ -127,6 +139,7 @@ def _run(
         jobs=int(kw["jobs"]),  # type: ignore[call-overload]
         samplesheet=kw["samplesheet"],  # type: ignore[arg-type]
         dataset=kw["dataset"],  # type: ignore[arg-type]
+        prior_therapy=_prior(kw["prior_therapy"]),
         command=["resmark", *sys.argv[1:]],
         progress=progress,
         run_log=log_lines,
@@ -145,7 +158,7 @@ def _run(
                 err=True,
             )
         for f in s.flags:
-            click.echo(f"  FLAG {f.kind} {f.gene or f.mechanism_id}: {f.message}", err=True)
+            click.echo(f"  FLAG {f.kind} {f.gene or f.mechanism_id}: {brief_message(f.message)}", err=True)
     if not detailed:
         n_matched = sum(1 for s in result.samples if any(r.rule_id for r in s.rows))
         click.echo(f"{len(result.samples)} samples annotated; {n_matched} with a matched "

@@ -80,8 +80,9 @@ def list_cmd(panel_spec: Path | None, extend: bool) -> None:
 @click.argument("gene")
 @_panel_options
 def show_cmd(gene: str, panel_spec: Path | None, extend: bool) -> None:
-    """Rules, mechanisms, ranked strategies and evidence for one GENE."""
-    from annotator.knowledge.export import rule_level
+    """Rules, hotspots, mechanisms, claims, strategies with levels and settings, and
+    evidence with citations for one GENE."""
+    from annotator.knowledge.export import gene_text
 
     panel = _load(panel_spec, extend)
     symbol = gene.upper()
@@ -89,41 +90,20 @@ def show_cmd(gene: str, panel_spec: Path | None, extend: bool) -> None:
         close = difflib.get_close_matches(symbol, list(panel.genes), n=1)
         hint = f" Did you mean {close[0]}?" if close else ""
         raise UsageError(f"gene {gene!r} is not in panel {panel.name}.{hint}")
-    g = panel.genes[symbol]
     click.echo(_header(panel))
-    click.echo(
-        f"{symbol}: {g.role}{', core panel' if g.core else ''}"
-        + (f", UniProt {g.uniprot}" if g.uniprot else "")
-    )
-    if g.why:
-        click.echo(f"  why: {g.why}")
-    for rule in panel.rules_for(symbol):
-        guard = " [reported only]" if rule.over_claim_guard else ""
-        click.echo(
-            f"\n{rule.id}  {rule.type}: {rule.spec()}  level {rule_level(panel, rule)}{guard}"
-        )
-        m = rule.mechanism
-        click.echo(f"  mechanism {m.id}: {m.name} ({m.category}; {m.pathway})")
-        if m.drug_classes:
-            click.echo(f"  resistance to: {', '.join(m.drug_classes)}")
-        click.echo(f"  sources: {' | '.join(m.sources)}")
-        if rule.note:
-            click.echo(f"  note: {rule.note}")
-        for s in rule.strategies:
-            click.echo(f"  {s.rank}. [{s.evidence_level}] {s.name} ({s.id}, {s.kind})")
-            if s.note:
-                click.echo(f"     note: {s.note}")
-            for e in s.evidence:
-                ident = f" {e.identifier}" if e.identifier else ""
-                phase = ""
-                if e.phase:
-                    descriptive = e.phase in ("preclinical", "observational")
-                    phase = f" ({e.phase})" if descriptive else f" phase {e.phase}"
-                figs = "; ".join(e.figures) if e.figures else "no figures"
-                click.echo(f"     - {e.study}{ident}{phase}: {figs} [{e.reference}]")
-    markers = [nd for nd in panel.non_dna_markers if symbol in nd.genes]
-    for nd in markers:
-        click.echo(f"\nnot visible in variant calls: {nd.name} ({nd.assay}) [{nd.id}]")
+    click.echo(gene_text(panel, symbol), nl=False)
+
+
+@command.command(name="therapies")
+@_panel_options
+def therapies_cmd(panel_spec: Path | None, extend: bool) -> None:
+    """Drug classes and the drug names --prior-therapy understands."""
+    panel = _load(panel_spec, extend)
+    click.echo(_header(panel))
+    click.echo("class\tpart of\tdrugs and aliases")
+    for cls, (names, parents) in (panel.therapy_classes or {}).items():
+        click.echo(f"{cls}\t{', '.join(parents) or '-'}\t{', '.join(names) or '-'}")
+    click.echo("none\t-\ttreatment-naive (no prior therapy)")
 
 
 @command.command(name="validate")

@@ -93,6 +93,8 @@ def _float(text: str | None) -> float | None:
         v = float(text.split(",")[0])
     except ValueError:
         return None
+    if math.isinf(v) or abs(v) > 1e12:
+        raise BreakendError(f"value {text[:30]!r} is not a finite number in range")
     return None if math.isnan(v) else v
 
 
@@ -111,6 +113,8 @@ def parse(
     """The event described by one symbolic / breakend ALT allele of a record at chrom:pos."""
     c = chromnames.canonical(chrom)
     cn = _float(info.get("CN"))
+    if cn is not None and cn < 0:
+        cn = None  # Delly writes CN=-1 for "not computed"
     if cn is None:
         cn = format_cn
     fold = _float(info.get("FOLD_CHANGE"))

@@ -10,7 +10,15 @@
 
 from __future__ import annotations
 
-from annotator.cnv.segment import CnvInput, GeneLevel, Table, cells, check_columns, number
+from annotator.cnv.segment import (
+    CnvInput,
+    GeneLevel,
+    Table,
+    cells,
+    check_columns,
+    copy_number,
+    number,
+)
 from annotator.errors import InputError
 
 _GENE = ("gene", "hugo_symbol", "symbol", "gene_name", "gene_symbol", "genes")
@@ -29,11 +37,11 @@ def read_gene_cn(table: Table) -> CnvInput:
     genes: list[GeneLevel] = []
     for line, f in table.rows:
         check_columns(table, f, line)
-        cn = number(cells(f, c), table, line, table.header[c])
+        cn = copy_number(cells(f, c), table, line, table.header[c])
         sym = cells(f, g)
         if not sym or cn is None:
             continue
-        genes.append(GeneLevel(sym, copy_number=max(0.0, cn), line=line))
+        genes.append(GeneLevel(sym, copy_number=cn, line=line))
     fmt = "purple-gene" if table.col("minCopyNumber") is not None else "gene-cn"
     return CnvInput(path=table.path, fmt=fmt, source="gene-table", genes=tuple(genes))
 

@@ -12,9 +12,8 @@ config has it, else the defaults of ``annotator.cnv.thresholds``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 from annotator.cnv import fusion
@@ -23,18 +22,16 @@ from annotator.cnv.genecall import GeneCnCall, call_genes
 from annotator.cnv.genetable import DISCRETE_CLASSES
 from annotator.cnv.readers import read_cnv
 from annotator.cnv.rowbuild import CN_TERMS, SV_TERMS, make_row
-from annotator.cnv.segment import CnvInput
+from annotator.cnv.segment import CnvInput, overlap_filter
 from annotator.cnv.sv import SvInterpreter
-from annotator.cnv.svvcf import FusionRecord, is_fusion_table, read_fusion_table, read_sv_vcf
+from annotator.cnv.svvcf import FusionRecord, SvFile
 from annotator.cnv.thresholds import DEFAULT_THRESHOLDS, CnThresholds
 from annotator.core import chromnames
-from annotator.core.genome import GenomeBuild
 from annotator.core.models import Alteration
+from annotator.core.provenance import InputFile
 from annotator.core.rows import match_columns
+from annotator.io.vcfmodel import InputRecord
 from annotator.knowledge.matcher import match_alteration
-from annotator.knowledge.model import Panel, RuleMatch
-from annotator.reference import Reference
-from annotator.reference.transcripts import GeneRegion
 
 log = logging.getLogger(__name__)
 
@@ -46,13 +43,13 @@ def _thresholds(ctx: Any) -> CnThresholds:
     return th if isinstance(th, CnThresholds) else DEFAULT_THRESHOLDS
 
 
-def _regions(reference: Reference, panel: Panel, everything: bool = False) -> dict[str, GeneRegion]:
+def _regions(reference: Any, panel: Any, everything: bool = False) -> dict[str, Any]:
     """gene -> GeneRegion for the panel genes (all known genes with ``everything``)."""
     from annotator.reference import DEFAULT_EXTRA_GENES
 
     panel_genes = set(panel.gene_symbols())
     extra = sorted(panel_genes | set(DEFAULT_EXTRA_GENES))
-    out: dict[str, GeneRegion] = {}
+    out: dict[str, Any] = {}
     for r in reference.gene_regions(extra_genes=extra):
         if everything or r.gene in panel_genes:
             out[r.gene] = r
@@ -60,8 +57,8 @@ def _regions(reference: Reference, panel: Panel, everything: bool = False) -> di
 
 
 def _interpreter(
-    ctx: Any, build: GenomeBuild, reference: Reference, sample: str, source: str,
-    regions: Mapping[str, GeneRegion] | None = None,
+    ctx: Any, build: Any, reference: Any, sample: str, source: str,
+    regions: Mapping[str, Any] | None = None,
 ) -> SvInterpreter:
     cfg = ctx.config
     return SvInterpreter(
@@ -77,12 +74,12 @@ def _interpreter(
     )
 
 
-def make_vcf_sv_handler(ctx: Any, build: GenomeBuild, reference: Reference, sample: str) -> SvInterpreter:
+def make_vcf_sv_handler(ctx: Any, build: Any, reference: Any, sample: str) -> SvInterpreter:
     """The pipeline's handler for symbolic/breakend alleles of the main VCF."""
     return _interpreter(ctx, build, reference, sample, "vcf-sv")
 
 
-def add_external_calls(ctx: Any, result: Any, build: GenomeBuild, reference: Reference) -> None:
+def add_external_calls(ctx: Any, result: Any, build: Any, reference: Any) -> None:
     """Append ``--cnv`` and ``--sv`` calls to ``result`` (rows, alterations, accounting)."""
     cfg = ctx.config
     regions = _regions(reference, ctx.panel, everything=cfg.report == "all")
@@ -90,15 +87,28 @@ def add_external_calls(ctx: Any, result: Any, build: GenomeBuild, reference: Ref
     panel_regions = {g: r for g, r in regions.items() if g in panel_genes}
     measured: set[str] = set()
     if cfg.cnv is not None:
-        cnv = read_cnv(cfg.cnv, result.sample)
+        # segments outside every gene called are counted, not kept (genome-wide bin files)
+        keep = overlap_filter((r.chrom, r.start, r.end) for r in regions.values())
+        cnv = read_cnv(cfg.cnv, result.sample, keep)
+        _record_input(result, InputFile("cnv", str(cfg.cnv), cnv.sha256 or ""))
         measured = _add_cnv(ctx, result, build, reference, cnv, regions)
     if cfg.sv is not None:
-        if is_fusion_table(cfg.sv):
-            _add_fusion_table(ctx, result, build, reference, read_fusion_table(cfg.sv))
-        else:
-            _add_sv_vcf(ctx, result, build, reference, cfg.sv, panel_regions)
+        with SvFile(cfg.sv) as sv:  # read once: the fusion-table test peeks at its first line
+            if sv.is_fusion_table:
+                _add_fusion_table(ctx, result, build, reference, sv.fusions())
+            else:
+                _add_sv_vcf(ctx, result, build, reference, sv.records(result.sample),
+                            panel_regions)
+            _record_input(result, sv.input_file("sv"))
     if measured:
         defer_to_measured_copy_number(ctx, result, measured)
+
+
+def _record_input(result: Any, item: InputFile) -> None:
+    """Provenance of a side input, with the digest computed while it was read."""
+    inputs = getattr(result, "side_inputs", None)
+    if inputs is not None and item not in inputs:
+        inputs.append(item)
 
 
 _UNMEASURED_CN = frozenset({"loss", "gain"})
@@ -113,7 +123,7 @@ def defer_to_measured_copy_number(ctx: Any, result: Any, measured: set[str]) -> 
     ``cn_from_segments``); e.g. in HCC2218, Manta deletions spanning the ERBB2
     amplicon would otherwise read as an ERBB2 loss next to CN 16.
     """
-    changed: dict[str, tuple[Alteration, tuple[RuleMatch, ...]]] = {}
+    changed: dict[str, tuple[Alteration, tuple[Any, ...]]] = {}
     for i, (key, alt, matches) in enumerate(result.alterations):
         unmeasured = alt.copy_number is None and alt.alteration_class in _UNMEASURED_CN
         if not (unmeasured and alt.gene in measured and key.startswith("SV:")):
@@ -137,7 +147,7 @@ def defer_to_measured_copy_number(ctx: Any, result: Any, measured: set[str]) -> 
 
 
 def _list(ctx: Any, result: Any, key: str, row: Any, alteration: Alteration,
-          matches: tuple[RuleMatch, ...]) -> None:
+          matches: tuple[Any, ...]) -> None:
     acc = result.accounting
     result.alterations.append((key, alteration, matches))
     if matches:
@@ -149,7 +159,7 @@ def _list(ctx: Any, result: Any, key: str, row: Any, alteration: Alteration,
 
 # -- copy number ------------------------------------------------------------------
 def _add_cnv(
-    ctx: Any, result: Any, build: GenomeBuild, reference: Reference, cnv: CnvInput, regions: Mapping[str, GeneRegion]
+    ctx: Any, result: Any, build: Any, reference: Any, cnv: CnvInput, regions: Mapping[str, Any]
 ) -> set[str]:
     """Add the gene-level calls; returns every gene whose copy number was measured (neutral too)."""
     cfg = ctx.config
@@ -225,7 +235,7 @@ def _add_cnv(
 
 def _gene_table_calls(
     cnv: CnvInput,
-    regions: Mapping[str, GeneRegion],
+    regions: Mapping[str, Any],
     panel_genes: set[str],
     everything: bool,
     th: CnThresholds,
@@ -249,13 +259,13 @@ def _gene_table_calls(
 
 # -- structural variants ------------------------------------------------------------
 def _add_sv_vcf(
-    ctx: Any, result: Any, build: GenomeBuild, reference: Reference, path: str | Path,
-    regions: Mapping[str, GeneRegion],
+    ctx: Any, result: Any, build: Any, reference: Any, records: Iterable[InputRecord],
+    regions: Mapping[str, Any],
 ) -> None:
     cfg = ctx.config
     acc = result.accounting
     interp = _interpreter(ctx, build, reference, result.sample, "sv-vcf", regions)
-    for rec in read_sv_vcf(path, result.sample):
+    for rec in records:
         acc.sv_records_read += 1
         acc.alleles_read += len(rec.alts)
         filt = ";".join(rec.filters) if rec.filters else "PASS"
@@ -295,7 +305,7 @@ def _structural(alt: str) -> bool:
 
 
 def _add_fusion_table(
-    ctx: Any, result: Any, build: GenomeBuild, reference: Reference, records: Sequence[FusionRecord]
+    ctx: Any, result: Any, build: Any, reference: Any, records: Sequence[FusionRecord]
 ) -> None:
     acc = result.accounting
     panel_genes = set(ctx.panel.gene_symbols())
@@ -347,7 +357,7 @@ def _add_fusion_table(
 
 
 def _named_hit(
-    reference: Reference, gene: str | None, chrom: str, pos: int, role: str
+    reference: Any, gene: str | None, chrom: str, pos: int, role: str
 ) -> fusion.GeneHit | None:
     """The breakpoint in the named gene, the kept side following from its role and strand."""
     if not gene:

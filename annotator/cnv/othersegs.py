@@ -12,7 +12,7 @@
 
 from __future__ import annotations
 
-from annotator.cnv.segment import CnvInput, Segment, Table, cells, number, segments_from
+from annotator.cnv.segment import CnvInput, Table, segments_from
 
 _CHROM = ("chrom", "chromosome", "chr", "#chrom", "contig")
 _START = ("start", "loc.start", "start_position", "chromstart")
@@ -56,22 +56,15 @@ def detect_allele_specific(table: Table) -> bool:
 
 
 def read_allele_specific(table: Table) -> CnvInput:
-    major, minor = table.col("nMajor"), table.col("nMinor")
+    # total copy number = nMajor + nMinor
     segs, skipped = segments_from(
         table, chrom=table.col(*_CHROM) or 0, start=table.col(*_START) or 0,
-        end=table.col(*_END) or 0, cn=major, adjusted=True,
+        end=table.col(*_END) or 0, cn=table.col("nMajor"), extra_cn=table.col("nMinor"),
+        adjusted=True,
     )
-    # total = major + minor: add the minor copies line by line
-    by_line = {n: f for n, f in table.rows}
-    total: list[Segment] = []
-    for s in segs:
-        f = by_line[s.line]
-        extra = number(cells(f, minor), table, s.line, "nMinor") if minor is not None else None
-        cn = (s.copy_number or 0.0) + (extra or 0.0)
-        total.append(Segment(s.chrom, s.start, s.end, cn, None, s.line, True))
     return CnvInput(
         path=table.path, fmt="allele-specific", source="allele-specific-cn",
-        segments=tuple(total), skipped=skipped,
+        segments=segs, skipped=skipped,
     )
 
 

@@ -8,7 +8,7 @@ samples needs the sample chosen (the VCF's tumour sample name, else the only one
 
 from __future__ import annotations
 
-from annotator.cnv.segment import CnvInput, Table, segments_from
+from annotator.cnv.segment import CnvInput, Segment, Table, segment_of
 from annotator.errors import InputError
 
 _MEAN = ("seg.mean", "segment_mean", "seg_mean", "log2ratio", "segment.mean", "mean")
@@ -27,6 +27,7 @@ def detect(table: Table) -> bool:
 
 
 def read(table: Table, sample: str | None) -> CnvInput:
+    """One pass: segments are kept for the requested sample and for the first one seen."""
     mean = table.col(*_MEAN)
     chrom = table.col(*_CHROM)
     start = table.col(*_START)
@@ -35,24 +36,38 @@ def read(table: Table, sample: str | None) -> CnvInput:
     if end is None:
         raise InputError("SEG file without an end column", path=table.path)
     sid = 0 if chrom != 0 else None
-    chosen = None
-    rows = table.rows
-    if sid is not None:
-        names = list(dict.fromkeys(f[sid] for _, f in table.rows if f))
-        if len(names) > 1:
-            if sample not in names:
-                raise InputError(
-                    f"{len(names)} samples in the SEG file and none is named {sample!r} "
-                    f"(samples: {', '.join(names[:10])})",
-                    path=table.path,
-                )
-            chosen = sample
-            rows = tuple((n, f) for n, f in table.rows if f and f[sid] == sample)
-        elif names:
-            chosen = names[0]
-    segs, skipped = segments_from(
-        table, chrom=chrom, start=start, end=end, log2=mean, rows=rows
-    )
+    names: dict[str, None] = {}
+    kept: dict[str | None, list[Segment]] = {}
+    skipped: dict[str | None, int] = {}
+    outside: dict[str | None, int] = {}
+    for line, f in table.rows:
+        name = f[sid] if sid is not None and f else None
+        if name not in names:
+            names[name] = None  # type: ignore[index]
+        # multi-sample files: only the wanted sample and the first one are parsed
+        if name != sample and name != next(iter(names)):
+            continue
+        seg = segment_of(table, f, line, chrom=chrom, start=start, end=end, log2=mean)
+        if seg is None:
+            skipped[name] = skipped.get(name, 0) + 1
+        elif table.keep is None or table.keep(seg.chrom, seg.start, seg.end):
+            kept.setdefault(name, []).append(seg)
+        else:
+            outside[name] = outside.get(name, 0) + 1
+    listed = [n for n in names if n is not None]
+    chosen: str | None = None
+    if len(listed) > 1:
+        if sample not in names:
+            raise InputError(
+                f"{len(listed)} samples in the SEG file and none is named {sample!r} "
+                f"(samples: {', '.join(listed[:10])})",
+                path=table.path,
+            )
+        chosen = sample
+    elif listed:
+        chosen = listed[0]
+    key = chosen if sid is not None else None
     return CnvInput(
-        path=table.path, fmt="seg", source="seg", segments=segs, sample=chosen, skipped=skipped
+        path=table.path, fmt="seg", source="seg", segments=tuple(kept.get(key, ())),
+        sample=chosen, skipped=skipped.get(key, 0), outside=outside.get(key, 0),
     )

@@ -14,7 +14,6 @@ the left/first gene is the 5' partner.
 
 from __future__ import annotations
 
-import gzip
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,14 +21,70 @@ from pathlib import Path
 from types import MappingProxyType
 
 from annotator.core.models import ReadSupport
+from annotator.core.provenance import InputFile
 from annotator.errors import InputError, UsageError
+from annotator.io.textinput import TextInput
 from annotator.io.vcfin import InputRecord, choose_tumour
 
 log = logging.getLogger(__name__)
 
+MAX_POSITION = 2**31 - 1  # longer than any chromosome
 
-def is_fusion_table(path: str | Path) -> bool:
-    first = _first_line(Path(path))
+
+class SvFile:
+    """One ``--sv`` input, read once: an SV VCF (text or BCF) or a fusion table.
+
+    Text files go through ``annotator.io.textinput`` (gzip/BGZF by content,
+    truncation and size checks, sha256 while reading); ``input_file()`` gives
+    the provenance record once the records have been read.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.bcf = self.path.suffix.lower() == ".bcf"
+        self.src: TextInput | None = None
+        self.is_fusion_table = False
+        if self.bcf:
+            if not self.path.exists():
+                raise InputError("SV file not found", path=self.path)
+            return
+        self.src = TextInput(self.path, what="SV file", encoding_errors="replace")
+        try:
+            first = self.src.peek()
+            if not first:
+                raise InputError("empty SV file (no header and no records)", path=self.path)
+        except BaseException:
+            self.src.close()
+            raise
+        self.is_fusion_table = _looks_like_fusion_table(first)
+
+    def close(self) -> None:
+        if self.src is not None:
+            self.src.close()
+
+    def __enter__(self) -> SvFile:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def records(self, sample: str | None = None) -> Iterator[InputRecord]:
+        if self.src is None:
+            yield from _bcf_records(self.path, sample)
+        else:
+            yield from _vcf_records(self.src, self.path, sample)
+
+    def fusions(self) -> list[FusionRecord]:
+        assert self.src is not None
+        return _fusion_records(self.src, self.path)
+
+    def input_file(self, role: str = "sv") -> InputFile:
+        if self.src is None:
+            return InputFile.of(role, self.path)
+        return self.src.input_file(role)
+
+
+def _looks_like_fusion_table(first: str) -> bool:
     low = first.lower()
     return not low.startswith("##fileformat") and (
         "leftbreakpoint" in low or ("breakpoint1" in low and "gene1" in low)
@@ -37,41 +92,38 @@ def is_fusion_table(path: str | Path) -> bool:
     )
 
 
-def _lines(path: Path) -> Iterator[str]:
-    raw = path.read_bytes()
-    if raw[:2] == b"\x1f\x8b":
-        raw = gzip.decompress(raw)
-    yield from raw.decode("utf-8", "replace").splitlines()
-
-
-def _first_line(path: Path) -> str:
-    if not path.exists():
-        raise InputError("file not found", path=path)
-    for line in _lines(path):
-        if line.strip():
-            return line
-    return ""
+def is_fusion_table(path: str | Path) -> bool:
+    with SvFile(path) as sv:
+        return sv.is_fusion_table
 
 
 def read_sv_vcf(path: str | Path, sample: str | None = None) -> Iterator[InputRecord]:
     """InputRecords of an SV VCF (plain or gzipped; BCF through cyvcf2)."""
-    p = Path(path)
-    if not p.exists():
-        raise InputError("file not found", path=p)
-    if p.suffix == ".bcf":
-        from annotator.io.vcfin import VcfSource
+    with SvFile(path) as sv:
+        yield from sv.records(sample)
 
-        src = VcfSource(p, sample)
-        try:
-            yield from src.records()
-        finally:
-            src.close()
-        return
+
+def read_fusion_table(path: str | Path) -> list[FusionRecord]:
+    with SvFile(path) as sv:
+        return sv.fusions()
+
+
+def _bcf_records(path: Path, sample: str | None) -> Iterator[InputRecord]:
+    from annotator.io.vcfin import VcfSource
+
+    src = VcfSource(path, sample)
+    try:
+        yield from src.records()
+    finally:
+        src.close()
+
+
+def _vcf_records(src: TextInput, p: Path, sample: str | None) -> Iterator[InputRecord]:
     samples: tuple[str, ...] = ()
     tumour: int | None = None
     header_tumour: str | None = None
     index = 0
-    for n, line in enumerate(_lines(p), start=1):
+    for n, line in src.lines():
         if not line.strip():
             continue
         if line.startswith("##"):
@@ -83,6 +135,9 @@ def read_sv_vcf(path: str | Path, sample: str | None = None) -> Iterator[InputRe
             samples = tuple(cols[9:])
             tumour = _tumour(samples, sample, header_tumour, p)
             continue
+        if line.startswith("#") and index:
+            raise InputError("header or comment line ('#') among the records", path=p,
+                             where=f"line {n}")
         f = line.rstrip("\n").split("\t")
         if len(f) < 8:
             f = line.split()
@@ -91,7 +146,11 @@ def read_sv_vcf(path: str | Path, sample: str | None = None) -> Iterator[InputRe
         try:
             pos = int(f[1])
         except ValueError as e:
-            raise InputError(f"POS {f[1]!r} is not a number", path=p, where=f"line {n}") from e
+            raise InputError(
+                f"POS {f[1][:40]!r} is not a number", path=p, where=f"line {n}"
+            ) from e
+        if not 0 <= pos <= MAX_POSITION:
+            raise InputError(f"POS {pos} is not a genome position", path=p, where=f"line {n}")
         info = _info(f[7] if len(f) > 7 else ".")
         qual = _qual(f[5] if len(f) > 5 else ".")
         filters = tuple(x for x in (f[6] if len(f) > 6 else ".").split(";") if x and x != ".")
@@ -176,11 +235,10 @@ class FusionRecord:
     text: str
 
 
-def read_fusion_table(path: str | Path) -> list[FusionRecord]:
-    p = Path(path)
+def _fusion_records(src: TextInput, p: Path) -> list[FusionRecord]:
     header: list[str] | None = None
     out: list[FusionRecord] = []
-    for n, line in enumerate(_lines(p), start=1):
+    for n, line in src.lines():
         if not line.strip() or line.startswith("##"):
             continue
         f = line.rstrip("\n").split("\t")
@@ -213,11 +271,13 @@ def _gene(text: str) -> str | None:
 
 def _bp(text: str, path: Path, line: int) -> tuple[str, int]:
     parts = text.strip().split(":")
-    if len(parts) < 2:
-        raise InputError(f"breakpoint {text!r} is not chrom:pos", path=path, where=f"line {line}")
+    bad = InputError(f"breakpoint {text[:60]!r} is not chrom:pos", path=path, where=f"line {line}")
+    if len(parts) < 2 or not parts[0]:
+        raise bad
     try:
-        return parts[0], int(parts[1])
+        pos = int(parts[1])
     except ValueError as e:
-        raise InputError(
-            f"breakpoint {text!r} is not chrom:pos", path=path, where=f"line {line}"
-        ) from e
+        raise bad from e
+    if not 0 < pos <= MAX_POSITION:
+        raise bad
+    return parts[0], pos

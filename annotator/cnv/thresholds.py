@@ -29,6 +29,9 @@ from annotator.errors import UsageError
 
 CN_CLASSES = ("deep_deletion", "loss", "neutral", "gain", "amplification")
 NORMAL_PLOIDY = 2.0
+MAX_LOG2 = 64.0
+# tumour ploidy accepted by --ploidy: a near-haploid to a heavily polyploid genome
+PLOIDY_RANGE = (1.0, 16.0)
 
 
 @dataclass(frozen=True)
@@ -43,13 +46,33 @@ class CnThresholds:
     min_fraction: float = 0.5
 
     def __post_init__(self) -> None:
-        ok = (
-            self.deep_deletion_cn >= 0
-            and 0 < self.loss_ratio < 1 < self.gain_ratio < self.amplification_ratio
-            and 0 < self.min_fraction <= 1
-        )
-        if not ok:
-            raise UsageError(f"inconsistent copy-number thresholds: {self}")
+        problems = self.problems()
+        if problems:
+            raise UsageError("; ".join(problems))
+
+    def problems(self) -> list[str]:
+        """What is wrong with these thresholds (option names as on the command line)."""
+        values = {
+            "--deep-deletion-cn": self.deep_deletion_cn, "--loss-ratio": self.loss_ratio,
+            "--gain-ratio": self.gain_ratio, "--amp-ratio": self.amplification_ratio,
+            "--cn-min-fraction": self.min_fraction,
+        }
+        bad = [f"{k} must be a finite number, not {v}" for k, v in values.items()
+               if not isinstance(v, (int, float)) or not math.isfinite(v)]
+        if bad:
+            return bad
+        out = []
+        if not 0 <= self.deep_deletion_cn < 100:
+            out.append(f"--deep-deletion-cn must be in [0, 100), not {self.deep_deletion_cn:g}")
+        if not 0 < self.loss_ratio < 1 < self.gain_ratio < self.amplification_ratio <= 1000:
+            out.append(
+                "copy-number ratios must satisfy 0 < --loss-ratio < 1 < --gain-ratio < "
+                f"--amp-ratio <= 1000, not {self.loss_ratio:g}, {self.gain_ratio:g}, "
+                f"{self.amplification_ratio:g}"
+            )
+        if not 0 < self.min_fraction <= 1:
+            out.append(f"--cn-min-fraction must be in (0, 1], not {self.min_fraction:g}")
+        return out
 
     def classify(self, cn: float, ploidy: float = NORMAL_PLOIDY) -> str:
         """deep_deletion / loss / neutral / gain / amplification for one copy number."""
@@ -67,6 +90,18 @@ class CnThresholds:
 DEFAULT_THRESHOLDS = CnThresholds()
 
 
+def option_problems(tumor_fraction: float | None, ploidy: float) -> list[str]:
+    """Range checks of ``--tumor-fraction`` and ``--ploidy`` (also for API callers)."""
+    out = []
+    tf = tumor_fraction
+    if tf is not None and not (isinstance(tf, (int, float)) and math.isfinite(tf) and 0 < tf <= 1):
+        out.append(f"--tumor-fraction must be in (0, 1], not {tf}")
+    lo, hi = PLOIDY_RANGE
+    if not (isinstance(ploidy, (int, float)) and math.isfinite(ploidy) and lo <= ploidy <= hi):
+        out.append(f"--ploidy must be in [{lo:g}, {hi:g}], not {ploidy}")
+    return out
+
+
 def cn_from_log2(
     log2: float, purity: float | None = None, ploidy: float = NORMAL_PLOIDY
 ) -> float:
@@ -75,7 +110,9 @@ def cn_from_log2(
     Without ``purity`` the sample is taken as pure: CN = 2 * 2**log2.
     The result is clipped at 0 (noise can push a corrected value below zero).
     """
-    ratio = 2.0**log2
+    if math.isnan(log2):
+        raise ValueError("log2 ratio is NaN")
+    ratio = 2.0 ** min(log2, MAX_LOG2)  # 2**1024 overflows; 2**64 is beyond any copy number
     if purity is None or purity >= 1.0:
         return max(0.0, NORMAL_PLOIDY * ratio)
     if purity <= 0:

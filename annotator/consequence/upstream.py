@@ -109,8 +109,32 @@ def _strip_prefix(value: str) -> str | None:
 
 
 def _int(text: str) -> int | None:
+    """Leading number of a field ("12", "12-14", "12/189", BCSQ's "1047H>1047R");
+    for "?-14" (start unknown) the known end."""
     m = re.match(r"\s*(\d+)", text or "")
-    return int(m.group(1)) if m else None
+    if m:
+        return int(m.group(1))
+    return _span(text)[1]
+
+
+_SPAN_RE = re.compile(r"^\s*(\d+|\?)?\s*(?:-\s*(\d+|\?))?\s*(?:/\s*(\d+|\?)\s*)?$")
+
+
+def _span(text: str | None) -> tuple[int | None, int | None]:
+    """(start, end) of a position field; VEP --total_length appends "/length".
+
+    Forms: "12", "12-14", "12/189", "12-14/189", "?-14/189", "12-?", "-" (none).
+    Unknown ends ("?") are None; an unreadable value gives (None, None) rather
+    than an error, since it only refines what the HGVS text already says.
+    """
+    m = _SPAN_RE.match(text or "")
+    if not m:
+        return None, None
+    lo = int(m.group(1)) if m.group(1) and m.group(1) != "?" else None
+    hi = int(m.group(2)) if m.group(2) and m.group(2) != "?" else None
+    if m.group(2) is None:
+        hi = lo
+    return lo, hi
 
 
 def _aa_fields(short: str | None) -> tuple[int | None, int | None, str | None, str | None]:
@@ -205,10 +229,10 @@ class UpstreamParser:
             ref_aa, alt_aa = aas.split("/", 1)
         elif aas:
             ref_aa = alt_aa = aas
-        prot = r.get("Protein_position", "")
-        if prot and prot[0].isdigit():
-            lo, _, hi = prot.partition("-")
-            start, end = int(lo), _int(hi) or int(lo)
+        lo, hi = _span(r.get("Protein_position", ""))
+        if lo is not None or hi is not None:
+            start = lo if lo is not None else hi
+            end = hi if hi is not None else start
         return TranscriptConsequence(
             gene=r.get("SYMBOL") or r.get("Gene") or "",
             transcript=feature,

@@ -66,6 +66,12 @@ class ReadSupport:
     depth: int | None = None
     alt_count: int | None = None
     source: str | None = None  # e.g. "FORMAT:AD/DP", "Strelka2:TIR/TAR", "INFO:TVAF/TDP"
+    ref_count: int | None = None  # reads for REF as the caller counted them (AD[0], RO, RD, TAR)
+    fields: str | None = None  # which field gave which value: "alt=FORMAT/AO; depth=FORMAT/DP; ..."
+    # does the chosen sample carry this ALT (alt reads > 0, else its GT)?  None: cannot tell
+    carried: bool | None = None
+    carried_by: str | None = None  # another sample that carries it when this one does not
+    normal: ReadSupport | None = None  # the matched normal's support for the same allele
 
 
 @dataclass(frozen=True, slots=True)

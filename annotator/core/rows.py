@@ -11,8 +11,6 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-from annotator.core.jsondoc import JsonObject
-
 CORE_COLUMNS = (
     "sample", "chrom", "pos", "id", "ref", "alt", "gene", "transcript", "consequence",
     "hgvsc", "hgvsp", "hgvsp_short", "exon", "filter", "vaf", "depth", "alt_count",
@@ -77,8 +75,20 @@ class Row:
     breakpoint: str | None = None
     sv_type: str | None = None
     transcript_ensembl: str | None = None
+    # --- knowledge-base columns added in panel 2.0 (docs/knowledge_base.md) ---
+    significance: str | None = None  # known | likely | uncertain
+    claims: str | None = None  # "resistance to CDK4/6 inhibitor [R2]; ..."
+    strategy_settings: str | None = None  # "Name: tested setting [LEVEL] {matches|other setting}; ..."
+    # read support as the caller counted it (annotator.io.readsupport)
+    ref_count: int | None = None  # REF reads (AD[0], RO, RD, TAR ...); never depth - alt
+    support_fields: str | None = None  # which field gave which value ("alt=FORMAT/AO; depth=...")
+    normal_sample: str | None = None  # the matched normal's column (##normal_sample, ...)
+    normal_depth: int | None = None
+    normal_ref_count: int | None = None
+    normal_alt_count: int | None = None
+    normal_vaf: float | None = None
 
-    def as_dict(self) -> JsonObject:
+    def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
@@ -94,25 +104,51 @@ def strategy_text(strategies: Sequence[Any]) -> str:
     return "; ".join(parts)
 
 
-def match_columns(matches: Sequence[Any]) -> JsonObject:
-    """The knowledge-base columns of a row, from its matches (most specific first)."""
+def settings_text(strategies: Sequence[Any]) -> str | None:
+    """Each strategy's tested setting(s); with prior therapy given, whether it fits."""
+    parts = []
+    for st in strategies:
+        settings = getattr(st, "settings", ())
+        if not settings:
+            continue
+        status = getattr(st, "setting_status", "not assessed")
+        tail = "" if status == "not assessed" else f" {{{status}}}"
+        where = " | ".join(f"{s.label} [{s.evidence_level}]" for s in settings)
+        parts.append(f"{st.name}: {where}{tail}")
+    return "; ".join(parts) or None
+
+
+def match_columns(matches: Sequence[Any]) -> dict[str, Any]:
+    """The knowledge-base columns of a row, from its matches (most specific first).
+
+    A variant of uncertain significance (domain or gene-level match) keeps its
+    rule ids and level U but no mechanism, pathway or drug-class label: the
+    match does not support them (ESR1 S118P is not an activating
+    ligand-binding-domain mutation; PTEN gain is not PTEN loss).
+    """
     top = matches[0] if matches else None
+    claimed = top is not None and getattr(top, "significance", "known") != "uncertain"
+    mech = top.mechanism if claimed and top is not None else None
     return {
         "rule_id": top.rule_id if top else None,
-        "mechanism": top.mechanism.name if top else None,
-        "mechanism_category": top.mechanism.category if top else None,
+        "mechanism": mech.name if mech else None,
+        "mechanism_category": mech.category if mech else None,
         "strategies": strategy_text(top.strategies) if top else None,
         "evidence_level": top.evidence_level if top else None,
         "match_level": top.match_level if top else None,
         "rule_ids": "; ".join(m.rule_id for m in matches) if matches else None,
-        "mechanism_id": top.mechanism.id if top else None,
-        "pathway": top.mechanism.pathway if top else None,
-        "drug_classes": "; ".join(top.mechanism.drug_classes) if top else None,
+        "mechanism_id": mech.id if mech else None,
+        "pathway": mech.pathway if mech else None,
+        "drug_classes": "; ".join(mech.drug_classes) if mech else None,
         "over_claim_guard": bool(top.over_claim_guard) if top else False,
+        "significance": getattr(top, "significance", None) if top else None,
+        "claims": "; ".join(c.text() for c in getattr(top, "claims", ())) or None if top else None,
+        "strategy_settings": settings_text(top.strategies) if top else None,
     }
 
-_INT = ("pos", "depth", "alt_count", "input_pos", "record_index", "allele_index", "protein_start")
-_FLOAT = ("vaf", "qual", "copy_number", "log2")
+_INT = ("pos", "depth", "alt_count", "input_pos", "record_index", "allele_index", "protein_start",
+        "ref_count", "normal_depth", "normal_ref_count", "normal_alt_count")
+_FLOAT = ("vaf", "qual", "copy_number", "log2", "normal_vaf")
 _BOOL = ("left_aligned", "over_claim_guard")
 
 

@@ -1,25 +1,47 @@
 """Atomic output: everything is written to a staging directory inside OUTDIR
 and moved into place only when the whole run has succeeded, so a failed or
 interrupted run leaves no partial files behind.
+
+Three more guarantees (docs/robustness.md, "Output safety"):
+
+* an output never replaces an input: ``protect`` lists the run's inputs; one
+  in OUTDIR under a result's name is refused before any work, and no staged
+  file is ever moved onto an input (checked by inode, so links count too);
+* one run at a time per OUTDIR: ``OutdirLock`` holds an exclusive ``flock``
+  on ``OUTDIR/.resmark.lock`` (a second run fails at once, naming the pid of
+  the first); the lock goes with the process, so a killed run frees it;
+* staging folders a killed run left behind (``.resmark-staging-<pid>-*``) are
+  removed by the next run that holds the lock, unless their owner still runs.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
+import json
 import logging
 import os
 import re
 import shutil
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
 
-from annotator.errors import OutputError
+from annotator.errors import OutputError, UsageError
 
 log = logging.getLogger(__name__)
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._+-]+")
+LOCK_NAME = ".resmark.lock"
+STAGING_PREFIX = ".resmark-staging-"
+_STAGING_PID = re.compile(re.escape(STAGING_PREFIX) + r"(\d+)-")
+# names resmark writes into OUTDIR (annotate and track); an input so named would be replaced
+_RESULT_NAME = re.compile(
+    r"(\.resmark\.|\.report\.html$|\.track_wide\.tsv$|\.vaf_trajectory\.|^track_|"
+    r"^accounting\.tsv$|^provenance\.json$|^resmark\.log$|^summary\.json$)"
+)
+_INDEX_SUFFIXES = (".tbi", ".csi", ".fai", ".gzi", ".bai", ".crai")
 
 
 def safe_name(name: str, fallback: str = "sample") -> str:
@@ -30,21 +52,29 @@ def safe_name(name: str, fallback: str = "sample") -> str:
 
 
 class OutputDir:
-    """Context manager: ``stage(name)`` gives a path to write; commit on success."""
+    """Context manager: ``stage(name)`` gives a path to write; commit on success.
+
+    ``protect``: the run's input files (their index files are protected too).
+    """
 
     MARKER = "provenance.json"
 
-    def __init__(self, outdir: str | Path, force: bool = False) -> None:
+    def __init__(
+        self, outdir: str | Path, force: bool = False, protect: Iterable[str | Path] = ()
+    ) -> None:
         self.outdir = Path(outdir)
         self.force = force
+        self.protect = tuple(Path(p) for p in protect if p is not None)
         self.staging: Path | None = None
         self.names: list[str] = []
+        self._lock: OutdirLock | None = None
 
     def check(self) -> None:
         """Fail before any work if OUTDIR cannot take results."""
         out = self.outdir
         if out.exists() and not out.is_dir():
             raise OutputError("exists and is not a directory", path=out)
+        self._check_inputs()
         parent = out if out.exists() else _existing_parent(out)
         if not os.access(parent, os.W_OK | os.X_OK):
             raise OutputError("directory is not writable", path=parent)
@@ -54,13 +84,37 @@ class OutputDir:
                 path=out,
             )
 
+    def _check_inputs(self) -> None:
+        """An input inside OUTDIR under a result's name would be replaced: refuse (even --force)."""
+        if not self.outdir.is_dir():
+            return
+        out = self.outdir.resolve()
+        for p in self.protect:
+            with contextlib.suppress(OSError):
+                if p.resolve().parent == out and _RESULT_NAME.search(p.name):
+                    raise UsageError(
+                        f"input {p} is inside the output directory under a name resmark writes; "
+                        "an output may never replace an input: choose another -o",
+                        path=self.outdir,
+                    )
+
     def __enter__(self) -> OutputDir:
-        self.check()
+        lock = OutdirLock(self.outdir)
+        lock.acquire()
         try:
+            self.check()  # again, under the lock: another run may have finished meanwhile
+            clean_stale_staging(self.outdir)
             self.outdir.mkdir(parents=True, exist_ok=True)
-            self.staging = Path(tempfile.mkdtemp(prefix=".resmark-staging-", dir=self.outdir))
+            self.staging = Path(tempfile.mkdtemp(
+                prefix=f"{STAGING_PREFIX}{os.getpid()}-", dir=self.outdir
+            ))
         except OSError as e:
+            lock.release()
             raise OutputError(f"cannot create output directory ({e.strerror})", path=self.outdir) from e
+        except BaseException:
+            lock.release()
+            raise
+        self._lock = lock
         return self
 
     def stage(self, name: str) -> Path:
@@ -86,6 +140,8 @@ class OutputDir:
             raise _write_error(e, self.outdir) from e
         finally:
             shutil.rmtree(self.staging, ignore_errors=True)
+            if self._lock is not None:
+                self._lock.release()
             self._remove_if_empty_new()
         if isinstance(exc, OSError) and not isinstance(exc, OutputError):
             # disk full, quota, permissions while writing: one line, not a traceback
@@ -96,10 +152,15 @@ class OutputDir:
         # the marker goes last so that its presence always means a complete result
         order = [n for n in self.names if n != self.MARKER]
         order += [n for n in self.names if n == self.MARKER]
+        self._refuse_input_targets(order)
+        previous = _previous_outputs(self.outdir / self.MARKER)
         moved: list[Path] = []
         try:
             for name in order:
                 src = self.staging / name
+                if name == self.MARKER:
+                    # results of the run replaced with --force that this run does not write
+                    self._remove_previous(previous - set(order))
                 if src.exists():
                     os.replace(src, self.outdir / name)
                     moved.append(self.outdir / name)
@@ -109,12 +170,174 @@ class OutputDir:
                     p.unlink()
             raise
 
+    def _refuse_input_targets(self, names: Iterable[str]) -> None:
+        protected = _identities(self.protect)
+        for name in names:
+            target = self.outdir / name
+            try:
+                st = target.stat()
+            except OSError:
+                continue
+            if (st.st_dev, st.st_ino) in protected:
+                raise UsageError(
+                    f"the output {name} would replace an input; an output may never replace "
+                    "an input: choose another -o", path=self.outdir,
+                )
+
+    def _remove_previous(self, names: Iterable[str]) -> None:
+        protected = _identities(self.protect)
+        for name in names:
+            target = self.outdir / name
+            with contextlib.suppress(OSError):
+                st = target.lstat()
+                if (st.st_dev, st.st_ino) not in protected and target.is_file():
+                    target.unlink()
+
     def _remove_if_empty_new(self) -> None:
         try:
             if self.outdir.is_dir() and not any(self.outdir.iterdir()):
                 self.outdir.rmdir()
         except OSError:
             pass
+
+
+class OutdirLock:
+    """Exclusive ``flock`` on ``OUTDIR/.resmark.lock``; one resmark run per OUTDIR.
+
+    A second run (another process) fails at once with an ``OutputError`` naming
+    the holder's pid; the same process may take it again (the whole-run lock
+    and the commit's lock nest).  Without ``fcntl`` (Windows) nothing is locked.
+    """
+
+    def __init__(self, outdir: str | Path) -> None:
+        self.outdir = Path(outdir)
+        self.path = self.outdir / LOCK_NAME
+        self._fd: int | None = None
+        self._created_dir = False
+
+    def acquire(self) -> None:
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - not POSIX
+            return
+        if self.outdir.exists() and not self.outdir.is_dir():
+            return  # OutputDir.check reports it
+        try:
+            if not self.outdir.exists():
+                self.outdir.mkdir(parents=True)
+                self._created_dir = True
+        except OSError:
+            return  # not creatable: OutputDir.check reports why
+        for _ in range(5):
+            try:
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            except OSError:
+                return  # read-only OUTDIR: OutputDir.check reports it
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                owner = _read_pid(fd)
+                os.close(fd)
+                if owner == os.getpid():
+                    return  # this process holds it already (whole-run lock)
+                self._cleanup_dir()
+                who = f" (pid {owner})" if owner else ""
+                raise OutputError(
+                    f"another resmark run{who} is writing to this directory; wait for it to "
+                    "finish or choose another -o", path=self.outdir,
+                ) from None
+            try:
+                same = os.fstat(fd).st_ino == os.stat(self.path).st_ino
+            except OSError:
+                same = False
+            if not same:  # removed by its previous holder between open and flock: retry
+                os.close(fd)
+                continue
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()}\n".encode())
+            self._fd = fd
+            return
+
+    def release(self) -> None:
+        if self._fd is None:
+            return
+        with contextlib.suppress(OSError):
+            self.path.unlink()  # while still locked: a waiting opener retries on a new file
+        os.close(self._fd)
+        self._fd = None
+        self._cleanup_dir()
+
+    def _cleanup_dir(self) -> None:
+        if self._created_dir:
+            with contextlib.suppress(OSError):
+                self.outdir.rmdir()  # only when empty
+            self._created_dir = False
+
+    def __enter__(self) -> OutdirLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+def clean_stale_staging(outdir: Path) -> None:
+    """Remove staging folders of runs that are gone (call with the OUTDIR lock held)."""
+    try:
+        entries = list(outdir.iterdir())
+    except OSError:
+        return
+    for entry in entries:
+        if not entry.name.startswith(STAGING_PREFIX) or not entry.is_dir() or entry.is_symlink():
+            continue
+        m = _STAGING_PID.match(entry.name)
+        owner = int(m.group(1)) if m else None
+        if owner is not None and owner != os.getpid() and _alive(owner):
+            log.warning("%s: kept; its run (pid %d) is still alive", entry, owner)
+            continue
+        log.info("%s: removing the staging folder of an interrupted run", entry)
+        shutil.rmtree(entry, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except OSError:
+        return False
+    return True
+
+
+def _read_pid(fd: int) -> int | None:
+    try:
+        text = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+    except OSError:
+        return None
+    return int(text) if text.isdigit() else None
+
+
+def _identities(paths: Iterable[Path]) -> set[tuple[int, int]]:
+    """(device, inode) of each input and of its index files."""
+    out: set[tuple[int, int]] = set()
+    for p in paths:
+        for q in (p, *(p.with_name(p.name + s) for s in _INDEX_SUFFIXES)):
+            with contextlib.suppress(OSError, ValueError):
+                st = q.stat()
+                out.add((st.st_dev, st.st_ino))
+    return out
+
+
+def _previous_outputs(marker: Path) -> set[str]:
+    """Files listed by the provenance.json of the results being replaced (--force)."""
+    try:
+        data = json.loads(marker.read_text(encoding="utf-8"))
+        names = {str(o["file"]) for o in data.get("outputs", []) if isinstance(o, dict)}
+    except (OSError, ValueError, TypeError, AttributeError, KeyError):
+        return set()
+    return {n for n in names if n and "/" not in n and "\\" not in n and not n.startswith(".")}
 
 
 def _write_error(e: OSError, outdir: Path) -> OutputError:

@@ -9,10 +9,12 @@ import math
 from pathlib import Path
 from typing import Any
 
-from annotator.core.jsondoc import JsonObject
+_SCALARS = (str, int, bool, type(None))
 
 
 def to_jsonable(obj: Any) -> Any:
+    if type(obj) in _SCALARS:  # most of a document; exact types (an IntEnum is not one)
+        return obj
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         return {f.name: to_jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
     if isinstance(obj, dict) or hasattr(obj, "items"):
@@ -27,7 +29,10 @@ def to_jsonable(obj: Any) -> Any:
     return obj
 
 
-def write(path: Path, document: JsonObject) -> None:
+def write(path: Path, document: dict[str, Any]) -> None:
+    # dumps, not dump: with indent, dump writes every token separately (the document's
+    # thousands of small writes cost more than encoding it)
+    text = json.dumps(to_jsonable(document), indent=2, ensure_ascii=False)
     with open(path, "w", encoding="utf-8") as fh:
-        json.dump(to_jsonable(document), fh, indent=2, ensure_ascii=False)
+        fh.write(text)
         fh.write("\n")

@@ -12,10 +12,16 @@ Conventions follow mskcc/vcf2maf:
 
 resmark writes the normalised allele (trimmed, left-aligned: the row's
 ``chrom/pos/ref/alt``), so an untrimmed complex input allele can differ from
-vcf2maf, which only removes the first base.  Only small variants are written;
-copy-number and structural rows belong in cBioPortal's CNA/SV files and are
-counted in a comment line.  ``t_ref_count`` is ``t_depth - t_alt_count`` (so
-cBioPortal's VAF equals resmark's); normal counts are left empty.
+vcf2maf, which only removes the first base.  Only small variants are written
+to the MAF; copy-number and structural rows go to cBioPortal's separate
+files next to it (``write_cna``, ``write_sv``) and are counted in a comment
+line.  ``t_ref_count`` is the caller's REF count (AD[0], RO, RD, TAR, ...;
+empty when the caller wrote none), never ``t_depth - t_alt_count``; the
+``n_*`` columns and ``Matched_Norm_Sample_Barcode`` come from the matched
+normal's column when the VCF names one (``##normal_sample`` and the other
+hints of ``annotator.io.samplehints``).  ``Entrez_Gene_Id`` is the NCBI Gene
+ID of the MANE v1.5 summary (embedded ``gene_ids.tsv``; 0 for a symbol
+without one, as vcf2maf writes).
 """
 
 from __future__ import annotations
@@ -201,7 +207,8 @@ def is_small_variant(row: Row) -> bool:
 
 
 def maf_record(
-    row: Row, *, build: str, ensembl_ids: Mapping[str, str] | None = None, chrom_style: str | None = None
+    row: Row, *, build: str, ensembl_ids: Mapping[str, str] | None = None, chrom_style: str | None = None,
+    entrez_ids: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     """One MAF line (column -> text) for a small-variant row."""
     a = maf_alleles(row.pos, row.ref, row.alt)
@@ -221,13 +228,10 @@ def maf_record(
     hgvsp_short = row.hgvsp_short or ""
     if not hgvsp_short and most_severe(terms) in ("splice_acceptor_variant", "splice_donor_variant"):
         hgvsp_short = splice_hgvsp_short(row.hgvsc) or ""
-    ref_count = ""
-    if row.depth is not None and row.alt_count is not None and row.depth >= row.alt_count:
-        ref_count = str(row.depth - row.alt_count)
     out = dict.fromkeys(COLUMNS, "")
     out.update({
         "Hugo_Symbol": row.gene or "Unknown",
-        "Entrez_Gene_Id": "0",
+        "Entrez_Gene_Id": (entrez_ids or {}).get(row.gene or "", "0"),
         "Center": ".",
         "NCBI_Build": build,
         "Chromosome": chrom,
@@ -249,8 +253,12 @@ def maf_record(
         "Transcript_ID": ensembl or transcript,
         "Exon_Number": row.exon or "",
         "t_depth": "" if row.depth is None else str(row.depth),
-        "t_ref_count": ref_count,
-        "t_alt_count": "" if row.alt_count is None else str(row.alt_count),
+        "t_ref_count": _count(row.ref_count),
+        "t_alt_count": _count(row.alt_count),
+        "Matched_Norm_Sample_Barcode": row.normal_sample or "",
+        "n_depth": _count(row.normal_depth),
+        "n_ref_count": _count(row.normal_ref_count),
+        "n_alt_count": _count(row.normal_alt_count),
         "Consequence": ",".join(terms),
         "IMPACT": row.impact or "",
         "RefSeq": transcript if transcript.startswith(("NM_", "NR_", "XM_")) else "",
@@ -271,6 +279,27 @@ def maf_record(
         "resmark_variant_key": row.variant_key,
     })
     return {k: _clean(v) for k, v in out.items()}
+
+
+def _count(value: int | None) -> str:
+    return "" if value is None else str(value)
+
+
+def entrez_map() -> dict[str, str]:
+    """Gene symbol -> NCBI Gene ID (MANE v1.5 summary, embedded by scripts/build_reference.py)."""
+    from importlib import resources
+
+    try:
+        text = (resources.files("annotator") / "data" / "reference" / "gene_ids.tsv").read_text()
+    except (OSError, FileNotFoundError) as e:  # MAF still useful with Entrez_Gene_Id 0
+        log.warning("no embedded gene id table (%s); Entrez_Gene_Id is 0", e)
+        return {}
+    out: dict[str, str] = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            gene, _, entrez = line.partition("\t")
+            out.setdefault(gene, entrez)
+    return out
 
 
 def _clean(value: str) -> str:
@@ -306,6 +335,7 @@ def write_rows(
     skipped = len(rows) - len(small)
     ids = ensembl_map(build) if any(r.transcript and not r.transcript.startswith("ENST")
                                     for r in small) else {}
+    entrez = entrez_map() if small else {}
     try:
         with open(path, "w", encoding="utf-8", newline="\n") as fh:
             fh.write(MAF_VERSION + "\n")
@@ -313,10 +343,10 @@ def write_rows(
                 fh.write("#" + " ".join(str(line).split()) + "\n")
             if skipped:
                 fh.write(f"#resmark_not_in_maf={skipped} copy-number/structural row(s); "
-                         "see the TSV/JSON outputs\n")
+                         "see the data_cna/data_sv files and the TSV/JSON outputs\n")
             fh.write("\t".join(COLUMNS) + "\n")
             for r in small:
-                rec = maf_record(r, build=build, ensembl_ids=ids)
+                rec = maf_record(r, build=build, ensembl_ids=ids, entrez_ids=entrez)
                 fh.write("\t".join(rec[c] for c in COLUMNS) + "\n")
     except OSError as e:
         raise OutputError(f"cannot write MAF ({e.strerror})", path=path) from e
@@ -324,7 +354,16 @@ def write_rows(
 
 
 def write(path: str | Path, sample_annotation: Any, provenance: Any) -> int:
-    """Write ``<sample>.resmark.maf`` for one annotated sample (called by ``outputs``)."""
+    """Write ``<sample>.resmark.maf`` for one annotated sample (called by ``outputs``), and
+    cBioPortal's ``<sample>.resmark.data_cna.txt`` / ``data_sv.txt`` when it has such calls."""
+    from annotator.io import cbioportal
+
     lines = provenance.header_lines() if hasattr(provenance, "header_lines") else []
-    return write_rows(path, sample_annotation.rows, build=sample_annotation.build.name,
-                      header_lines=lines)
+    rows = sample_annotation.rows
+    n = write_rows(path, rows, build=sample_annotation.build.name, header_lines=lines)
+    stem = str(path)[: -len(".maf")] if str(path).endswith(".maf") else str(path)
+    entrez = entrez_map() if any(not is_small_variant(r) for r in rows) else {}
+    cbioportal.write_cna(Path(stem + ".data_cna.txt"), sample_annotation.sample, rows, entrez)
+    cbioportal.write_sv(Path(stem + ".data_sv.txt"), sample_annotation.sample, rows, entrez,
+                        build=sample_annotation.build.name)
+    return n

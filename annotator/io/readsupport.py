@@ -1,235 +1,380 @@
-"""Tumour read support (alt reads, depth, VAF) from whatever the caller wrote.
+"""Read support (alt reads, ref reads, depth, VAF) from whatever the caller wrote.
 
-Callers disagree on where they put read counts.  ``extract`` tries the
-sources below in order and records which one it used.  A value the caller
-did not write stays ``None``; it is never turned into 0.
+Callers disagree on where they put read counts.  ``SupportReader.from_header``
+looks once at the FORMAT/INFO tags the header declares and keeps, in the order
+below, only the layouts that file can hold; per record it fetches only those
+tags (never probing undeclared ones) and uses the first layout whose tags the
+record carries.  A value the caller did not write stays ``None``; it is never
+turned into 0, and no count is guessed from another (``vaf * depth``,
+``depth - alt``).
 
-=====================  ==================================================
-source label            fields
-=====================  ==================================================
-Strelka2:SNV-tier1      FORMAT AU/CU/GU/TU (first = tier-1 count)
-Strelka2:indel-tier1    FORMAT TIR/TAR (first = tier-1 count)
-VarScan:FREQ/RD/AD      FORMAT FREQ ("12.5%"), RD (ref), AD (alt, Number=1), DP
-VarDict:AF/VD/DP        FORMAT VD (alt), DP, AF
-FreeBayes:RO/AO         FORMAT RO, AO (Number=A), DP
-PCGR:ADT/DPT            FORMAT ADT (ref,alt), DPT
-FORMAT:AD/DP/AF         FORMAT AD (Number=R) with DP and AF/VF when present
-                        (Mutect2, SAGE, GATK, MuSE, RADIA, DRAGEN, TSO500)
-INFO:TVAF/TDP           INFO TVAF, TDP (PCGR, tumour-only pipelines)
-INFO:AF/DP              INFO AF/DP, only when INFO has no AN (AF from AC/AN
-                        is a genotype frequency, not a VAF)
-=====================  ==================================================
+===========================  ===============================================
+source label                  fields (FORMAT unless INFO is named)
+===========================  ===============================================
+Strelka2:SNV-tier1            AU/CU/GU/TU (first = tier-1 count)
+Strelka2:indel-tier1          TIR/TAR (first = tier-1 count)
+CaVEMan:allele-counts         FAZ..RTZ forward/reverse base counts, PM
+VarScan:FREQ/RD/AD            FREQ ("12.5%"), RD (ref), AD (alt, Number=1), DP
+VarDict:AF/VD/DP              VD (alt), DP, AF, AD (ref,alt) or RD (ref fwd,rev)
+IonTorrent:FAO/FDP            FAO, FRO, FDP (flow-evaluated), AF
+FreeBayes:RO/AO               RO, AO (Number=A), DP
+FreeBayes:AO/DP               AO and DP without RO (``GT:DP:AO``)
+Platypus:NV/NR                NV (alt), NR (depth)
+PCGR:ADT/DPT                  ADT (ref,alt), DPT
+FORMAT:AD/DP/AF               AD (Number=R) with DP and AF/VF/FA/VAF when
+                              present (Mutect2, Mutect1, SAGE, GATK, MuSE,
+                              RADIA, DRAGEN, Pisces, TSO500, Pindel)
+FORMAT:DP4                    DP4 ref-fwd, ref-rev, alt-fwd, alt-rev
+                              (SomaticSniper, bcftools), DP
+FORMAT:AF/DP                  AF (or VAF/VF/FA) and DP, no read counts
+                              (varlociraptor, UMI/cfDNA callers)
+INFO:TVAF/TDP                 INFO TVAF, TDP (PCGR, tumour-only pipelines)
+INFO:VMF/UMT                  INFO VMF, UMT, VMT (smCounter UMI counts)
+INFO:AF/DP                    INFO AF/DP (+ DP4), only when INFO has no AN
+                              (AF from AC/AN is a genotype frequency)
+INFO:DP4                      INFO DP4 alone (bcftools mpileup, LoFreq)
+===========================  ===============================================
+
+``ReadSupport.fields`` says which field gave which value, e.g.
+``alt=FORMAT/AD[1]; ref=FORMAT/AD[0]; depth=FORMAT/DP; vaf=FORMAT/AF``
+(``vaf=alt/depth`` when computed).  Float fields are stored by htslib as
+float32; they are read back as the shortest decimal that float32 holds, so
+``0.311`` in the file is ``0.311`` in every output, not ``0.31099998``.
+
+Whether the chosen sample carries an ALT (``ReadSupport.carried``): alt reads
+(or a VAF) decide when the caller wrote them, else the sample's GT (``0/0``
+and ``./.`` do not carry).  ``carried_by`` names another sample that carries
+it when the chosen one does not; the pipeline skips such alleles.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 from annotator.core.models import ReadSupport
+from annotator.io.supportlayouts import (
+    FORMAT_LAYOUTS,
+    INFO_LAYOUTS,
+    INT_MISSING,
+    INT_VECTOR_END,
+    FieldNumbers,
+    Getter,
+    InfoGet,
+    Layout,
+    Value,
+    split_text,
+)
 
-# getter(name) -> list of values for the chosen sample ([] when absent/missing)
-FormatGetter = Callable[[str], Sequence[Any]]
-InfoGetter = Callable[[str], Any]
-
-
-@dataclass(frozen=True)
-class FieldNumbers:
-    """``Number=`` of FORMAT and INFO fields, from the header (R, A, 1, ., ...)."""
-
-    format: Mapping[str, str]
-    info: Mapping[str, str]
-
-
-def _num(v: Any) -> float | None:
-    if v is None:
-        return None
-    if isinstance(v, bytes):
-        v = v.decode("utf-8", "replace")
-    if isinstance(v, str):
-        v = v.strip()
-        if v in ("", "."):
-            return None
-        pct = v.endswith("%")
-        try:
-            f = float(v.rstrip("%"))
-        except ValueError:
-            return None
-        return f / 100.0 if pct else f
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return None
-    # cyvcf2 marks missing integers with INT32_MIN (and vector end with MIN+1)
-    if math.isnan(f) or f <= -2147483647:
-        return None
-    return f
+__all__ = ["FieldNumbers", "RecordFields", "SupportReader", "normal_from_lines"]
 
 
-def _int(v: Any) -> int | None:
-    f = _num(v)
-    return None if f is None else int(round(f))
+class RecordFields(Protocol):
+    """What the reader needs from one record (cyvcf2's ``Variant`` provides it)."""
+
+    @property
+    def FORMAT(self) -> Sequence[str] | None: ...  # noqa: N802 - cyvcf2's name
+
+    @property
+    def INFO(self) -> Any: ...  # noqa: N802 - mapping-like, ``.get(tag)``
+
+    @property
+    def genotypes(self) -> Sequence[Sequence[Any]]: ...
+
+    def format(self, tag: str) -> Any: ...
 
 
-def _at(values: Sequence[Any], i: int) -> Any:
-    return values[i] if 0 <= i < len(values) else None
+def array_values(arr: Any, shortest: dict[float, float]) -> list[list[Value]]:
+    """Every sample's values from a cyvcf2 ``Variant.format`` array (missing -> None).
+
+    ``shortest`` caches float32 -> shortest decimal ("0.311", not 0.31099998950958252).
+    """
+    kind = getattr(getattr(arr, "dtype", None), "kind", "O")
+    rows = arr.tolist()
+    if kind == "i":
+        return [[None if x == INT_MISSING else x for x in row if x != INT_VECTOR_END] for row in rows]
+    if kind == "f":
+        return [[None if x != x else _shortest(x, shortest) for x in row] for row in rows]
+    out: list[list[Value]] = []
+    for row in rows:
+        if isinstance(row, list):
+            row = row[0] if len(row) == 1 else ",".join(str(x) for x in row)
+        text = row.decode("utf-8", "replace") if isinstance(row, bytes) else str(row)
+        out.append(split_text(text))
+    return out
 
 
-def _vaf(alt: int | None, depth: int | None) -> float | None:
-    if alt is None or depth is None or depth <= 0:
-        return None
-    return alt / depth
+def _shortest(x: float, cache: dict[float, float]) -> float:
+    got = cache.get(x)
+    if got is None:
+        import numpy as np
+
+        if len(cache) > 100_000:  # bounded: VAFs repeat, but not without end
+            cache.clear()
+        got = cache[x] = float(str(np.float32(x)))
+    return got
 
 
-def _per_allele(values: Sequence[Any], number: str | None, allele: int) -> Any:
-    """Value for ALT ``allele`` (1-based) of a field with header ``Number``."""
-    if number == "R":
-        return _at(values, allele)
-    if number == "A" or len(values) > 1:
-        return _at(values, allele - 1)
-    return _at(values, 0)
+def info_value(value: Any, shortest: dict[float, float]) -> list[Value]:
+    """An INFO value as a list; floats (float32 in htslib) to their shortest decimal."""
+    if value is None:
+        return []
+    items = list(value) if isinstance(value, (tuple, list)) else (
+        split_text(value) if isinstance(value, str) else [value])
+    return [(None if x != x else _shortest(x, shortest)) if isinstance(x, float) else x for x in items]
 
 
-def extract(
-    fmt: FormatGetter,
-    info: InfoGetter,
-    ref: str,
-    alt: str,
-    allele: int,
-    numbers: FieldNumbers,
-) -> ReadSupport:
-    """Read support for ALT ``allele`` (1-based index in the input record)."""
-    for fn in (_strelka, _varscan, _vardict, _freebayes, _pcgr, _ad):
-        rs = fn(fmt, ref, alt, allele, numbers)
-        if rs is not None:
-            return rs
-    return _info(info, allele, numbers)
+def _with(rs: ReadSupport, *, normal: ReadSupport | None = None, carried: bool | None = None,
+          carried_by: str | None = None) -> ReadSupport:
+    # a direct constructor call: dataclasses.replace costs ~7 us in this hot loop
+    return ReadSupport(rs.vaf, rs.depth, rs.alt_count, rs.source, rs.ref_count, rs.fields,
+                       carried if carried is not None else rs.carried,
+                       carried_by if carried_by is not None else rs.carried_by,
+                       normal if normal is not None else rs.normal)
 
 
-def _strelka(
-    fmt: FormatGetter, ref: str, alt: str, allele: int, numbers: FieldNumbers
-) -> ReadSupport | None:
-    tir, tar = fmt("TIR"), fmt("TAR")
-    if tir and tar:
-        a, r = _int(_at(tir, 0)), _int(_at(tar, 0))
-        if a is None or r is None:
-            return ReadSupport(source="Strelka2:indel-tier1")
-        return ReadSupport(_vaf(a, a + r), a + r, a, "Strelka2:indel-tier1")
-    if len(ref) == 1 and len(alt) == 1 and fmt("AU"):
-        counts = {b: _int(_at(fmt(f"{b}U"), 0)) for b in "ACGT"}
-        a, r = counts.get(alt.upper()), counts.get(ref.upper())
-        if a is None or r is None:
-            return ReadSupport(source="Strelka2:SNV-tier1")
-        return ReadSupport(_vaf(a, a + r), a + r, a, "Strelka2:SNV-tier1")
+# -- the reader -----------------------------------------------------------------------
+def normal_from_lines(lines: Sequence[str], samples: Sequence[str], tumour: int | None) -> int | None:
+    """Column of the ``##normal_sample=`` header line's sample (not the tumour)."""
+    for line in lines:
+        if line.startswith("##normal_sample="):
+            name = line.split("=", 1)[1].strip()
+            if name in samples and samples.index(name) != tumour:
+                return samples.index(name)
     return None
 
 
-def _varscan(
-    fmt: FormatGetter, ref: str, alt: str, allele: int, numbers: FieldNumbers
-) -> ReadSupport | None:
-    freq = fmt("FREQ")
-    if not freq:
+UNDECLARED_PROBES = 1000  # records without declared support that may reveal undeclared tags
+
+
+class SupportReader:
+    """Read-support extraction chosen once from a header (see the module docstring).
+
+    Only layouts whose tags the header declares are tried per record.  Some
+    callers use FORMAT tags they never declare (vcf2maf's Strelka test file
+    writes TIR/TAR undeclared; htslib declares them when it meets them): for
+    the first ``UNDECLARED_PROBES`` records that get no support from declared
+    tags, the other layouts' tags are probed once each, and a tag found is
+    kept as declared from then on.
+    """
+
+    def __init__(
+        self, numbers: FieldNumbers, samples: Sequence[str], tumour: int | None, normal: int | None = None
+    ) -> None:
+        self.numbers = numbers
+        self.samples = tuple(samples)
+        self.tumour = tumour
+        self.normal = normal if normal != tumour else None
+        self.known: set[str] = set(numbers.format)
+        self.learned: list[str] = []  # undeclared tags found in records
+        self.layouts: tuple[Layout, ...] = ()
+        self.pending: tuple[Layout, ...] = ()
+        self._arrange()
+        self.info_layouts = tuple(x for x in INFO_LAYOUTS if x[0] in numbers.info)
+        self.has_gt = "GT" in self.known
+        self.probes_left = UNDECLARED_PROBES if tumour is not None else 0
+        self.shortest: dict[float, float] = {}  # float32 value -> shortest decimal
+
+    @classmethod
+    def from_header(
+        cls, numbers: FieldNumbers, samples: Sequence[str], tumour: int | None, normal: int | None = None
+    ) -> SupportReader:
+        return cls(numbers, samples, tumour, normal)
+
+    def _arrange(self) -> None:
+        if self.tumour is None:
+            return
+        self.layouts = tuple(lay for lay in FORMAT_LAYOUTS if lay.needs <= self.known)
+        self.pending = tuple(lay for lay in FORMAT_LAYOUTS if not lay.needs <= self.known)
+
+    def learn(self, tag: str) -> None:
+        if tag not in self.known:
+            self.known.add(tag)
+            self.learned.append(tag)
+            self._arrange()
+
+    def describe(self) -> str:
+        names = list(dict.fromkeys(lay.label for lay in self.layouts))
+        names += [f"INFO:{x[0]}" for x in self.info_layouts]
+        return ", ".join(names) if names else "none (the header declares no read-support field)"
+
+    @property
+    def normal_sample(self) -> str | None:
+        return self.samples[self.normal] if self.normal is not None else None
+
+    def read(self, v: RecordFields, ref: str, alts: Sequence[str]) -> tuple[ReadSupport, ...]:
+        """One ``ReadSupport`` per ALT of record ``v``."""
+        n = len(alts)
+        if not n:
+            return ()
+        rec = _Record(v, self, n)
+        out: list[ReadSupport] = []
+        for i, alt in enumerate(alts, start=1):
+            rs = rec.from_format(self.tumour, ref, alt, i) if self.tumour is not None else None
+            if rs is None and self.probes_left > 0 and self.pending and self.tumour is not None:
+                self.probes_left -= 1
+                if rec.probe_pending():
+                    rs = rec.from_format(self.tumour, ref, alt, i)
+            if rs is None and self.info_layouts:
+                info_get = rec.info()
+                for _name, _tags, fn in self.info_layouts:
+                    rs = fn(info_get, i, n, self.numbers)
+                    if rs is not None:
+                        break
+            rs = rs or ReadSupport()
+            if self.tumour is None:
+                out.append(rs)
+                continue
+            if self.normal is not None:
+                normal_rs = rec.from_format(self.normal, ref, alt, i)
+                if normal_rs is not None:
+                    rs = _with(rs, normal=normal_rs)
+            carried = _carries_by_reads(rs)
+            if len(self.samples) > 1:
+                if carried is None:
+                    carried = _carries_by_gt(rec.genotypes(), self.tumour, i)
+                if carried is False:
+                    out.append(_with(rs, carried=False, carried_by=self._other_carrier(rec, ref, alt, i)))
+                    continue
+            out.append(_with(rs, carried=carried) if carried is not None else rs)
+        return tuple(out)
+
+    def _other_carrier(self, rec: _Record, ref: str, alt: str, i: int) -> str | None:
+        for j, name in enumerate(self.samples):
+            if j == self.tumour:
+                continue
+            rs = rec.from_format(j, ref, alt, i)
+            c = _carries_by_reads(rs) if rs is not None else None
+            if c is None:
+                c = _carries_by_gt(rec.genotypes(), j, i)
+            if c:
+                return name
         return None
-    vaf = _num(_per_allele(freq, numbers.format.get("FREQ"), allele))
-    a = _int(_per_allele(fmt("AD"), numbers.format.get("AD"), allele))
-    r = _int(_at(fmt("RD"), 0))
-    depth = _int(_at(fmt("DP"), 0))
-    if depth is None and a is not None and r is not None:
-        depth = a + r
-    return ReadSupport(vaf, depth, a, "VarScan:FREQ/RD/AD")
 
 
-def _vardict(
-    fmt: FormatGetter, ref: str, alt: str, allele: int, numbers: FieldNumbers
-) -> ReadSupport | None:
-    vd = fmt("VD")
-    if not vd:
+class _Record:
+    """One record's fields, each fetched from htslib at most once (declared tags only)."""
+
+    __slots__ = ("v", "reader", "n_alts", "arrays", "lists", "samples", "_info", "_gts", "_gts_read")
+
+    def __init__(self, v: RecordFields, reader: SupportReader, n_alts: int) -> None:
+        self.v = v
+        self.reader = reader
+        self.n_alts = n_alts
+        self.arrays: dict[str, Any] = {}
+        self.lists: dict[str, Sequence[list[Value]]] = {}
+        self.samples: dict[int, Getter] = {}
+        self._info: InfoGet | None = None
+        self._gts: Sequence[Sequence[Any]] | None = None
+        self._gts_read = False
+
+    def array(self, tag: str) -> Any:
+        if tag in self.arrays:
+            return self.arrays[tag]
+        arr = None
+        if tag in self.reader.known:  # cyvcf2 raises for tags htslib has not seen declared
+            try:
+                arr = self.v.format(tag)  # None when this record lacks the tag
+            except Exception:  # noqa: BLE001 - cyvcf2 raises bare Exception
+                arr = None
+        self.arrays[tag] = arr
+        return arr
+
+    def probe(self, tag: str) -> bool:
+        """Is undeclared ``tag`` in this record?  (htslib declared it on reading it.)"""
+        try:
+            arr = self.v.format(tag)
+        except Exception:  # noqa: BLE001 - KeyError: not declared, not seen
+            return False
+        self.reader.learn(tag)
+        self.arrays[tag] = arr
+        return arr is not None
+
+    def probe_pending(self) -> bool:
+        found = False
+        for lay in self.reader.pending:
+            unknown = [t for t in sorted(lay.needs) if t not in self.reader.known]
+            # one tag first: most layouts are absent, so most probes stop here
+            if unknown and self.probe(unknown[0]) and all(self.probe(t) for t in unknown[1:]):
+                for t in lay.uses:
+                    if t not in self.reader.known:
+                        self.probe(t)
+                found = True
+        return found
+
+    def getter(self, j: int) -> Getter:
+        got = self.samples.get(j)
+        if got is None:
+            lists = self.lists
+
+            def get(tag: str) -> Sequence[Value]:
+                per = lists.get(tag)
+                if per is None:
+                    arr = self.array(tag)
+                    per = lists[tag] = () if arr is None else array_values(arr, self.reader.shortest)
+                return per[j] if j < len(per) else ()
+
+            got = self.samples[j] = get
+        return got
+
+    def from_format(self, j: int, ref: str, alt: str, i: int) -> ReadSupport | None:
+        """The first layout whose needed tags this record carries that gives a value."""
+        for lay in tuple(self.reader.layouts):
+            if all(self.array(t) is not None for t in lay.needs):
+                rs = lay.read(self.getter(j), ref, alt, i, self.n_alts, self.reader.numbers)
+                if rs is not None:
+                    return rs
         return None
-    a = _int(_at(vd, 0))
-    depth = _int(_at(fmt("DP"), 0))
-    vaf = _num(_per_allele(fmt("AF"), numbers.format.get("AF"), allele))
-    if vaf is None:
-        vaf = _vaf(a, depth)
-    return ReadSupport(vaf, depth, a, "VarDict:AF/VD/DP")
+
+    def info(self) -> InfoGet:
+        if self._info is None:
+            self._info = _info_reader(self.v, self.reader.shortest)
+        return self._info
+
+    def genotypes(self) -> Sequence[Sequence[Any]] | None:
+        if not self._gts_read:
+            self._gts_read = True
+            if self.reader.has_gt:
+                try:
+                    self._gts = self.v.genotypes
+                except Exception:  # noqa: BLE001 - record without GT: cyvcf2 raises
+                    self._gts = None
+        return self._gts
 
 
-def _freebayes(
-    fmt: FormatGetter, ref: str, alt: str, allele: int, numbers: FieldNumbers
-) -> ReadSupport | None:
-    ao, ro = fmt("AO"), fmt("RO")
-    if not ao or not ro:
+def _carries_by_reads(rs: ReadSupport) -> bool | None:
+    if rs.alt_count is not None:
+        return rs.alt_count > 0
+    if rs.vaf is not None:
+        return rs.vaf > 0
+    return None
+
+
+def _carries_by_gt(gts: Sequence[Sequence[Any]] | None, j: int, i: int) -> bool | None:
+    if gts is None or j >= len(gts):
         return None
-    a = _int(_at(ao, allele - 1))
-    r = _int(_at(ro, 0))
-    alts = [_int(x) for x in ao]
-    total = None if r is None or any(x is None for x in alts) else r + sum(x or 0 for x in alts)
-    depth = _int(_at(fmt("DP"), 0))
-    return ReadSupport(_vaf(a, total), depth if depth is not None else total, a, "FreeBayes:RO/AO")
-
-
-def _pcgr(
-    fmt: FormatGetter, ref: str, alt: str, allele: int, numbers: FieldNumbers
-) -> ReadSupport | None:
-    adt = fmt("ADT")
-    if not adt:
+    alleles = [a for a in gts[j] if not isinstance(a, bool)]
+    if not alleles:
         return None
-    a = _int(_at(adt, allele))
-    depth = _int(_at(fmt("DPT"), 0))
-    counts = [_int(x) for x in adt]
-    if depth is None and all(c is not None for c in counts):
-        depth = sum(c or 0 for c in counts)
-    return ReadSupport(_vaf(a, depth), depth, a, "PCGR:ADT/DPT")
+    # "./." (every allele missing) carries nothing, like "0/0"
+    return i in alleles
 
 
-def _ad(
-    fmt: FormatGetter, ref: str, alt: str, allele: int, numbers: FieldNumbers
-) -> ReadSupport | None:
-    ad = fmt("AD")
-    if not ad:
-        return None
-    number = numbers.format.get("AD", "R")
-    counts = [_int(x) for x in ad]
-    if number == "R" or len(counts) > 1:
-        a = _at(counts, allele)
-        ad_total = None if any(c is None for c in counts) else sum(c or 0 for c in counts)
-    else:  # Number=1 / A alt-only AD (rare outside VarScan)
-        a = _at(counts, allele - 1)
-        ad_total = None
-    depth = _int(_at(fmt("DP"), 0))
-    vaf: float | None = None
-    for tag in ("AF", "VF"):
-        values = fmt(tag)
-        if values:
-            vaf = _num(_per_allele(values, numbers.format.get(tag), allele))
-            if vaf is not None:
-                break
-    if vaf is None:
-        vaf = _vaf(a, ad_total)
-    if depth is None:
-        depth = ad_total
-    return ReadSupport(vaf, depth, a, "FORMAT:AD/DP/AF")
+def _info_reader(v: RecordFields, shortest: dict[float, float]) -> InfoGet:
+    try:
+        info = v.INFO
+    except Exception:  # noqa: BLE001 - malformed INFO values
+        return lambda tag: ()
+    cache: dict[str, Sequence[Value]] = {}
 
+    def get(tag: str) -> Sequence[Value]:
+        got = cache.get(tag)
+        if got is None:
+            try:
+                got = info_value(info.get(tag), shortest)
+            except Exception:  # noqa: BLE001 - malformed INFO values
+                got = []
+            cache[tag] = got
+        return got
 
-def _info(info: InfoGetter, allele: int, numbers: FieldNumbers) -> ReadSupport:
-    tvaf = info("TVAF")
-    if tvaf is not None:
-        vaf = _num(_per_allele(_as_list(tvaf), numbers.info.get("TVAF"), allele))
-        depth = _int(info("TDP"))
-        # the caller wrote no alt count; vaf*depth would be a guess, so leave it missing
-        return ReadSupport(vaf, depth, None, "INFO:TVAF/TDP")
-    af = info("AF")
-    if af is not None and info("AN") is None:
-        vaf = _num(_per_allele(_as_list(af), numbers.info.get("AF"), allele))
-        depth = _int(info("DP"))
-        return ReadSupport(vaf, depth, None, "INFO:AF/DP")
-    return ReadSupport()
-
-
-def _as_list(v: Any) -> Sequence[Any]:
-    if isinstance(v, (list, tuple)):
-        return v
-    if isinstance(v, str) and "," in v:
-        return v.split(",")
-    return [v]
+    return get

@@ -30,7 +30,7 @@ from annotator.io.inputbytes import Spool, sha256_of
 from annotator.io.readsupport import FieldNumbers
 from annotator.io.regionscan import Region, Tagged
 from annotator.io.vcfmodel import HtsRecord, HtsVcf, InputRecord, VcfHeader
-from annotator.io.vcfrecord import CARRIED_INFO, to_record  # noqa: F401 - CARRIED_INFO: former home
+from annotator.io.vcfrecord import CARRIED_INFO, support_reader, to_record  # noqa: F401 - CARRIED_INFO: former home
 
 log = logging.getLogger(__name__)
 
@@ -158,6 +158,8 @@ class VcfSource:
             self.close()
             raise
         self._tumour = self.header.tumour_index
+        # the read-support extractor, chosen once from the header (annotator.io.readsupport)
+        self.support = support_reader(self.header)
         self._declared: set[int] = set()
         # records in the file when known (index statistics, or counted by regionscan)
         self.total_records: int | None = self.header.total_records_from_index
@@ -428,7 +430,7 @@ class VcfSource:
     _convert = convert  # the former private name
 
     def _record(self, v: HtsRecord, index: int, line: int | None) -> InputRecord:
-        return to_record(v, index, line, self.header.numbers, self._tumour)
+        return to_record(v, index, line, self.header.numbers, self._tumour, self.support)
 
     def close(self) -> None:
         vcf = getattr(self, "_vcf", None)

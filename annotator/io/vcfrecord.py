@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import MappingProxyType
 from typing import Any
 
-from annotator.io.readsupport import FieldNumbers, FormatGetter, InfoGetter, extract
-from annotator.io.vcfmodel import HtsRecord, InputRecord
+from annotator.io.readsupport import FieldNumbers, SupportReader
+from annotator.io.vcfmodel import HtsRecord, InputRecord, VcfHeader
 
 # INFO keys carried through as text: upstream annotations and SV/CNV descriptors.
 CARRIED_INFO = (
@@ -17,23 +17,34 @@ CARRIED_INFO = (
     "FOLD_CHANGE", "FOLD_CHANGE_LOG", "LOG2", "LOG2R", "GENE", "GENES",
     "CHR2", "CT", "INV3", "INV5", "SVINSSEQ",
 )
+_CARRIED = frozenset(CARRIED_INFO)
+FormatGetter = Callable[[str], Sequence[Any]]
+InfoGetter = Callable[[str], Any]
+
+
+def support_reader(header: VcfHeader) -> SupportReader:
+    """Read-support extractor for this header, with the normal column the header names
+    (``annotator.io.samplehints``)."""
+    return SupportReader.from_header(header.numbers, header.samples, header.tumour_index,
+                                     header.normal_index)
+
 
 def to_record(
-    v: HtsRecord, index: int, line: int | None, numbers: FieldNumbers, t: int | None
+    v: HtsRecord, index: int, line: int | None, numbers: FieldNumbers, t: int | None,
+    support_reader: SupportReader | None = None,
 ) -> InputRecord:
-    """One cyvcf2 record as an ``InputRecord`` (``t``: the tumour column, None for sites-only)."""
+    """One cyvcf2 record as an ``InputRecord`` (``t``: the tumour column, None for sites-only).
+
+    ``support_reader`` is built once per file (``support_reader(header)``); without it one
+    is built here, without sample names (no carriage across samples).
+    """
     alts = tuple(v.ALT) if v.ALT else ()
     ref = v.REF or ""
-    fmt = _format_getter(v, t)
-    info = _info_getter(v)
-    support = tuple(extract(fmt, info, ref, a, i + 1, numbers) for i, a in enumerate(alts))
+    reader = support_reader or SupportReader.from_header(numbers, (), t)
+    support = reader.read(v, ref, alts)
     filters = tuple(v.FILTERS or ())
-    carried: dict[str, str] = {}
-    for key in CARRIED_INFO:
-        val = info(key)
-        if val is not None:
-            carried[key] = _text(val)
-    cn_values = fmt("CN") if t is not None else ()
+    carried = _carried_info(v)
+    cn_values = _format_getter(v, t)("CN") if t is not None and "CN" in numbers.format else ()
     qual = v.QUAL
     return InputRecord(
         index=index,
@@ -94,10 +105,33 @@ def _format_getter(v: HtsRecord, t: int | None) -> FormatGetter:
     return get
 
 
+def _carried_info(v: HtsRecord) -> dict[str, str]:
+    """The CARRIED_INFO keys present in the record: one pass over its INFO (a few keys)
+    instead of 23 look-ups, each of which would rebuild ``v.INFO``."""
+    carried: dict[str, str] = {}
+    try:
+        for key, val in v.INFO:
+            if key in _CARRIED and val is not None:
+                carried[key] = _text(val)
+    except Exception:  # noqa: BLE001 - malformed INFO values: keep what one-by-one reading gives
+        carried = {}
+        info = _info_getter(v)
+        for key in CARRIED_INFO:
+            val = info(key)
+            if val is not None:
+                carried[key] = _text(val)
+    return {k: carried[k] for k in CARRIED_INFO if k in carried}
+
+
 def _info_getter(v: HtsRecord) -> InfoGetter:
+    try:
+        info = v.INFO  # fetched once: each v.INFO builds a new object
+    except Exception:  # noqa: BLE001 - malformed INFO values
+        return lambda name: None
+
     def get(name: str) -> Any:
         try:
-            return v.INFO.get(name)
+            return info.get(name)
         except Exception:  # noqa: BLE001 - malformed INFO values
             return None
 

@@ -13,6 +13,7 @@ docs/knowledge_base.md.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from annotator.knowledge.matcher import compute_flags, match_alteration
 from annotator.knowledge.model import (
@@ -29,6 +30,9 @@ from annotator.knowledge.model import (
     Source,
     Strategy,
 )
+
+if TYPE_CHECKING:
+    from annotator.knowledge.loader import RawPanel
 
 __all__ = [
     "MATCH_LEVEL_RANK",
@@ -71,7 +75,21 @@ def load_panel(spec: str | Path | None = None, extend: bool = False) -> Panel:
             (str(user_meta["name"]), str(user_meta["version"]), user.checksum()),
         )
     else:
-        raw = read_raw(spec)
+        raw = _read_cached(spec)
     checksum = raw.checksum()
     panel = build_panel(raw, checksum, components)
     return panel
+
+
+def _read_cached(spec: str | Path | None) -> RawPanel:
+    """``read_raw(spec)``, from the validated-panel cache when the files are unchanged."""
+    from annotator.knowledge import panelcache
+    from annotator.knowledge.loader import read_raw
+
+    raw, key = panelcache.load(spec)
+    if raw is not None:
+        return raw
+    raw = read_raw(spec)
+    if key is not None:
+        panelcache.store(key, raw)
+    return raw

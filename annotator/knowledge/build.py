@@ -18,14 +18,21 @@ from annotator.errors import PanelError
 from annotator.knowledge.loader import ID_KEY, LIST_SECTIONS, Entry, RawPanel
 from annotator.knowledge.matcher import DEFAULT_CLASSES
 from annotator.knowledge.model import (
+    MATCH_LEVEL_RANK,
+    SIGNIFICANCE_BY_TYPE,
+    SIGNIFICANCES,
+    Claim,
     EvidenceItem,
     EvidenceLevel,
     Figure,
     Gene,
+    Interaction,
     Mechanism,
     NonDnaMarker,
     Panel,
+    Publication,
     Rule,
+    Setting,
     Source,
     Strategy,
 )
@@ -45,7 +52,11 @@ class _Builder:
         self.raw = raw
         self.entries = {s: raw.sections.get(s, []) for s in LIST_SECTIONS}
         self.levels = tuple(
-            EvidenceLevel(d["level"], d["label"], d["description"])
+            EvidenceLevel(
+                d["level"], d["label"], " ".join(d["description"].split()),
+                axis=d.get("axis", "any"), tier=d.get("tier", 0), oncokb=d.get("oncokb"),
+                amp_asco_cap=d.get("amp_asco_cap"), civic=d.get("civic"),
+            )
             for d in raw.meta["evidence_levels"]
         )
         self.level_names = [lv.level for lv in self.levels]
@@ -54,6 +65,7 @@ class _Builder:
         self.genes: dict[str, Gene] = {}
         self.mechanisms: dict[str, Mechanism] = {}
         self.strategies: dict[str, Strategy] = {}
+        self.therapy_classes: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
 
     # -- helpers ---------------------------------------------------------------
     def unique(self, section: str) -> None:
@@ -88,7 +100,58 @@ class _Builder:
                     raise _fail(
                         entry, section, f"{field}[{i}].refs", f"{src.id} has no reference {r!r}"
                     )
-            out.append(_citation(src, ref["refs"], short=True))
+            out.append(_citation(src, ref["refs"]))
+        return tuple(out)
+
+    def claims(self, entry: Entry, section: str, d: dict[str, Any]) -> tuple[Claim, ...]:
+        """Explicit claims, else one per drug class at the mechanism's level and effect."""
+        if "claims" in d:
+            return tuple(
+                Claim(
+                    c["effect"], c["drug_class"],
+                    self.level(entry, section, f"claims[{i}].level", c["level"]), c.get("note"),
+                )
+                for i, c in enumerate(d["claims"])
+            )
+        if section != "mechanisms":
+            return ()
+        effect = "sensitivity" if d.get("effect") == "actionable" else "resistance"
+        if d.get("effect") == "context":
+            return ()
+        return tuple(Claim(effect, dc, d["evidence_level"]) for dc in d["drug_classes"])
+
+    def settings(
+        self, entry: Entry, section: str, field: str, items: list[Any]
+    ) -> tuple[Setting, ...]:
+        out = []
+        for i, d in enumerate(items):
+            requires = list(d.get("requires_prior", []))
+            excludes = list(d.get("excludes_prior", []))
+            cdk = d.get("prior_cdk46", "any")
+            if cdk == "yes" and "CDK4/6 inhibitor" not in requires:
+                requires.append("CDK4/6 inhibitor")
+            if cdk == "no" and "CDK4/6 inhibitor" not in excludes:
+                excludes.append("CDK4/6 inhibitor")
+            for cls in requires + excludes:
+                if self.therapy_classes and cls not in self.therapy_classes:
+                    raise _fail(entry, section, f"{field}[{i}]", f"unknown drug class {cls!r}")
+            if ";" in d["label"]:
+                raise _fail(entry, section, f"{field}[{i}].label",
+                            "a setting label may not hold ';' (the TSV joins strategies with '; ')")
+            out.append(
+                Setting(
+                    label=" ".join(d["label"].split()),
+                    evidence_level=self.level(
+                        entry, section, f"{field}[{i}].evidence_level", d["evidence_level"]
+                    ),
+                    line=d.get("line"),
+                    prior_cdk46=cdk,
+                    endocrine_partner=d.get("endocrine_partner"),
+                    requires_prior=tuple(requires),
+                    excludes_prior=tuple(excludes),
+                    evidence=tuple(e.id for e in self.evidence_items(entry, section, d.get("evidence", []))),
+                )
+            )
         return tuple(out)
 
     def evidence_items(
@@ -138,12 +201,23 @@ class _Builder:
                 endpoint=d["endpoint"],
                 figures=tuple(f.text for f in figures),
                 source=src.id,
-                reference=_citation(src, d["refs"], short=False),
+                reference=_citation(src, d["refs"]),
                 note=d.get("note"),
                 refs=tuple(d["refs"]),
                 intervention=d.get("intervention"),
                 labelled_figures=figures,
+                publications=tuple(
+                    Publication(
+                        citation=p["citation"], year=p.get("year"), journal=p.get("journal"),
+                        pmid=p.get("pmid"), doi=p.get("doi"), url=p.get("url"),
+                    )
+                    for p in d.get("publications", [])
+                ),
+                beyond_seeds=d.get("beyond_seeds", False),
             )
+            if d.get("beyond_seeds") and not d.get("publications"):
+                raise _fail(e, "evidence", "publications",
+                            "knowledge beyond the seeds needs a primary citation (publications)")
 
     def build_genes(self) -> None:
         self.unique("genes")
@@ -173,6 +247,7 @@ class _Builder:
                 effect=d.get("effect", "resistance"),
                 evidence_level=self.level(e, "mechanisms", "evidence_level", d["evidence_level"]),
                 evidence=self.evidence_items(e, "mechanisms", d.get("evidence", [])),
+                claims=self.claims(e, "mechanisms", d),
             )
 
     def build_strategies(self) -> None:
@@ -186,16 +261,26 @@ class _Builder:
             for g in d.get("requires_wildtype", []):
                 if g not in self.genes:
                     raise _fail(e, "strategies", "requires_wildtype", f"unknown gene {g!r}")
+            if ";" in d["name"]:
+                raise _fail(e, "strategies", "name",
+                            "a strategy name may not hold ';' (the TSV joins strategies with '; ')")
+            settings = self.settings(e, "strategies", "settings", d.get("settings", []))
+            level = self.level(e, "strategies", "evidence_level", d["evidence_level"])
+            if settings and level not in {st.evidence_level for st in settings}:
+                raise _fail(e, "strategies", "evidence_level",
+                            f"level {level!r} is none of its settings' levels")
             self.strategies[d["id"]] = Strategy(
                 id=d["id"],
                 name=d["name"],
                 approach=" ".join(d["approach"].split()),
                 rank=0,
-                evidence_level=self.level(e, "strategies", "evidence_level", d["evidence_level"]),
+                evidence_level=level,
                 evidence=evidence,
                 kind=d.get("kind", "treat"),
                 sources=sources,
                 requires_wildtype=tuple(d.get("requires_wildtype", [])),
+                drug_classes=tuple(d.get("drug_classes", [])),
+                settings=settings,
             )
 
     def ranked(self, entry: Entry, section: str, refs: list[Any]) -> tuple[Strategy, ...]:
@@ -207,14 +292,23 @@ class _Builder:
                 raise _fail(entry, section, f"strategies[{i}]", f"unknown strategy {ident!r}")
             if any(s.id == ident for s in out):
                 raise _fail(entry, section, f"strategies[{i}]", f"strategy {ident!r} listed twice")
-            level, note = base.evidence_level, None
+            level, note, settings = base.evidence_level, None, base.settings
             if isinstance(ref, dict):
+                if "settings" in ref:
+                    settings = self.settings(
+                        entry, section, f"strategies[{i}].settings", ref["settings"]
+                    )
+                    level = settings[0].evidence_level if settings else level
                 if "evidence_level" in ref:
+                    # the rule's population: every setting takes the rule's level
                     level = self.level(
                         entry, section, f"strategies[{i}].evidence_level", ref["evidence_level"]
                     )
+                    settings = tuple(replace(st, evidence_level=level) for st in settings)
                 note = ref.get("note")
-            out.append(replace(base, rank=i + 1, evidence_level=level, note=note))
+            out.append(
+                replace(base, rank=i + 1, evidence_level=level, note=note, settings=settings)
+            )
         return tuple(out)
 
     def build_rules(self) -> tuple[Rule, ...]:
@@ -238,6 +332,11 @@ class _Builder:
             cap = d.get("evidence_level_cap")
             if cap is not None:
                 self.level(e, "rules", "evidence_level_cap", cap)
+            default_sig = SIGNIFICANCE_BY_TYPE[d["type"]]
+            significance = d.get("significance", default_sig)
+            if SIGNIFICANCES.index(significance) < SIGNIFICANCES.index(default_sig):
+                raise _fail(e, "rules", "significance",
+                            f"a {d['type']} match supports at most {default_sig!r} significance")
             rules.append(
                 Rule(
                     id=d["id"],
@@ -257,9 +356,52 @@ class _Builder:
                     evidence_level_cap=cap,
                     basis=d.get("basis"),
                     note=d.get("note"),
+                    significance=significance,
+                    claims=self.claims(e, "rules", d),
                 )
             )
         return tuple(rules)
+
+    def build_therapy_classes(self) -> None:
+        for d in self.raw.meta.get("therapy_classes", []):
+            names = tuple(x.lower() for x in [*d["drugs"], *d.get("aliases", [])])
+            self.therapy_classes[d["class"]] = (names, tuple(d.get("part_of", [])))
+        for cls, (_, parents) in self.therapy_classes.items():
+            for p in parents:
+                if p not in self.therapy_classes:
+                    raise PanelError(
+                        f"therapy class {cls!r}: unknown parent class {p!r}",
+                        path=self.raw.meta_file, where="panel.therapy_classes",
+                    )
+
+    def build_interactions(self) -> tuple[Interaction, ...]:
+        self.unique("interactions")
+        out = []
+        for e in self.entries["interactions"]:
+            d = e.data
+            for field, known, what in (("mechanisms", self.mechanisms, "mechanism"),
+                                       ("genes", self.genes, "gene"),
+                                       ("rule_types", MATCH_LEVEL_RANK, "rule type")):
+                bad = [x for x in d.get(field, []) if x not in known]
+                if bad:
+                    raise _fail(e, "interactions", field, f"unknown {what} {bad[0]!r}")
+            if self.therapy_classes and d["against_class"] not in self.therapy_classes:
+                raise _fail(e, "interactions", "against_class",
+                            f"unknown drug class {d['against_class']!r}")
+            out.append(
+                Interaction(
+                    id=d["id"],
+                    kind=d["kind"],
+                    mechanisms=tuple(d.get("mechanisms", [])),
+                    rule_types=tuple(d.get("rule_types", [])),
+                    genes=tuple(d.get("genes", [])),
+                    against_class=d["against_class"],
+                    message=" ".join(d["message"].split()),
+                    evidence=self.evidence_items(e, "interactions", d.get("evidence", [])),
+                    sources=self.cite(e, "interactions", "sources", d.get("sources", [])),
+                )
+            )
+        return tuple(out)
 
     def build_markers(self) -> tuple[NonDnaMarker, ...]:
         self.unique("non_dna_markers")
@@ -296,14 +438,13 @@ def _parse(pattern: re.Pattern[str], text: str) -> tuple[Any, ...]:
     return (groups[0], int(groups[1]), *groups[2:])
 
 
-def _citation(src: Source, refs: Iterable[str], *, short: bool) -> str:
+def _citation(src: Source, refs: Iterable[str]) -> str:
+    """The seed's citation in full ("seed000: [6] - Wikipedia Palbociclib ..."), never bare keys."""
     refs = list(refs)
     if not refs:
-        return src.id if short else f"{src.id} ({src.title}; no reference cited)"
+        return f"{src.id} ({src.title}; no reference cited)"
     if src.citation_style == "author_year":
         body = "; ".join(refs)
-    elif short:
-        body = " ".join(f"[{r}]" for r in refs)
     else:
         body = "; ".join(f"[{r}] {src.references[r]}" for r in refs)
     return f"{src.id}: {body}"
@@ -325,6 +466,7 @@ def build_panel(
             "evidence levels must be unique", path=raw.meta_file, where="panel.evidence_levels"
         )
     b = _Builder(raw)
+    b.build_therapy_classes()
     b.build_sources()
     b.build_evidence()
     b.build_genes()
@@ -332,6 +474,7 @@ def build_panel(
     b.build_strategies()
     rules = b.build_rules()
     markers = b.build_markers()
+    interactions = b.build_interactions()
     by_gene: dict[str, list[Rule]] = {}
     for r in rules:
         by_gene.setdefault(r.gene, []).append(r)
@@ -352,4 +495,6 @@ def build_panel(
         sources=MappingProxyType(b.sources),
         components=components,
         rules_by_gene=MappingProxyType({g: tuple(rs) for g, rs in by_gene.items()}),
+        interactions=interactions,
+        therapy_classes=MappingProxyType(b.therapy_classes),
     )

@@ -3,7 +3,7 @@
 A panel is either a directory of YAML files (each file holds one or more
 top-level sections: ``panel``, ``sources``, ``genes``, ``mechanisms``,
 ``strategies``, ``evidence``, ``rules``, ``non_dna_markers``) or a single
-YAML file holding all of them.  YAML is read with ``yaml.safe_load`` only.
+YAML file holding all of them.  YAML is read by ``safeyaml`` (safe constructor only, with limits).
 Errors are ``PanelError`` naming the file, the entry (``rules[12]``) and
 the field.
 """
@@ -19,9 +19,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from annotator.errors import PanelError
+from annotator.knowledge import safeyaml
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +34,7 @@ SECTIONS = (
     "evidence",
     "rules",
     "non_dna_markers",
+    "interactions",
 )
 LIST_SECTIONS = SECTIONS[1:]
 REQUIRED_SECTIONS = ("panel", "sources", "genes", "mechanisms", "rules")
@@ -107,17 +107,8 @@ def _plain(value: Any) -> Any:
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise PanelError(f"cannot read panel file: {e}", path=path) from e
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark is not None else None
-        problem = getattr(e, "problem", None) or str(e)
-        raise PanelError(f"invalid YAML: {problem}", path=path, where=where) from e
+    # safe constructor, libyaml when present, limits on size, nesting and aliases
+    data = safeyaml.load_file(path)
     if data is None:
         return {}
     if not isinstance(data, dict):

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 
 from annotator.core.models import (
     CNV_SV_CLASSES,
@@ -31,10 +32,14 @@ from annotator.core.models import (
 )
 from annotator.knowledge.model import (
     MATCH_LEVEL_RANK,
+    SIGNIFICANCE_MIN_TIER,
+    UNCERTAIN_NOTE,
+    Claim,
     Flag,
     Panel,
     Rule,
     RuleMatch,
+    Strategy,
 )
 
 NOT_PROTEIN_ALTERING = frozenset({"synonymous", "noncoding", "intergenic", "splice_region"})
@@ -103,16 +108,100 @@ def _match_rule(rule: Rule, alt: Alteration) -> tuple[bool, str | None]:
     return True, None
 
 
-def rule_evidence_level(panel: Panel, rule: Rule) -> str:
+def _best(panel: Panel, levels: Sequence[str]) -> str | None:
     order = panel.level_order()
-    if rule.type == "gene":
-        return "U" if "U" in order else order[-1]
-    levels = [rule.mechanism.evidence_level] + [s.evidence_level for s in rule.strategies]
-    best = min(levels, key=order.index)
-    if rule.evidence_level_cap is not None and order.index(best) < order.index(
-        rule.evidence_level_cap
-    ):
-        best = rule.evidence_level_cap
+    known = [lv for lv in levels if lv in order]
+    if not known:
+        return None
+    return min(known, key=lambda lv: (panel.tier(lv), order.index(lv)))
+
+
+def _uncertain_level(panel: Panel) -> str:
+    for lv in panel.evidence_levels:
+        if lv.axis == "uncertain":
+            return lv.level
+    order = panel.level_order()
+    return "U" if "U" in order else order[-1]
+
+
+def cap_level(panel: Panel, level: str, min_tier: int) -> str:
+    """The level itself if it is no stronger than ``min_tier``, else the strongest level
+    of the same axis that is (the last level of that axis when none is)."""
+    if panel.tier(level) >= min_tier:
+        return level
+    info = panel.level_info(level)
+    axis = info.axis if info is not None else "any"
+    same = [lv for lv in panel.evidence_levels if lv.axis == axis and lv.axis != "uncertain"]
+    weaker = [lv.level for lv in same if panel.tier(lv.level) >= min_tier]
+    if weaker:
+        return min(weaker, key=lambda x: panel.tier(x))
+    return same[-1].level if same else level
+
+
+def _gate_strategy(panel: Panel, s: Strategy, significance: str, cap: str | None) -> Strategy:
+    min_tier = SIGNIFICANCE_MIN_TIER[significance]
+    if cap is not None:
+        min_tier = max(min_tier, panel.tier(cap))
+    settings = tuple(
+        replace(st, evidence_level=cap_level(panel, st.evidence_level, min_tier)) for st in s.settings
+    )
+    level = cap_level(panel, s.evidence_level, min_tier)
+    changed = level != s.evidence_level
+    return replace(s, evidence_level=level, settings=settings,
+                   level_before_gating=s.evidence_level if changed else None)
+
+
+def _in_context(panel: Panel, s: Strategy, prior: frozenset[str] | None) -> Strategy:
+    """Strategy level and status for this patient's prior therapy (None: not given)."""
+    if prior is None or not s.settings:
+        return s
+    fitting = [st for st in s.settings if st.applies(prior)]
+    if not fitting:
+        return replace(s, setting_status="other setting")
+    best = _best(panel, [st.evidence_level for st in fitting]) or s.evidence_level
+    return replace(s, setting_status="matches", evidence_level=best)
+
+
+_STATUS_ORDER = {"matches": 0, "not assessed": 1, "other setting": 2}
+
+
+def rule_strategies(
+    panel: Panel, rule: Rule, prior: frozenset[str] | None = None
+) -> tuple[Strategy, ...]:
+    """The rule's strategies, gated by what its match supports, in this therapy context;
+    those tested only in another setting are ranked after the others."""
+    gated = [
+        _in_context(panel, _gate_strategy(panel, s, rule.significance, rule.evidence_level_cap), prior)
+        for s in rule.strategies
+    ]
+    gated.sort(key=lambda s: (_STATUS_ORDER[s.setting_status], s.rank))
+    return tuple(gated)
+
+
+def rule_claims(panel: Panel, rule: Rule) -> tuple[Claim, ...]:
+    claims = rule.claims or rule.mechanism.claims
+    if not rule.claimed:
+        return ()  # a variant of uncertain significance claims nothing
+    min_tier = SIGNIFICANCE_MIN_TIER[rule.significance]
+    if rule.evidence_level_cap is not None:
+        min_tier = max(min_tier, panel.tier(rule.evidence_level_cap))
+    return tuple(replace(c, level=cap_level(panel, c.level, min_tier)) for c in claims)
+
+
+def rule_evidence_level(
+    panel: Panel, rule: Rule, strategies: Sequence[Strategy] | None = None
+) -> str:
+    """Best level over the rule's claims and strategies (in context), gated; U when uncertain."""
+    if not rule.claimed:
+        return _uncertain_level(panel)
+    strategies = rule_strategies(panel, rule) if strategies is None else strategies
+    levels = [c.level for c in rule_claims(panel, rule)]
+    levels += [s.evidence_level for s in strategies if s.setting_status != "other setting"]
+    if not levels:
+        levels = [rule.mechanism.evidence_level]
+    best = _best(panel, levels) or rule.mechanism.evidence_level
+    if rule.evidence_level_cap is not None and panel.tier(best) < panel.tier(rule.evidence_level_cap):
+        best = cap_level(panel, best, panel.tier(rule.evidence_level_cap))
     return best
 
 
@@ -121,34 +210,56 @@ def _join_notes(*notes: str | None) -> str | None:
     return " ".join(kept) if kept else None
 
 
-def match_alteration(panel: Panel, alt: Alteration) -> tuple[RuleMatch, ...]:
+def build_match(
+    panel: Panel, rule: Rule, match_note: str | None, prior: frozenset[str] | None = None
+) -> RuleMatch:
+    strategies = rule_strategies(panel, rule, prior)
+    guard_note = (
+        "Gene-level match: reported, not claimed to cause resistance."
+        if rule.over_claim_guard
+        else None
+    )
+    uncertain_note = UNCERTAIN_NOTE if not rule.claimed else None
+    return RuleMatch(
+        rule_id=rule.id,
+        gene=rule.gene,
+        match_level=rule.type,
+        mechanism=rule.mechanism,
+        strategies=strategies,
+        evidence_level=rule_evidence_level(panel, rule, strategies),
+        note=_join_notes(rule.note, match_note, guard_note, uncertain_note),
+        over_claim_guard=rule.over_claim_guard,
+        significance=rule.significance,
+        claims=rule_claims(panel, rule),
+        match_note=match_note,
+        domain_name=rule.domain_name,
+    )
+
+
+def match_alteration(
+    panel: Panel, alt: Alteration, prior: frozenset[str] | None = None
+) -> tuple[RuleMatch, ...]:
     rules = panel.rules_for(alt.gene)
     if not rules:
         return ()
     found: list[RuleMatch] = []
     for rule in rules:
         ok, match_note = _match_rule(rule, alt)
-        if not ok:
-            continue
-        guard_note = (
-            "Gene-level match: reported, not claimed to cause resistance."
-            if rule.over_claim_guard
-            else None
-        )
-        found.append(
-            RuleMatch(
-                rule_id=rule.id,
-                gene=rule.gene,
-                match_level=rule.type,
-                mechanism=rule.mechanism,
-                strategies=rule.strategies,
-                evidence_level=rule_evidence_level(panel, rule),
-                note=_join_notes(rule.note, match_note, guard_note),
-                over_claim_guard=rule.over_claim_guard,
-            )
-        )
+        if ok:
+            found.append(build_match(panel, rule, match_note, prior))
     found.sort(key=lambda m: MATCH_LEVEL_RANK[m.match_level])
     return tuple(found)
+
+
+def in_context(
+    panel: Panel, matches: Sequence[RuleMatch], prior: frozenset[str] | None
+) -> tuple[RuleMatch, ...]:
+    """The same matches re-ranked for a patient's prior therapy (``therapy.resolve``)."""
+    out = []
+    for m in matches:
+        rule = panel.rule(m.rule_id)
+        out.append(m if rule is None else build_match(panel, rule, m.match_note, prior))
+    return tuple(out)
 
 
 def _unique(ids: Sequence[str]) -> tuple[str, ...]:
@@ -178,7 +289,78 @@ def compute_flags(
 
     flags.extend(_convergent(items))
     flags.extend(_strategy_caveats(items))
+    flags.extend(_interactions(panel, items))
     return tuple(flags)
+
+
+def alteration_label(alt: Alteration) -> str:
+    """'PIK3CA p.H1047R', 'RB1 deep deletion', 'FGFR2::BICC1 fusion'."""
+    if alt.hgvsp_short:
+        change = alt.hgvsp_short
+    elif alt.partner_gene:
+        change = f"::{alt.partner_gene} {alt.alteration_class.replace('_', ' ')}"
+        return f"{alt.gene}{change}"
+    elif alt.hgvsc:
+        change = alt.hgvsc
+    else:
+        change = alt.alteration_class.replace("_", " ")
+    return f"{alt.gene} {change}"
+
+
+def _interactions(
+    panel: Panel, items: Sequence[tuple[str, Alteration, tuple[RuleMatch, ...]]]
+) -> list[Flag]:
+    """Conflicts and caveats: an alteration that undermines a strategy offered for another.
+
+    Only claimed matches take part (a variant of uncertain significance neither
+    triggers nor receives one); each flag names both alterations.
+    """
+    from annotator.knowledge.therapy import strategy_classes
+
+    if not panel.interactions:
+        return []
+    tops = [(aid, alt, matches[0]) for aid, alt, matches in items if matches and matches[0].claimed]
+    flags: list[Flag] = []
+    for inter in panel.interactions:
+        # the alterations that trigger it, grouped by gene (polyclonal ESR1 makes one flag)
+        by_gene: dict[str, list[tuple[str, Alteration]]] = {}
+        for aid, alt, m in tops:
+            if inter.mechanisms and m.mechanism.id not in inter.mechanisms:
+                continue
+            if inter.rule_types and m.match_level not in inter.rule_types:
+                continue
+            if inter.genes and alt.gene not in inter.genes:
+                continue
+            by_gene.setdefault(alt.gene, []).append((aid, alt))
+        for gene, triggers in by_gene.items():
+            ids = {aid for aid, _ in triggers}
+            # the alterations the strategies are offered for, grouped by gene as well
+            targets: dict[str, list[tuple[str, Alteration, list[str]]]] = {}
+            for bid, balt, bm in tops:
+                if bid in ids or balt.gene == gene or bm.mechanism.id in inter.mechanisms:
+                    continue
+                hit = [
+                    s.name for s in bm.strategies
+                    if s.kind == "treat" and s.setting_status != "other setting"
+                    and inter.against_class in strategy_classes(panel, s.drug_classes)
+                ]
+                if hit:
+                    targets.setdefault(balt.gene, []).append((bid, balt, hit))
+            for group in targets.values():
+                a_label = ", ".join(alteration_label(a) for _, a in triggers)
+                b_label = ", ".join(alteration_label(b) for _, b, _ in group)
+                names = ", ".join(_unique([n for _, _, hit in group for n in hit]))
+                flags.append(
+                    Flag(
+                        kind=inter.kind,
+                        gene=gene,
+                        mechanism_id=inter.id,
+                        members=_unique([*(aid for aid, _ in triggers), *(bid for bid, _, _ in group)]),
+                        message=f"{a_label} vs {names} (offered for {b_label}): {inter.message}",
+                        label=f"{inter.id}[{a_label} x {b_label}]",
+                    )
+                )
+    return flags
 
 
 def _biallelic(
@@ -217,7 +399,7 @@ def _polyclonal(
         for aid, alt, matches in items
         if alt.alteration_class not in COPY_NUMBER_OR_SV
         for m in matches
-        if not m.over_claim_guard
+        if m.claimed
     ]
     members = _unique([aid for aid, _ in hits])
     if len(members) < 2:
@@ -240,7 +422,7 @@ def _convergent(items: Sequence[tuple[str, Alteration, tuple[RuleMatch, ...]]]) 
     per_mech: dict[str, list[tuple[str, str]]] = {}
     for aid, _, matches in items:
         for m in matches:
-            if not m.over_claim_guard:
+            if m.claimed:
                 per_mech.setdefault(m.mechanism.id, []).append((m.gene, aid))
     flags = []
     for mech_id, pairs in per_mech.items():

@@ -16,6 +16,7 @@ import json
 import logging
 from collections.abc import Collection, Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from annotator.core import chromnames, genome, resources
@@ -57,6 +58,17 @@ DEFAULT_EXTRA_GENES: tuple[str, ...] = (
     "PDK1", "PDPK1", "SGK1", "STK11", "PTPN11", "BRCA1", "BRCA2", "PALB2", "ATM", "CHEK2",
     "FAT1", "YAP1", "TEAD1", "NOTCH1", "ARID1A", "CREBBP", "EP300", "TERT",
 )
+
+
+# Where to aim tabix queries for genes whose MANE record is off the primary assembly
+# (so the embedded MANE table has no span): MUC16, 19p13.2, NCBI Gene 94025 placement,
+# approximate.  Only the GTF's own lines locate the gene; a query that misses falls back
+# to one streaming pass, so a wrong hint costs time, never a wrong answer.
+TABIX_HINTS: Mapping[str, Mapping[str, tuple[str, int, int]]] = MappingProxyType({
+    "GRCh38": MappingProxyType({"MUC16": ("chr19", 8_848_844, 8_981_342)}),
+    "GRCh37": MappingProxyType({"MUC16": ("chr19", 8_959_520, 9_092_018)}),
+})
+HINT_MARGIN = 500_000
 
 
 def _ref_dir() -> Path:
@@ -287,6 +299,8 @@ def _read_gtf(
     other = "GRCh37" if build == "GRCh38" else "GRCh38"
     other_coords = load_gene_coordinates(root / f"gene_coordinates_{other}.tsv")
     known = dict(coords)
+    for gene, (chrom, start, end) in TABIX_HINTS.get(build, {}).items():
+        known.setdefault(gene, GeneRegion(gene, chrom, max(1, start - HINT_MARGIN), end + HINT_MARGIN, "."))
     for t in embedded.values():  # embedded models: exact spans for the tabix queries
         known[t.gene] = GeneRegion(t.gene, t.chrom, t.start, t.end, t.strand)
     mane = {g: r.refseq for g, r in coords.items() if r.refseq}

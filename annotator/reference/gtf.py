@@ -39,6 +39,7 @@ from urllib.parse import unquote
 
 from annotator.core import chromnames
 from annotator.errors import ReferenceError_
+from annotator.reference.gtfscan import Scanner, needs_parent_links, open_binary, symbol_key
 from annotator.reference.transcripts import GeneRegion, Transcript
 from annotator.reference.txchoice import TxRecord, check_build, choose
 
@@ -140,7 +141,7 @@ def read_gtf(
     return GtfModels(
         path=p, fmt=reader.fmt or "gtf", flavour=reader.flavour(), transcripts=MappingProxyType(models),
         chosen_by=MappingProxyType(chosen), not_found=not_found, lines_read=reader.line,
-        sha256=sha256_of(p), tabix=index is not None and bool(known),
+        sha256=reader.digest or sha256_of(p), tabix=index is not None and bool(known),
     )
 
 
@@ -170,6 +171,8 @@ class _Reader:
         self.gff_genes: dict[str, str] = {}  # GFF3 gene ID -> requested symbol
         self.sources: set[str] = set()
         self.header_build: tuple[str, int] | None = None
+        self.complete = True  # the whole file was read (not stopped at ##FASTA)
+        self.digest: str | None = None  # sha256 computed while streaming a plain file
         self.contig_build: tuple[str, int] | None = None
 
     # -------------------------------------------------------------- input
@@ -189,38 +192,70 @@ class _Reader:
     gencode_header = False
 
     def stream(self, only: Collection[str] | None = None) -> None:
+        """Read the whole file for ``only`` (default: every requested gene)."""
         wanted = self.wanted if only is None else frozenset(only)
-        seen_contigs: set[str] = set()
-        current: str | None = None
-        last_gene_start = 0
-        for n, text in self._lines():
+        fh, _ = open_binary(self.path)
+        try:
+            with fh:
+                head = fh.read(1 << 20)
+        except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+            raise ReferenceError_(f"truncated or corrupt compressed file ({exc})",
+                                  path=self.path, where="line 1") from exc
+        for n, raw in enumerate(head.split(b"\n")[:-1], start=1):
+            if raw[:1] != b"#":
+                if self.fmt is None and raw.strip():
+                    self._split(raw.decode("utf-8", "replace").rstrip("\r"), n)
+                break
+            self._header(raw.decode("utf-8", "replace"), n)
+        if self.fmt == "gff3" and needs_parent_links(head):
+            self._stream_lines(wanted)
+            return
+        scanner = Scanner(self.path, self._contig, symbol_key(head))
+        for n, text in scanner.lines(wanted):
             self.line = n
-            if not text or text[0] == "#":
+            self._record(self._split(text, n), n, wanted)
+        self.line = max(self.line, scanner.last_line)
+        self.digest = scanner.digest
+
+    def _stream_lines(self, wanted: frozenset[str]) -> None:
+        """Every line through Python: GFF3 files that link exons to genes only by Parent."""
+        seen_contigs: set[bytes] = set()
+        current: bytes | None = None
+        last_gene_start = n = 0
+        for n, raw in self._lines():
+            if not raw or raw[:1] == b"#":
+                text = raw.decode("utf-8", "replace")
                 self._header(text, n)
                 if text.startswith("##FASTA"):
+                    self.complete = False
                     break
                 continue
-            cols = self._split(text, n)
-            seqid = cols[0]
+            if raw.count(b"\t") != 8:
+                self.line = n
+                self._split(raw.decode("utf-8", "replace"), n)  # raises, naming the line
+            seqid = raw[: raw.index(b"\t")]
             if seqid != current:
                 if seqid in seen_contigs:
                     raise ReferenceError_(
-                        f"not sorted: contig {seqid} appears again after {current} "
-                        "(sort it, e.g. with GENCODE's order, or bgzip + tabix a sorted copy)",
+                        f"not sorted: contig {seqid.decode()} appears again after "
+                        f"{(current or b'').decode()} (sort it: see docs/reference.md)",
                         path=self.path, where=f"line {n}",
                     )
                 seen_contigs.add(seqid)
                 current, last_gene_start = seqid, 0
-                self._contig(seqid, n)
-            if cols[2] == "gene":
-                start = _int(cols[3], self.path, n)
+                self._contig(seqid.decode(), n)
+            is_gene = b"\tgene\t" in raw[: len(seqid) + 40]
+            if is_gene:
+                start = _int(raw.split(b"\t", 4)[3].decode(), self.path, n)
                 if start < last_gene_start:
                     raise ReferenceError_(
-                        f"not sorted: gene at {seqid}:{start} comes after one at {last_gene_start}",
-                        path=self.path, where=f"line {n}",
+                        f"not sorted: gene at {seqid.decode()}:{start} comes after one at "
+                        f"{last_gene_start}", path=self.path, where=f"line {n}",
                     )
                 last_gene_start = start
-            self._record(cols, n, wanted)
+            self.line = n
+            self._record(self._split(raw.decode("utf-8", "replace").rstrip("\r"), n), n, wanted)
+        self.line = max(self.line, n)
 
     def read_regions(self, regions: Iterable[GeneRegion]) -> None:
         import pysam
@@ -251,25 +286,31 @@ class _Reader:
         finally:
             tbx.close()
 
-    def _lines(self) -> Iterator[tuple[int, str]]:
+    def _lines(self) -> Iterator[tuple[int, bytes]]:
+        """(line number, line without its newline) as bytes; hashes a plain file on the way."""
         with self.path.open("rb") as raw:
             magic = raw.read(2)
-        opener = gzip.open if magic == b"\x1f\x8b" else open
+        compressed = magic == b"\x1f\x8b"
+        opener = gzip.open if compressed else open
+        hasher = None if compressed else hashlib.sha256()
         n = 0
         try:
             with opener(self.path, "rb") as fh:
                 for n, raw_line in enumerate(fh, start=1):
+                    if hasher is not None:
+                        hasher.update(raw_line)
                     if not raw_line.endswith(b"\n"):
-                        text = raw_line.decode("utf-8", "replace").rstrip("\r")
-                        if text.strip() and not text.startswith("#") and text.count("\t") < 8:
+                        if raw_line.strip() and raw_line[:1] != b"#" and raw_line.count(b"\t") < 8:
                             raise ReferenceError_("truncated: the last line is cut short",
                                                   path=self.path, where=f"line {n}")
-                        yield n, text
+                        yield n, raw_line.rstrip(b"\r")
                         continue
-                    yield n, raw_line[:-1].decode("utf-8", "replace").rstrip("\r")
+                    yield n, raw_line[:-1].rstrip(b"\r")
         except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
             raise ReferenceError_(f"truncated or corrupt compressed file ({exc})",
                                   path=self.path, where=f"line {n + 1}") from exc
+        if hasher is not None and self.complete:
+            self.digest = hasher.hexdigest()
 
     def _split(self, text: str, n: int) -> list[str]:
         cols = text.split("\t")

@@ -16,34 +16,52 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from annotator.report.markers import relevant_markers
-from annotator.report.plain import to_plain
+from annotator.report.plain import brief_message, to_plain
 
 __all__ = ["relevant_markers", "to_plain"]
 
-LEVEL_ORDER = ("A", "B", "C", "D", "E", "U")
+# Strongest first: therapy (L) and resistance (R) levels of the same tier side by
+# side (panel 2.0 scale, docs/knowledge_base.md); panel-1.x letters A-E last so
+# that an old result directory still renders.
+LEVEL_ORDER = ("L1", "R1", "L2", "R2", "L3", "L4", "R3", "U", "A", "B", "C", "D", "E")
 SEVERITY_ORDER = ("high", "warning", "info")
+# colour class per level (report.css has lvl-a .. lvl-e, lvl-u): resistance in its own colour
+_LEVEL_CSS = {"L1": "a", "L2": "b", "L3": "c", "L4": "e", "R1": "d", "R2": "d", "R3": "e", "U": "u",
+              "A": "a", "B": "b", "C": "c", "D": "d", "E": "e"}
 
 # Default legend when the panel is not at hand (``resmark report`` on an old
 # directory); the panel's own ``evidence_levels`` replace it when available.
 DEFAULT_LEVELS = (
-    {"level": "A", "label": "randomised phase 3 (or pivotal) trial, alteration-selected"},
-    {"level": "B", "label": "randomised phase 2, or subgroup of a randomised trial"},
-    {"level": "C", "label": "early-phase or observational clinical data"},
-    {"level": "D", "label": "clinical association"},
-    {"level": "E", "label": "preclinical or rationale only"},
-    {"level": "U", "label": "uncertain significance (gene-level match)"},
+    {"level": "L1", "label": "FDA-approved for this biomarker in the stated setting"},
+    {"level": "L2", "label": "phase 3 or randomised evidence in the selected population, not FDA-labelled"},
+    {"level": "L3", "label": "early-phase, single-arm, subgroup or observational clinical data"},
+    {"level": "L4", "label": "preclinical or rationale only"},
+    {"level": "R1", "label": "resistance recognised in an FDA label or standard-care guideline"},
+    {"level": "R2", "label": "clinical evidence of resistance"},
+    {"level": "R3", "label": "preclinical evidence of resistance"},
+    {"level": "U", "label": "variant of uncertain significance"},
 )
 
 
+def _level_key(level: Any) -> str:
+    return str(level or "").strip().upper()
+
+
 def level_rank(level: Any) -> int:
-    text = str(level or "").strip().upper()[:1]
+    text = _level_key(level)
     return LEVEL_ORDER.index(text) if text in LEVEL_ORDER else len(LEVEL_ORDER)
 
 
 def level_class(level: Any) -> str:
     """CSS class suffix of an evidence level: ``a``..``e``, ``u`` or ``none``."""
-    text = str(level or "").strip().upper()[:1]
-    return text.lower() if text in LEVEL_ORDER else "none"
+    return _LEVEL_CSS.get(_level_key(level), "none")
+
+
+def is_claimed(r: Mapping[str, Any]) -> bool:
+    """A rule-matched row that is not a variant of uncertain significance."""
+    if not r.get("rule_id") or r.get("over_claim_guard"):
+        return False
+    return r.get("significance") != "uncertain" and _level_key(r.get("evidence_level")) != "U"
 
 
 def _text(value: Any) -> str:
@@ -119,7 +137,9 @@ def sample_context(document: Mapping[str, Any], panel: Mapping[str, Any] | None 
         "interpretation": doc.get("qc") or {},  # annotator.annotation.qc: what could not be read
         "provenance": provenance_context(prov),
         "panel": info,
-        "n_matched": sum(1 for r in rows if r.get("rule_id")),
+        "n_matched": sum(1 for r in rows if is_claimed(r)),
+        "n_uncertain": sum(1 for r in rows if r.get("rule_id") and not is_claimed(r)),
+        "therapy_context": doc.get("therapy_context") or {},
     }
 
 
@@ -169,7 +189,9 @@ def _table_row(i: int, r: Mapping[str, Any]) -> dict[str, Any]:
         "pos": r.get("pos") or 0,
         "support_source": r.get("support_source") or "",
         "flags": r.get("flags") or "",
-        "over_claim_guard": bool(r.get("over_claim_guard")),
+        "over_claim_guard": bool(r.get("over_claim_guard")) or (bool(r.get("rule_id")) and not is_claimed(r)),
+        "significance": r.get("significance") or "",
+        "claims": r.get("claims") or "",
         "matched": bool(r.get("rule_id")),
         "disagreement": r.get("upstream_disagreement") or "",
         "evidence_anchor": "",
@@ -190,7 +212,12 @@ def _evidence_item(ev: Mapping[str, Any]) -> dict[str, Any]:
         elif f:
             figures.append({"measure": "", "text": _text(f)})
     refs = ev.get("reference") or ev.get("references") or ev.get("citation") or ev.get("refs")
+    pubs = [p for p in ev.get("publications") or [] if isinstance(p, Mapping)]
+    pub_text = [_text(p.get("citation")) + (f"; PMID {p['pmid']}" if p.get("pmid") else "")
+                + (f"; doi:{p['doi']}" if p.get("doi") else "") for p in pubs]
     return {
+        "publications": pub_text,
+        "beyond_seeds": bool(ev.get("beyond_seeds")),
         "id": _text(ev.get("id")),
         "study": _text(ev.get("study")),
         "identifier": _text(ev.get("identifier")),
@@ -218,21 +245,43 @@ def _strategy(s: Mapping[str, Any]) -> dict[str, Any]:
         "evidence": [_evidence_item(e) for e in evidence if isinstance(e, Mapping)],
         "note": _text(s.get("note")),
         "requires_wildtype": _text(s.get("requires_wildtype")),
+        "settings": [
+            {"label": _text(st.get("label")), "level": _text(st.get("evidence_level")),
+             "level_class": level_class(st.get("evidence_level"))}
+            for st in s.get("settings") or [] if isinstance(st, Mapping)
+        ],
+        "setting_status": _text(s.get("setting_status")) or "not assessed",
+        "level_before_gating": _text(s.get("level_before_gating")),
     }
 
 
 def _alteration_evidence(r: Mapping[str, Any], expl: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The most specific rule speaks for the alteration; broader rules are 'also matched'."""
     matches = []
-    for m in _matches(expl):
+    all_matches = _matches(expl)
+    also = [
+        {"rule_id": _text(m.get("rule_id")), "match_level": _text(m.get("match_level")),
+         "level": _text(m.get("evidence_level")), "level_class": level_class(m.get("evidence_level"))}
+        for m in all_matches[1:]
+    ]
+    for m in all_matches[:1]:
         mech = m.get("mechanism") or {}
         strategies = [_strategy(s) for s in m.get("strategies") or [] if isinstance(s, Mapping)]
-        strategies.sort(key=lambda s: (s["rank"] if isinstance(s["rank"], int) else 99, level_rank(s["level"])))
+        # the matcher already ranks (tested-in-another-setting last); keep its order
         matches.append({
             "rule_id": _text(m.get("rule_id")),
             "match_level": _text(m.get("match_level")),
             "level": _text(m.get("evidence_level")),
             "level_class": level_class(m.get("evidence_level")),
             "over_claim_guard": bool(m.get("over_claim_guard")),
+            "uncertain": m.get("significance") == "uncertain",
+            "significance": _text(m.get("significance")),
+            "claims": [
+                {"text": f"{_text(c.get('effect'))} to {_text(c.get('drug_class'))}",
+                 "level": _text(c.get("level")), "level_class": level_class(c.get("level")),
+                 "note": _text(c.get("note"))}
+                for c in m.get("claims") or [] if isinstance(c, Mapping)
+            ],
             "mechanism": {
                 "id": _text(mech.get("id")),
                 "name": _text(mech.get("name")),
@@ -252,6 +301,7 @@ def _alteration_evidence(r: Mapping[str, Any], expl: Mapping[str, Any] | None) -
         "variant_key": r.get("variant_key") or "",
         "vaf_text": _fmt_vaf(r.get("vaf")),
         "matches": matches,
+        "also_matched": also,
     }
 
 
@@ -271,6 +321,8 @@ def summarise_mechanisms(
                 "over_claim_guard": r.get("over_claim_guard"),
             }]
         for m in matches[:1]:  # the most specific rule speaks for the alteration
+            if m.get("significance") == "uncertain" or m.get("over_claim_guard"):
+                continue  # a variant of uncertain significance names no mechanism
             mech = m.get("mechanism") or {}
             key = _text(mech.get("id") or mech.get("name"))
             if not key:
@@ -281,6 +333,9 @@ def summarise_mechanisms(
                 "pathway": _text(mech.get("pathway")),
                 "description": _text(mech.get("description")),
                 "drug_classes": _text(mech.get("drug_classes")),
+                "claims": "; ".join(
+                    f"{_text(c.get('effect'))} to {_text(c.get('drug_class'))} [{_text(c.get('level'))}]"
+                    for c in m.get("claims") or [] if isinstance(c, Mapping)),
                 "alterations": [], "level": "", "guard_only": True,
             })
             entry["alterations"].append(f"{r.get('gene') or ''} {_protein(r)}".strip())
@@ -303,18 +358,25 @@ def summarise_strategies(
     for r in rows:
         label = f"{r.get('gene') or ''} {_protein(r)}".strip()
         for m in _matches(explanations.get(r.get("variant_key")))[:1]:
+            if m.get("significance") == "uncertain":
+                continue
             for s in m.get("strategies") or []:
                 if not isinstance(s, Mapping):
                     continue
                 st = _strategy(s)
                 entry = found.setdefault(st["name"], {**st, "alterations": [], "n_evidence": 0})
+                if st["setting_status"] != "other setting":
+                    entry["setting_status"] = (st["setting_status"]
+                                               if entry["setting_status"] == "other setting"
+                                               else entry["setting_status"])
                 if label not in entry["alterations"]:
                     entry["alterations"].append(label)
                 if st["level"] and level_rank(st["level"]) < level_rank(entry["level"]):
                     entry["level"], entry["level_class"] = st["level"], st["level_class"]
                 entry["n_evidence"] = max(entry["n_evidence"], len(st["evidence"]))
     out = list(found.values())
-    out.sort(key=lambda s: (s["kind"] == "avoid", level_rank(s["level"]),
+    out.sort(key=lambda s: (s["kind"] == "avoid", s["setting_status"] == "other setting",
+                            level_rank(s["level"]),
                             s["rank"] if isinstance(s["rank"], int) else 99, s["name"]))
     return out
 
@@ -344,11 +406,13 @@ def sample_alerts(doc: Mapping[str, Any], rows: Sequence[Mapping[str, Any]]) -> 
         if isinstance(f, Mapping):
             kind = _text(f.get("kind"))
             title = f"{kind.replace('_', ' ').capitalize()}: {_text(f.get('gene'))}".strip(": ")
-            sev = "warning" if kind == "strategy_caveat" else "high"
-            alerts.append(_alert(sev, title or "Flag", _text(f.get("message")), _text(f.get("gene"))))
+            sev = "warning" if kind in ("strategy_caveat", "caveat") else "high"
+            alerts.append(_alert(sev, title or "Flag", brief_message(_text(f.get("message"))), _text(f.get("gene"))))
     seen_avoid: set[str] = set()
     for e in doc.get("explanations") or []:
         for m in (e.get("matches") or [])[:1]:
+            if m.get("significance") == "uncertain":
+                continue
             for s in m.get("strategies") or []:
                 if isinstance(s, Mapping) and s.get("kind") == "avoid" and s.get("name") not in seen_avoid:
                     seen_avoid.add(_text(s.get("name")))
@@ -365,12 +429,13 @@ def sample_alerts(doc: Mapping[str, Any], rows: Sequence[Mapping[str, Any]]) -> 
     if disagreements:
         alerts.append(_alert("warning", f"{len(disagreements)} upstream annotation disagreement(s)",
                              "the built-in annotation differs from the VCF's CSQ/ANN; see QC"))
-    guarded = [r for r in rows if r.get("over_claim_guard")]
+    guarded = [r for r in rows if r.get("rule_id") and not is_claimed(r)]
     if guarded:
         genes = ", ".join(sorted({str(r.get("gene")) for r in guarded}))
-        alerts.append(_alert("info", "Gene-level matches of uncertain significance",
-                             f"{len(guarded)} alteration(s) in {genes} match only at gene level; "
-                             "they are listed so they are not lost, not claimed to cause resistance"))
+        alerts.append(_alert("info", "Variants of uncertain significance",
+                             f"{len(guarded)} alteration(s) in {genes} match only at domain or gene "
+                             "level: functional significance unknown; consider confirmatory testing. "
+                             "They are listed so they are not lost, not claimed to cause resistance"))
     if not any(r.get("rule_id") for r in rows):
         alerts.append(_alert("info", "No resistance marker matched",
                              "no alteration in this sample matched a knowledge-base rule; absence in "

@@ -16,6 +16,7 @@ Security Policy allows no network access and only the one inline script
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import logging
 import re
@@ -33,7 +34,10 @@ log = logging.getLogger(__name__)
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
+@functools.cache
 def _environment() -> Any:
+    # one environment per process: it caches the compiled templates (a cohort renders
+    # hundreds of reports; compiling them again for each was most of the HTML cost)
     import jinja2
 
     env = jinja2.Environment(
@@ -139,12 +143,13 @@ def render_patient_report(
     provenance: Mapping[str, Any] | None = None,
     panel: Any = None,
     notes: Sequence[str] = (),
+    document: Mapping[str, Any] | None = None,
 ) -> str:
     """HTML for one patient across timepoints (see ``write_patient_report``)."""
     data = patient_context(
         patient=patient, timepoints=timepoints, rows=rows, alerts=alerts,
         trajectory_svg_text=trajectory_svg_text, provenance=provenance or {}, panel=panel,
-        notes=notes,
+        notes=notes, document=document,
     )
     return _render("patient.html.j2", data)
 
@@ -160,6 +165,7 @@ def write_patient_report(
     provenance: Mapping[str, Any] | None = None,
     panel: Any = None,
     notes: Sequence[str] = (),
+    document: Mapping[str, Any] | None = None,
 ) -> None:
     """Write a patient's ``report.html``.
 
@@ -176,10 +182,17 @@ def write_patient_report(
     * ``trajectory_svg_text``: an SVG document (sanitised before embedding);
       when None the VAF plot is drawn from ``rows``.
     * ``provenance``: ``Provenance.as_dict()``-shaped dict.
+    * ``document``: ``resmark track``'s patient document (``track_summary.json``
+      ``patients[]``): per-timepoint therapy, tumour fraction (``tf``,
+      ``tf_ci_low``/``tf_ci_high``, ``tf_source``), MRD call (``mrd_call``,
+      ``mrd_p_value``, ``mrd_lod_vaf``), molecular response, and the alerts'
+      timepoints; shown when present, and the plot is drawn from it when no SVG
+      is given.
     """
     _write_text(path, render_patient_report(
         patient=patient, timepoints=timepoints, rows=rows, alerts=alerts,
         trajectory_svg_text=trajectory_svg_text, provenance=provenance, panel=panel, notes=notes,
+        document=document,
     ))
 
 
@@ -197,6 +210,95 @@ def _tp_label(tp: Any) -> str:
     return str(tp)
 
 
+def _protein(r: Mapping[str, Any]) -> str:
+    return str(r.get("hgvsp_short") or r.get("hgvsc") or r.get("alteration_class") or r.get("protein") or "")
+
+
+def _vaf2(v: Any) -> str:
+    """A VAF fraction as a percentage to two significant figures; '' when unknown."""
+    from annotator.report.trajectory import pct2
+
+    try:
+        return "" if v is None or v == "" or v != v else pct2(float(v))
+    except (TypeError, ValueError):
+        return str(v)
+
+
+def _text(v: Any) -> str:
+    """Cell text: None/NaN empty, vocabulary underscores as spaces."""
+    if v is None or (isinstance(v, float) and v != v):
+        return ""
+    return str(v).replace("_", " ")
+
+
+def _row_texts(r: dict[str, Any]) -> None:
+    """Pre-formatted cells of one long-table row (no 'None' ever reaches the page)."""
+    r["vaf_text"] = _vaf2(r.get("vaf"))
+    lo, hi = r.get("vaf_ci_low"), r.get("vaf_ci_high")
+    r["ci_text"] = f"{_vaf2(lo)}–{_vaf2(hi)}" if lo is not None and hi is not None else ""
+    r["lod_text"] = _vaf2(r.get("lod_vaf"))
+    alt, depth = r.get("alt_count"), r.get("depth")
+    r["counts_text"] = f"{_num(alt)}/{_num(depth)}" if alt is not None and depth is not None else ""
+    r["status_text"] = _text(r.get("status"))
+    r["trend_text"] = _text(r.get("change"))
+    r["date_text"] = _text(r.get("date"))
+
+
+def _timepoint_texts(t: dict[str, Any]) -> None:
+    sheet, used = t.get("tumor_fraction"), t.get("tf")
+    t["sheet_tf_text"] = _vaf2(sheet) if isinstance(sheet, (int, float)) else _text(sheet)
+    lo, hi = t.get("tf_ci_low"), t.get("tf_ci_high")
+    ci = f" (95% CI {_vaf2(lo)}–{_vaf2(hi)})" if lo is not None and hi is not None else ""
+    src = f", {_text(t.get('tf_source'))}" if t.get("tf_source") else ""
+    t["tf_text"] = f"{_vaf2(used)}{ci}{src}" if isinstance(used, (int, float)) else t["sheet_tf_text"]
+    call = t.get("mrd_call")
+    bits = []
+    if t.get("mrd_p_value") is not None:
+        from annotator.report.trajectory import p_text
+
+        bits.append(p_text(float(t["mrd_p_value"])))
+    if t.get("mrd_lod_vaf") is not None:
+        bits.append(f"LoD {_vaf2(t['mrd_lod_vaf'])}")
+    t["mrd_text"] = _text(call)
+    t["mrd_detail"] = ", ".join(bits)
+    t["mrd_class"] = {"positive": "mrd-pos", "negative": "mrd-neg"}.get(str(call), "mrd-na")
+    t["response_text"] = _text(t.get("molecular_response"))
+    for k in ("sample", "date", "therapy"):
+        t[f"{k}_text"] = _text(t.get(k))
+    t["input_text"] = _text(t.get("input") or t.get("path") or t.get("vcf"))
+
+
+def _timepoint_rows(tps: list[dict[str, Any]], labels: list[str],
+                    document: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+    """Timepoint table rows: what the caller gave, completed from the track document."""
+    doc_tps = {str(t.get("label")): t for t in (document or {}).get("timepoints") or []}
+    out = []
+    for lbl, t in zip(labels, tps, strict=True):
+        row = {"label": lbl, **(t if isinstance(t, Mapping) else {})}
+        for k, v in ctxmod.to_plain(doc_tps.get(lbl, {})).items():
+            if row.get(k) in (None, ""):
+                row[k] = v
+        _timepoint_texts(row)
+        out.append(row)
+    return out
+
+
+def _dated_alerts(alerts: Sequence[Mapping[str, Any]], document: Mapping[str, Any] | None,
+                  labels: list[str], rows: list[dict[str, Any]]) -> Sequence[Mapping[str, Any]]:
+    """Add the draw date to alert titles (the track document says which timepoint each is)."""
+    doc_alerts = list((document or {}).get("alerts") or [])
+    dates = {r["label"]: r.get("date") for r in rows}
+    if len(doc_alerts) != len(alerts):
+        return list(alerts)
+    out = []
+    for a, d in zip(alerts, doc_alerts, strict=True):
+        date = dates.get(str(d.get("timepoint")))
+        title = str(a.get("title") or "")
+        out.append({**a, "title": f"{title} ({date})" if date and str(date) not in title else title,
+                    "date": date, "timepoint": d.get("timepoint")})
+    return out
+
+
 def patient_context(
     *,
     patient: str,
@@ -207,18 +309,20 @@ def patient_context(
     provenance: Mapping[str, Any],
     panel: Any,
     notes: Sequence[str],
+    document: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     tps = [ctxmod.to_plain(t) for t in timepoints]
     labels = [_tp_label(t) for t in tps]
     long_rows = [ctxmod.to_plain(dict(r)) for r in rows]
     for r in long_rows:
-        r.setdefault("change", r.get("hgvsp_short") or r.get("hgvsc") or r.get("alteration_class") or "")
+        r["protein"] = _protein(r)
+        _row_texts(r)
     # one line per alteration with its VAF at each timepoint
     matrix: dict[str, dict[str, Any]] = {}
     for r in long_rows:
-        key = str(r.get("variant_key") or f"{r.get('gene', '')} {r.get('change', '')}")
+        key = str(r.get("variant_key") or f"{r.get('gene', '')} {r['protein']}")
         entry = matrix.setdefault(key, {
-            "key": key, "gene": r.get("gene") or "", "change": r.get("change") or "",
+            "key": key, "gene": r.get("gene") or "", "change": r["protein"],
             "mechanism": "", "level": "", "strategies": "", "cells": {}, "status": "",
         })
         entry["cells"][str(r.get("timepoint"))] = r
@@ -231,18 +335,27 @@ def patient_context(
     for entry in matrix.values():
         vafs = [entry["cells"].get(t, {}).get("vaf") for t in labels]
         entry["vafs"] = vafs
+        entry["tp_cells"] = [entry["cells"].get(t, {}) for t in labels]
+        last: dict[str, Any] = next((c for c in reversed(entry["tp_cells"]) if c), {})
+        entry["status"] = str(last.get("status") or entry["status"] or "")
         entry["level_class"] = ctxmod.level_class(entry["level"])
         entry["level_rank"] = ctxmod.level_rank(entry["level"])
         alterations.append(entry)
     alterations.sort(key=lambda a: (a["level_rank"], a["gene"], a["change"]))
+    tp_rows = _timepoint_rows(tps, labels, document)
     svg = sanitize_svg(trajectory_svg_text) if trajectory_svg_text else ""
+    if not svg and document is not None:
+        from annotator.report.trajectory import draw, from_track
+
+        svg = sanitize_svg(draw(from_track(document, long_rows)))
     if not svg and labels and alterations:
         series = [{"label": f"{a['gene']} {a['change']}".strip(), "values": a["vafs"],
                    "emphasis": bool(a["mechanism"])} for a in alterations[:10]]
-        svg = trajectory_svg(labels, series)
-    extra = sorted({k for r in long_rows for k in r} - set(_CORE_LONG)
-                   - {"hgvsp_short", "hgvsc", "variant_key", "sample", "patient", "strategies",
-                      "rule_id", "alteration_class"})[:6]
+        svg = trajectory_svg(tp_rows, series)
+    extra = [] if document is not None else sorted(
+        {k for r in long_rows for k in r} - set(_CORE_LONG)
+        - {"hgvsp_short", "hgvsc", "variant_key", "sample", "patient", "strategies",
+           "rule_id", "alteration_class", "protein"})[:6]
     mechanisms: dict[str, dict[str, Any]] = {}
     for a in alterations:
         if a["mechanism"]:
@@ -266,13 +379,18 @@ def patient_context(
         "kind": "patient",
         "title": f"resmark patient report: {patient}",
         "patient": patient,
-        "timepoints": [{"label": lbl, **(t if isinstance(t, Mapping) else {})}
-                       for lbl, t in zip(labels, tps, strict=True)],
+        "timepoints": tp_rows,
+        "has_mrd": any(t.get("mrd_call") for t in tp_rows),
+        "has_tf": any(t.get("tf") is not None or t.get("tumor_fraction") is not None for t in tp_rows),
+        "has_therapy": any(t.get("therapy") for t in tp_rows),
+        "has_sample": any(t.get("sample") for t in tp_rows),
+        "has_response": any(t.get("molecular_response") for t in tp_rows),
+        "has_lod": any(r.get("lod_vaf") is not None for r in long_rows),
         "labels": labels,
         "alterations": alterations,
         "long_rows": long_rows,
         "extra_columns": extra,
-        "alerts": ctxmod.sort_alerts(alerts),
+        "alerts": ctxmod.sort_alerts(_dated_alerts(alerts, document, labels, tp_rows)),
         "svg": svg,
         "mechanisms": sorted(({**m, "level_class": ctxmod.level_class(m["level"])}
                               for m in mechanisms.values()),

@@ -18,7 +18,8 @@ def _text(value: Any) -> str:
 
 def _level_class(level: Any) -> str:
     text = str(level or "").strip().upper()[:1]
-    return text.lower() if text in "ABCDEU" and text else "none"
+    return {"L1": "a", "L2": "b", "L3": "c", "L4": "e", "R1": "d", "R2": "d", "R3": "e", "U": "u"}.get(
+        str(level or "").strip().upper(), text.lower() if text in "ABCDE" and text else "none")
 
 
 def _marker_links(m: Mapping[str, Any]) -> set[str]:

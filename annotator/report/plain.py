@@ -9,6 +9,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from annotator.core.brief import brief_message  # re-exported: flag text for the report (context.py)
+
+__all__ = ["brief_message", "to_plain"]
+
 
 def to_plain(obj: Any, _depth: int = 0) -> Any:
     """Dataclasses, mappings, enums and simple objects -> dicts/lists/scalars."""

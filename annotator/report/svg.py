@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import html
 import logging
-import math
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
@@ -101,78 +100,21 @@ def _write(el: ET.Element, out: list[str], top: bool = False) -> None:
 
 # ----------------------------------------------------------------- VAF trajectory
 
-PALETTE = ("#1f5fa8", "#c2410c", "#15803d", "#7c3aed", "#b91c1c", "#0e7490", "#a16207",
-           "#be185d", "#4d7c0f", "#334155")
-
 
 def trajectory_svg(
-    timepoints: Sequence[str],
+    timepoints: Sequence[Any],
     series: Sequence[Mapping[str, Any]],
     *,
-    width: int = 760,
-    height: int = 320,
+    width: int = 900,
     title: str = "Variant allele fraction by timepoint",
 ) -> str:
-    """Line plot of VAF per alteration across timepoints (inline SVG, escaped).
+    """Log-axis VAF plot per alteration across timepoints (``annotator.report.trajectory``).
 
-    ``series``: ``{"label": "PIK3CA p.H1047R", "values": [0.12, None, 0.3], "emphasis": bool}``
-    with one value (a fraction 0..1, or None when not measured) per timepoint.
+    ``timepoints``: labels, or dicts with ``label``/``timepoint`` and optional ``date``,
+    ``therapy``, ``tumor_fraction``; ``series``: ``{"label": "PIK3CA p.H1047R",
+    "values": [0.12, None, 0.3], "emphasis": bool}`` with one VAF (0..1, None = not
+    measured) per timepoint.
     """
-    e = html.escape
-    left, right, top, bottom = 56, 190, 34, 44
-    pw, ph = width - left - right, height - top - bottom
-    n = max(len(timepoints), 1)
-    vals = [v for s in series for v in s.get("values", []) if isinstance(v, (int, float))]
-    vmax = max([0.05, *vals])
-    ymax = _nice_ceiling(vmax)
+    from annotator.report.trajectory import draw, from_values
 
-    def x(i: int) -> float:
-        return left + (pw * i / (n - 1) if n > 1 else pw / 2)
-
-    def y(v: float) -> float:
-        return top + ph - ph * (v / ymax)
-
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
-             f'role="img" aria-label="{e(title)}" class="trajectory">',
-             f"<title>{e(title)}</title>"]
-    for k in range(5):
-        v = ymax * k / 4
-        yy = y(v)
-        parts.append(f'<line x1="{left}" x2="{left + pw}" y1="{yy:.1f}" y2="{yy:.1f}" class="grid"/>')
-        parts.append(f'<text x="{left - 8}" y="{yy + 4:.1f}" text-anchor="end" class="tick">'
-                     f"{e(_pct(v))}</text>")
-    for i, tp in enumerate(timepoints):
-        parts.append(f'<line x1="{x(i):.1f}" x2="{x(i):.1f}" y1="{top}" y2="{top + ph}" class="grid v"/>')
-        parts.append(f'<text x="{x(i):.1f}" y="{top + ph + 18}" text-anchor="middle" class="tick">'
-                     f"{e(str(tp))}</text>")
-    parts.append(f'<text x="{left - 44}" y="{top - 14}" class="axis">VAF</text>')
-    for j, s in enumerate(series):
-        colour = PALETTE[j % len(PALETTE)]
-        values = list(s.get("values", []))[: len(timepoints)]
-        pts = [(x(i), y(float(v))) for i, v in enumerate(values) if isinstance(v, (int, float))
-               and not math.isnan(float(v))]
-        cls = "series emphasis" if s.get("emphasis") else "series"
-        if len(pts) > 1:
-            d = " ".join(f"{px:.1f},{py:.1f}" for px, py in pts)
-            parts.append(f'<polyline points="{d}" fill="none" stroke="{colour}" class="{cls}"/>')
-        for px, py in pts:
-            parts.append(f'<circle cx="{px:.1f}" cy="{py:.1f}" r="4" fill="{colour}" class="dot"/>')
-        ly = top + 6 + j * 18
-        if ly < top + ph:
-            parts.append(f'<rect x="{left + pw + 16}" y="{ly - 8}" width="12" height="12" rx="2" fill="{colour}"/>')
-            label = str(s.get("label", ""))
-            parts.append(f'<text x="{left + pw + 34}" y="{ly + 2}" class="legend">'
-                         f"{e(label[:28] + ('…' if len(label) > 28 else ''))}<title>{e(label)}</title></text>")
-    parts.append("</svg>")
-    return "".join(parts)
-
-
-def _nice_ceiling(v: float) -> float:
-    for step in (0.01, 0.02, 0.05, 0.1, 0.2, 0.25, 0.5, 0.75, 1.0):
-        if v <= step:
-            return step
-    return math.ceil(v)
-
-
-def _pct(v: float) -> str:
-    return f"{v * 100:.0f}%" if v == 0 or v * 100 >= 1 else f"{v * 100:.1f}%"
+    return draw(from_values(timepoints, series, title), width=width)

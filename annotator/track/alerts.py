@@ -1,13 +1,15 @@
 """Patient-level summaries: VAF per timepoint, molecular response, resistance alerts.
 
 * ``max_vaf`` / ``mean_vaf``: over the small variants measured at that
-  timepoint (status other than ``not_assessed``), possible germline variants
-  excluded.
-* Molecular response at timepoint t: the mean VAF of the variants measured at
-  both baseline and t, divided by the baseline mean of the same variants.
-  ratio <= 1 - response_fall: ``response`` (``clearance`` if no variant is
-  detected and every measured one is ``not_detected`` with power);
-  ratio >= 1 + progression_rise: ``progression``; else ``stable``.
+  timepoint (status other than ``not_assessed``); germline, CHIP and
+  artefact sites excluded.
+* Molecular response at timepoint t vs baseline: the tumour-fraction ratio
+  (sheet values at both, else estimates at both; annotator/track/mrd.py),
+  else the paired mean-VAF ratio.  ratio <= 1 - response_fall: ``response``;
+  >= 1 + progression_rise: ``progression``; else ``stable``.  ``clearance``
+  needs the pooled MRD test negative with its LoD <= the clearance VAF (and
+  positive at baseline).  A timepoint with a supported emerging/rising or
+  polyclonal alert is ``emerging_resistance`` unless it is ``progression``.
 * Alerts: a knowledge-base alteration (rule matched) whose change against
   the previous timepoint or the baseline is ``emerging``/``rising``
   (confidence ``supported``), or that is detected where the earlier timepoint
@@ -22,13 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from annotator.track.model import (
-    GERMLINE_MIN_DEPTH,
-    GERMLINE_VAF_BAND,
-    INCREASES,
-    Observation,
-    Thresholds,
-)
+from annotator.track.model import INCREASES, Observation, Thresholds
 
 # Which therapy words belong to which knowledge-base drug class, to say whether an
 # alert concerns the therapy the patient is on (free text in the sample sheet).
@@ -44,20 +40,11 @@ THERAPY_KEYWORDS: dict[str, tuple[str, ...]] = {
 }
 
 
-def possible_germline(obs: Sequence[Observation]) -> bool:
-    """Heterozygous-like (or ~1) VAF at every timepoint with enough depth."""
-    vals = [o.vaf for o in obs if o.vaf is not None and (o.evidence.depth or 0) >= GERMLINE_MIN_DEPTH]
-    if len(vals) < 2:
-        return False
-    lo, hi = GERMLINE_VAF_BAND
-    return all(lo <= v <= hi for v in vals) or all(v >= 0.9 for v in vals)
-
-
 @dataclass(frozen=True)
 class TimepointSummary:
     timepoint: str
     date: str | None
-    tumor_fraction: float | None
+    tumor_fraction: float | None  # the sheet's value (as given)
     therapy: str | None
     n_tracked: int
     n_measured: int
@@ -69,6 +56,24 @@ class TimepointSummary:
     baseline_paired_mean_vaf: float | None = None
     mean_vaf_ratio: float | None = None
     molecular_response: str = "not_evaluable"
+    n_low_level: int = 0
+    n_excluded: int = 0  # germline / CHIP variants left out
+    n_artefact: int = 0  # sites whose background is too high to monitor
+    tf: float | None = None  # tumour fraction used (sheet or estimate)
+    tf_ci_low: float | None = None
+    tf_ci_high: float | None = None
+    tf_source: str | None = None  # sheet | estimate
+    tf_clonal_sites: int = 0
+    tf_ratio: float | None = None  # tf / baseline tf (same source)
+    response_basis: str | None = None  # tumor_fraction | mean_vaf
+    mrd_call: str = "not_assessable"
+    mrd_p_value: float | None = None
+    mrd_lod_vaf: float | None = None
+    mrd_sites: int = 0
+    mrd_alt_total: int = 0
+    mrd_depth_total: int = 0
+    counting_unit: str = "reads"
+    alerts_here: int = 0  # supported emerging/rising/polyclonal alerts at this timepoint
 
 
 def summarise_timepoints(
@@ -76,14 +81,18 @@ def summarise_timepoints(
     specs: Sequence[Any],
     baseline_index: int,
     th: Thresholds,
+    tfs: Sequence[Any] | None = None,
+    mrd: Sequence[Any] | None = None,
 ) -> list[TimepointSummary]:
-    """``columns[t]`` holds every small-variant observation at timepoint t."""
+    """``columns[t]`` holds every observation at timepoint t; ``tfs``/``mrd`` from annotator.track.mrd."""
     out = []
     base = columns[baseline_index]
     for t, (col, spec) in enumerate(zip(columns, specs, strict=True)):
-        usable = [o for o in col if not o.variant.is_copy_number and not o.possible_germline]
+        usable = [o for o in col if not o.variant.is_copy_number and not o.excluded and o.monitorable]
         measured = [o for o in usable if o.status != "not_assessed" and o.vaf is not None]
         vafs = [o.vaf for o in measured if o.vaf is not None]
+        tf = tfs[t] if tfs is not None else None
+        m = mrd[t] if mrd is not None else None
         s = TimepointSummary(
             timepoint=spec.label,
             date=spec.date.isoformat() if spec.date else None,
@@ -91,11 +100,25 @@ def summarise_timepoints(
             therapy=spec.therapy,
             n_tracked=len(col),
             n_measured=len(measured),
-            n_detected=sum(o.status == "detected" for o in col),
+            n_detected=sum(o.status == "detected" for o in col if not o.excluded and o.monitorable),
             max_vaf=max(vafs) if vafs else None,
             mean_vaf=sum(vafs) / len(vafs) if vafs else None,
+            n_low_level=sum(o.status == "low_level" for o in col),
+            n_excluded=sum(o.excluded for o in col),
+            n_artefact=sum(not o.monitorable for o in col),
+            tf=tf.value if tf else None, tf_ci_low=tf.low if tf else None,
+            tf_ci_high=tf.high if tf else None, tf_source=tf.source if tf else None,
+            tf_clonal_sites=tf.n_clonal if tf else 0,
+            mrd_call=m.call if m else "not_assessable", mrd_p_value=m.p_value if m else None,
+            mrd_lod_vaf=m.lod_vaf if m else None, mrd_sites=m.n_sites if m else 0,
+            mrd_alt_total=m.alt_total if m else 0, mrd_depth_total=m.depth_total if m else 0,
+            counting_unit=m.unit if m else "reads",
         )
-        out.append(s if t == baseline_index else _response(s, usable, base, th))
+        out.append(s)
+    bs = out[baseline_index]
+    for t in range(len(out)):
+        if t != baseline_index:
+            out[t] = _response(out[t], columns[t], base, bs, th)
     out[baseline_index] = _replace(out[baseline_index], molecular_response="baseline")
     return out
 
@@ -106,34 +129,63 @@ def _replace(s: TimepointSummary, **kw: Any) -> TimepointSummary:
     return replace(s, **kw)
 
 
+def _label(ratio: float, th: Thresholds) -> str:
+    if ratio <= 1 - th.response_fall:
+        return "response"
+    if ratio >= 1 + th.progression_rise:
+        return "progression"
+    return "stable"
+
+
 def _response(
-    s: TimepointSummary, col: Sequence[Observation], base: Sequence[Observation], th: Thresholds
+    s: TimepointSummary, col: Sequence[Observation], base: Sequence[Observation],
+    bs: TimepointSummary, th: Thresholds,
 ) -> TimepointSummary:
+    """Molecular response vs baseline: tumour-fraction ratio, else the paired mean-VAF ratio."""
+    kw: dict[str, Any] = {}
     base_by_key = {o.variant.variant_key: o for o in base}
     pairs = [
         (base_by_key[o.variant.variant_key], o) for o in col
-        if o.variant.variant_key in base_by_key and o.vaf is not None and o.status != "not_assessed"
+        if not o.variant.is_copy_number and not o.excluded and o.monitorable
+        and o.variant.variant_key in base_by_key and o.vaf is not None and o.status != "not_assessed"
         and base_by_key[o.variant.variant_key].vaf is not None
         and base_by_key[o.variant.variant_key].status != "not_assessed"
     ]
-    if not pairs:
-        return s
-    b = sum(p[0].vaf or 0.0 for p in pairs) / len(pairs)
-    c = sum(p[1].vaf or 0.0 for p in pairs) / len(pairs)
-    kw: dict[str, Any] = {"paired_variants": len(pairs), "paired_mean_vaf": c, "baseline_paired_mean_vaf": b}
-    if b <= 0:
-        kw["molecular_response"] = "progression" if c > 0 and s.n_detected else "not_evaluable"
-        return _replace(s, **kw)
-    ratio = c / b
-    kw["mean_vaf_ratio"] = ratio
-    if ratio <= 1 - th.response_fall:
-        cleared = all(o.status == "not_detected" for o in col if o.status != "not_assessed")
-        kw["molecular_response"] = "clearance" if cleared and s.n_detected == 0 else "response"
-    elif ratio >= 1 + th.progression_rise:
-        kw["molecular_response"] = "progression"
-    else:
-        kw["molecular_response"] = "stable"
+    label = "not_evaluable"
+    if pairs:
+        b = sum(p[0].vaf or 0.0 for p in pairs) / len(pairs)
+        c = sum(p[1].vaf or 0.0 for p in pairs) / len(pairs)
+        kw.update(paired_variants=len(pairs), paired_mean_vaf=c, baseline_paired_mean_vaf=b)
+        if b > 0:
+            kw["mean_vaf_ratio"] = c / b
+            label, kw["response_basis"] = _label(c / b, th), "mean_vaf"
+        elif c > 0 and s.n_detected:
+            label, kw["response_basis"] = "progression", "mean_vaf"
+    if s.tf is not None and bs.tf is not None and s.tf_source == bs.tf_source:
+        if bs.tf > 0:
+            kw["tf_ratio"] = s.tf / bs.tf
+            label, kw["response_basis"] = _label(s.tf / bs.tf, th), "tumor_fraction"
+        elif s.tf > 0 and s.mrd_call == "positive":
+            label, kw["response_basis"] = "progression", "tumor_fraction"
+    if (s.mrd_call == "negative" and s.mrd_lod_vaf is not None and s.mrd_lod_vaf <= th.statement_vaf
+            and bs.mrd_call == "positive"):
+        label = "clearance"  # pooled test negative and powered at the clearance VAF
+    elif label == "clearance":
+        label = "response"
+    kw["molecular_response"] = label
     return _replace(s, **kw)
+
+
+def with_alerts(summaries: Sequence[TimepointSummary], alerts: Sequence[Alert]) -> list[TimepointSummary]:
+    """Consistency: a timepoint with a supported emerging/rising alert is never stable/response/clearance."""
+    out = []
+    for s in summaries:
+        here = [a for a in alerts if a.timepoint == s.timepoint and a.confidence == "supported"]
+        kw: dict[str, Any] = {"alerts_here": len(here)}
+        if here and s.molecular_response in ("stable", "response", "clearance", "not_evaluable"):
+            kw["molecular_response"] = "emerging_resistance"
+        out.append(_replace(s, **kw))
+    return out
 
 
 @dataclass(frozen=True)
@@ -184,8 +236,8 @@ def variant_alerts(patient: str, obs: Sequence[Observation], therapies: Sequence
     out: list[Alert] = []
     for i, o in enumerate(obs):
         v = o.variant
-        if v.rule_id is None:
-            continue
+        if v.rule_id is None or o.excluded or not o.monitorable:
+            continue  # germline / CHIP / artefact sites raise no resistance alert
         prev, base = o.vs_previous, o.vs_baseline
         changes = {c.change for c in (prev, base) if c is not None}
         if changes & INCREASES:
@@ -198,7 +250,7 @@ def variant_alerts(patient: str, obs: Sequence[Observation], therapies: Sequence
         # the sheet gives the therapy at each draw: the change happened under the later one
         therapy = therapies[i] or (therapies[i - 1] if i > 0 else None)
         best = prev if prev is not None and prev.change in INCREASES else base
-        test = (f"; Fisher p={best.p_value:.2g}, BH q={best.q_value:.2g} vs {best.against}"
+        test = (f"; beta-binomial LRT p={best.p_value:.2g}, BH q={best.q_value:.2g} vs {best.against}"
                 if best is not None and best.p_value is not None and best.q_value is not None else "")
         on = related_therapy(v.drug_classes, therapy)
         msg = (
@@ -233,7 +285,8 @@ def polyclonal_alerts(
     """Several distinct detected KB alterations in one gene or one mechanism, one of them new."""
     out: list[Alert] = []
     for t, col in enumerate(columns):
-        detected = [o for o in col if o.status == "detected" and o.variant.rule_id]
+        detected = [o for o in col if o.status == "detected" and o.variant.rule_id
+                    and not o.excluded and o.monitorable]
         groups: dict[tuple[str, str], list[Observation]] = {}
         for o in detected:
             if o.variant.gene:

@@ -70,10 +70,13 @@ def read_timepoint(spec: TimepointSpec, run: Any) -> TimepointCalls:
     from annotator.annotation.single import annotate_file
 
     ctx = run
-    if spec.cnv is not None:
-        # the copy-number file is per timepoint: a context of its own, sharing panel and references
+    # the sheet's therapy at this timepoint is the history the strategies are ranked for
+    therapy = {"prior_therapy": (spec.therapy,)} if spec.therapy else {}
+    if spec.cnv is not None or therapy:
+        # per-timepoint inputs: a context of its own, sharing panel and references
+        cnv = {"cnv": str(spec.cnv), "tumor_fraction": spec.tumor_fraction} if spec.cnv is not None else {}
         ctx = RunContext(
-            config=replace(run.config, cnv=str(spec.cnv), tumor_fraction=spec.tumor_fraction),
+            config=replace(run.config, **cnv, **therapy),
             panel=run.panel,
             references=run.references,
             engines=run.engines,

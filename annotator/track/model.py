@@ -13,13 +13,13 @@ from pathlib import Path
 
 from annotator.track.regenotype import MIN_BASE_QUALITY, MIN_MAPPING_QUALITY
 
-STATUSES = ("detected", "not_detected", "not_assessable", "not_assessed")
+STATUSES = ("detected", "low_level", "not_detected", "not_assessable", "not_assessed")
 STATUS_REASONS = (
-    "called",  # a PASS record in the timepoint's VCF
-    "reads",  # alt reads >= min_alt_reads (re-genotyped or filtered record)
-    "called_without_counts",  # PASS record whose caller gave no read counts
-    "powered",  # measured, too few alt reads, power >= min_power
-    "low_power",  # measured, too few alt reads, power < min_power
+    "significant",  # alt count significant against the site's background (p <= detection_alpha)
+    "below_significance",  # alt count above the background mean but not significant (low level)
+    "called_without_counts",  # PASS record whose caller gave no read counts (low level)
+    "powered",  # not significant, power at clearance_vaf >= min_power
+    "low_power",  # not significant, power at clearance_vaf < min_power
     "no_coverage",  # reads given but no informative read at the site
     "no_evidence",  # no reads and no record at this timepoint
     "copy_number_call",  # copy-number call present
@@ -37,13 +37,30 @@ CHANGES = (
     "not_evaluable",  # read counts missing at one of the two timepoints
 )
 RESPONSES = (
-    "baseline", "clearance", "response", "stable", "progression", "not_evaluable",
+    "baseline", "clearance", "response", "stable", "progression", "emerging_resistance",
+    "not_evaluable",
 )
+MRD_CALLS = ("positive", "negative", "not_assessable")
+ORIGINS = (
+    "tumour",  # presumed tumour-derived (default)
+    "possible_chip",  # known CHIP gene, no white-cell data: flagged, not excluded
+    "chip",  # present in the matched white cells at a non-germline VAF: excluded
+    "germline",  # ~50 %/100 % in white cells, or at every timepoint: excluded
+)
+EXCLUDED_ORIGINS = frozenset({"chip", "germline"})
+CHIP_GENES = frozenset({"DNMT3A", "TET2", "ASXL1", "PPM1D", "TP53", "JAK2", "SF3B1", "SRSF2", "CBL",
+                        "GNB1", "GNAS", "IDH2", "CHEK2"})
 INCREASES = frozenset({"emerging", "rising"})
 
-DEFAULT_MIN_ALT_READS = 3
+DEFAULT_MIN_ALT_READS = 2
 DEFAULT_MIN_POWER = 0.8
 DEFAULT_ALPHA = 0.05
+DEFAULT_DETECTION_ALPHA = 0.01
+DEFAULT_LOD_POWER = 0.95
+DEFAULT_CLEARANCE_VAF = 0.001
+DEFAULT_MAX_BACKGROUND = 0.005
+DEFAULT_CHANGE_RHO = 1e-4
+DEFAULT_MRD_ALPHA = 0.01
 DEFAULT_MIN_FOLD_CHANGE = 1.5
 DEFAULT_RESPONSE_FALL = 0.5
 DEFAULT_PROGRESSION_RISE = 0.5
@@ -58,12 +75,21 @@ class Thresholds:
 
     min_base_quality: int = MIN_BASE_QUALITY
     min_mapping_quality: int = MIN_MAPPING_QUALITY
-    min_alt_reads: int = DEFAULT_MIN_ALT_READS
+    min_alt_reads: int = DEFAULT_MIN_ALT_READS  # needed as well as significance
     min_vaf: float = 0.0
-    min_power: float = DEFAULT_MIN_POWER
-    power_vaf: float | None = None  # None: the variant's highest observed VAF
-    alpha: float = DEFAULT_ALPHA  # on BH q-values
-    min_fold_change: float = DEFAULT_MIN_FOLD_CHANGE  # rising / falling need this VAF ratio
+    min_power: float = DEFAULT_MIN_POWER  # power at clearance_vaf for "not_detected"
+    power_vaf: float | None = None  # deprecated alias of clearance_vaf (never the peak VAF)
+    clearance_vaf: float = DEFAULT_CLEARANCE_VAF  # VAF that non-detection and clearance are stated at
+    detection_alpha: float = DEFAULT_DETECTION_ALPHA  # per-observation test against background
+    lod_power: float = DEFAULT_LOD_POWER  # LoD = VAF detected with this probability
+    background_floor: float = 1e-4  # background rate never assumed lower
+    background_cv: float = 0.5  # between-sample CV of the background when not estimable
+    max_background: float = DEFAULT_MAX_BACKGROUND  # higher: artefact site, not monitored
+    change_rho: float = DEFAULT_CHANGE_RHO  # beta-binomial overdispersion of the change test
+    alpha: float = DEFAULT_ALPHA  # on change-test p-values (q-values with adjust="bh")
+    adjust: str = "none"  # none | bh: classify changes on p or on BH q-values
+    mrd_alpha: float = DEFAULT_MRD_ALPHA  # patient-level pooled test
+    min_fold_change: float = DEFAULT_MIN_FOLD_CHANGE  # emerging / rising / falling need this VAF ratio
     ci_level: float = 0.95
     ci_method: str = "clopper-pearson"
     response_fall: float = DEFAULT_RESPONSE_FALL  # mean VAF fall for "response"
@@ -74,12 +100,21 @@ class Thresholds:
         out = []
         if self.min_alt_reads < 1:
             out.append(f"--min-alt-reads must be >= 1, not {self.min_alt_reads}")
-        for name in ("min_vaf", "min_power", "alpha", "ci_level", "response_fall"):
+        for name in ("min_vaf", "min_power", "alpha", "ci_level", "response_fall", "detection_alpha",
+                     "lod_power", "background_floor", "max_background", "mrd_alpha", "change_rho"):
             v = getattr(self, name)
             if not 0 <= v <= 1:
                 out.append(f"--{name.replace('_', '-')} must be in [0, 1], not {v}")
         if self.power_vaf is not None and not 0 < self.power_vaf <= 1:
             out.append(f"--power-vaf must be in (0, 1], not {self.power_vaf}")
+        if not self.background_floor > 0:
+            out.append(f"--background-floor must be > 0, not {self.background_floor}")
+        if not 0 < self.clearance_vaf <= 1:
+            out.append(f"--clearance-vaf must be in (0, 1], not {self.clearance_vaf}")
+        if self.background_cv < 0:
+            out.append(f"--background-cv must be >= 0, not {self.background_cv}")
+        if self.adjust not in ("none", "bh"):
+            out.append(f"--adjust must be none or bh, not {self.adjust!r}")
         if self.min_fold_change < 1:
             out.append(f"--min-fold-change must be >= 1, not {self.min_fold_change}")
         if self.progression_rise < 0:
@@ -89,6 +124,11 @@ class Thresholds:
         if self.ci_method not in ("clopper-pearson", "wilson"):
             out.append(f"--ci-method must be clopper-pearson or wilson, not {self.ci_method!r}")
         return out
+
+    @property
+    def statement_vaf(self) -> float:
+        """The VAF non-detection and clearance are stated at."""
+        return self.power_vaf if self.power_vaf is not None else self.clearance_vaf
 
 
 @dataclass(frozen=True)
@@ -121,6 +161,10 @@ class TrackConfig:
     html: bool = True  # self-contained <patient>.report.html
     force: bool = False
     command: Sequence[str] | None = None
+    pon: str | Path | None = None  # panel-of-normals directory (``resmark pon build``)
+    # without UMIs, count fragments with the same outer ends once (unflagged PCR duplicates);
+    # None: automatically when no read carries a UMI tag or a duplicate flag
+    by_position: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -136,6 +180,8 @@ class TimepointSpec:
     tumor_fraction: float | None = None
     therapy: str | None = None
     cnv: Path | None = None
+    wbc_reads: Path | None = None  # matched white-cell BAM/CRAM (CHIP / germline)
+    wbc_vcf: Path | None = None  # matched white-cell VCF
     where: str = ""  # "line 3" in the sample sheet, for messages
     order: int = 0  # position in the sheet
 
@@ -156,6 +202,9 @@ class Evidence:
     other_count: int | None = None
     discordant_pairs: int | None = None
     copy_number: float | None = None
+    unit: str = "reads"  # what alt_count/depth count: reads | molecules | duplex_molecules
+    read_alt_count: int | None = None  # reads, when the counts are molecules
+    read_depth: int | None = None
 
     @property
     def vaf(self) -> float | None:
@@ -223,3 +272,32 @@ class Observation:
     vs_previous: Comparison | None = None
     vs_baseline: Comparison | None = None
     possible_germline: bool = False
+    detection: Detection | None = None  # test against the site's background
+    origin: str = "tumour"  # ORIGINS
+    origin_reason: str | None = None
+    tumor_fraction: float | None = None  # used at this timepoint (sheet or estimate)
+    vaf_tf: float | None = None  # background-corrected VAF / tumour fraction
+
+    @property
+    def excluded(self) -> bool:
+        """Germline or CHIP: left out of response, clearance and resistance alerts."""
+        return self.origin in EXCLUDED_ORIGINS
+
+    @property
+    def monitorable(self) -> bool:
+        return self.detection is None or not self.detection.artefact
+
+
+@dataclass(frozen=True, slots=True)
+class Detection:
+    """One observation tested against its site's background (annotator/track/background.py)."""
+
+    background_rate: float
+    background_rho: float
+    background_source: str
+    background_samples: int
+    p_value: float | None  # P(X >= alt) under the background
+    lob: int | None  # limit of blank (counts) at this depth
+    lob_vaf: float | None  # lob / depth
+    lod_vaf: float | None  # VAF detected with probability lod_power at this depth
+    artefact: bool = False  # background >= max_background: site not monitored

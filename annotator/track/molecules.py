@@ -28,7 +28,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     from pysam import AlignedSegment
@@ -37,9 +37,8 @@ UNITS = ("reads", "position_families", "umi_families", "duplex_families")
 _RANK = {u: i for i, u in enumerate(UNITS)}
 
 
-@dataclass(frozen=True, slots=True)
-class ReadTags:
-    """What one read says about its molecule (from ``family_of``)."""
+class ReadTags(NamedTuple):
+    """What one read says about its molecule (from ``family_of``; a tuple: made once per fragment)."""
 
     family: object  # hashable family id
     unit: str  # one of UNITS
@@ -129,6 +128,9 @@ def fragments(t: FragmentTally) -> tuple[dict[str, str], int]:
 def _majority(alleles: list[str]) -> str | None:
     if not alleles:
         return None
+    first = alleles[0]
+    if all(a == first for a in alleles):  # the usual family: every copy agrees
+        return first
     (top, n), *rest = Counter(alleles).most_common(2)
     return top if 2 * n > len(alleles) else None
 
@@ -161,8 +163,8 @@ def molecules(t: FragmentTally, frags: dict[str, str]) -> Tally:
 
 def _family_allele(members: list[tuple[str, str | None]]) -> tuple[str | None, bool]:
     """(allele or None when discordant, seen as a duplex)."""
-    if len(members) == 1 and members[0][1] is None:
-        return members[0][0], False
+    if all(st is None for _, st in members):  # no strand information: plain majority
+        return _majority([a for a, _ in members]), False
     consensus = [a for a, s in members if s == "AB"]
     strand_a = [a for a, s in members if s == "A"]
     strand_b = [a for a, s in members if s == "B"]

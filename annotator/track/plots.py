@@ -1,135 +1,36 @@
-"""VAF-trajectory plots: a self-contained SVG written by hand (no dependency),
-plus a PNG when matplotlib (``resmark[plot]``) is installed.
+"""VAF-trajectory plots of one patient: a self-contained SVG (no dependency), plus a PNG
+when matplotlib (``resmark[plot]``) is installed.
 
-Markers: filled circle = detected, open circle = not detected (measured, with
-power), cross = not assessable, nothing = not assessed (the line breaks).
-Alerted variants are drawn with a thicker line.
+Both are drawn from the patient document (``outputs.patient_document``) and the
+patient's long-table rows, joined by ``annotator.report.trajectory.from_track``:
+log VAF axis with 95 % CI whiskers and the limit-of-detection band, real dates
+on the x-axis, therapy bands, dated alert markers, the tumour-fraction trend
+and the patient-level MRD call per timepoint (whatever the document carries).
+
+Markers: filled circle = detected, diamond = low-level evidence, open circle =
+not detected, cross = not assessable, nothing = not assessed (the line
+breaks).  Variants with an alert are drawn thicker.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import math
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from xml.sax.saxutils import escape
+from typing import Any
 
-from annotator.track.model import Observation
+from annotator.report.trajectory import PALETTE, THERAPY_FILLS, Trajectory, draw, from_track
 
 log = logging.getLogger(__name__)
 
-PALETTE = (
-    "#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d",
-    "#666666", "#1f78b4", "#b2df8a", "#fb9a99", "#cab2d6",
-)
-WIDTH, HEIGHT = 760, 420
-MARGIN_L, MARGIN_R, MARGIN_T, MARGIN_B = 70, 230, 50, 70
+
+def svg_text(document: Mapping[str, Any], rows: Sequence[Mapping[str, Any]] = ()) -> str:
+    return draw(from_track(document, rows)) + "\n"
 
 
-def _attr(text: str) -> str:
-    return escape(text, {'"': "&quot;", "'": "&apos;"})
-
-
-def _series(by_variant: dict[str, list[Observation]]) -> list[tuple[str, list[Observation]]]:
-    return [
-        (obs[0].variant.label, obs) for obs in by_variant.values()
-        if not obs[0].variant.is_copy_number and any(o.vaf is not None for o in obs)
-    ]
-
-
-def svg_text(
-    patient: str,
-    labels: Sequence[str],
-    by_variant: dict[str, list[Observation]],
-    alerted: set[str],
-) -> str:
-    series = _series(by_variant)
-    vmax = max([o.vaf or 0.0 for _, obs in series for o in obs] + [0.01])
-    ymax = min(1.0, vmax * 1.15)
-    pw, ph = WIDTH - MARGIN_L - MARGIN_R, HEIGHT - MARGIN_T - MARGIN_B
-    n = len(labels)
-
-    def x(i: int) -> float:
-        return MARGIN_L + (pw * i / (n - 1) if n > 1 else pw / 2)
-
-    def y(v: float) -> float:
-        return MARGIN_T + ph * (1 - v / ymax)
-
-    out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" '
-        f'viewBox="0 0 {WIDTH} {HEIGHT}" font-family="Helvetica, Arial, sans-serif" font-size="12">',
-        f"<title>{escape(f'VAF trajectories: {patient}')}</title>",
-        f'<rect width="{WIDTH}" height="{HEIGHT}" fill="white"/>',
-        f'<text x="{MARGIN_L}" y="28" font-size="16" font-weight="bold">'
-        f"{escape(f'{patient}: variant allele fraction over time')}</text>",
-        f'<line x1="{MARGIN_L}" y1="{MARGIN_T + ph}" x2="{MARGIN_L + pw}" y2="{MARGIN_T + ph}" stroke="black"/>',
-        f'<line x1="{MARGIN_L}" y1="{MARGIN_T}" x2="{MARGIN_L}" y2="{MARGIN_T + ph}" stroke="black"/>',
-    ]
-    for k in range(6):
-        v = ymax * k / 5
-        out.append(f'<line x1="{MARGIN_L - 4}" y1="{y(v):.1f}" x2="{MARGIN_L + pw}" y2="{y(v):.1f}" '
-                   'stroke="#dddddd"/>')
-        out.append(f'<text x="{MARGIN_L - 8}" y="{y(v) + 4:.1f}" text-anchor="end">{100 * v:.1f}%</text>')
-    for i, lab in enumerate(labels):
-        out.append(f'<text x="{x(i):.1f}" y="{MARGIN_T + ph + 20}" text-anchor="middle">{escape(lab)}</text>')
-    out.append(f'<text x="{MARGIN_L + pw / 2:.1f}" y="{HEIGHT - 20}" text-anchor="middle">timepoint</text>')
-    out.append(f'<text x="18" y="{MARGIN_T + ph / 2:.1f}" text-anchor="middle" '
-               f'transform="rotate(-90 18 {MARGIN_T + ph / 2:.1f})">VAF</text>')
-    for j, (label, obs) in enumerate(series):
-        colour = PALETTE[j % len(PALETTE)]
-        key = obs[0].variant.variant_key
-        width = 3.5 if key in alerted else 1.5
-        segment: list[str] = []
-        segments: list[list[str]] = []
-        for i, o in enumerate(obs):
-            if o.vaf is None or o.status == "not_assessed":
-                if segment:
-                    segments.append(segment)
-                segment = []
-                continue
-            segment.append(f"{x(i):.1f},{y(o.vaf):.1f}")
-        if segment:
-            segments.append(segment)
-        out.append(f'<g><title>{escape(label)} ({escape(key)})</title>')
-        out.extend(
-            f'<polyline points="{" ".join(seg)}" fill="none" stroke="{colour}" stroke-width="{width}"/>'
-            for seg in segments if len(seg) > 1
-        )
-        for i, o in enumerate(obs):
-            if o.vaf is None or o.status == "not_assessed":
-                continue
-            cx, cy = x(i), y(o.vaf)
-            tip = f"{label} {o.timepoint}: {o.status}, VAF {100 * o.vaf:.2f}%"
-            if o.status == "detected":
-                shape = f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="4.5" fill="{colour}">'
-            elif o.status == "not_detected":
-                shape = f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="4.5" fill="white" stroke="{colour}" stroke-width="1.5">'
-            else:
-                shape = (f'<path d="M{cx - 4:.1f},{cy - 4:.1f}L{cx + 4:.1f},{cy + 4:.1f}M{cx - 4:.1f},{cy + 4:.1f}'
-                         f'L{cx + 4:.1f},{cy - 4:.1f}" stroke="{colour}" stroke-width="1.5">')
-            closing = "</circle>" if shape.startswith("<circle") else "</path>"
-            out.append(f"{shape}<title>{escape(tip)}</title>{closing}")
-        ly = MARGIN_T + 16 * j + 6
-        lx = MARGIN_L + pw + 16
-        suffix = " (alert)" if key in alerted else ""
-        out.append(f'<line x1="{lx}" y1="{ly}" x2="{lx + 18}" y2="{ly}" stroke="{colour}" stroke-width="{width}"/>')
-        out.append(f'<text x="{lx + 24}" y="{ly + 4}">{escape(_short(label + suffix))}</text>')
-        out.append("</g>")
-    legend_y = MARGIN_T + 16 * len(series) + 20
-    out.append(f'<text x="{MARGIN_L + pw + 16}" y="{legend_y}" fill="#555555" font-size="10">'
-               "filled: detected; open: not detected;</text>")
-    out.append(f'<text x="{MARGIN_L + pw + 16}" y="{legend_y + 13}" fill="#555555" font-size="10">'
-               "x: not assessable; gap: not assessed</text>")
-    out.append("</svg>")
-    return "\n".join(out) + "\n"
-
-
-def _short(text: str, limit: int = 34) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
-
-
-def write_svg(path: Path, patient: str, labels: Sequence[str],
-              by_variant: dict[str, list[Observation]], alerted: set[str]) -> None:
-    path.write_text(svg_text(patient, labels, by_variant, alerted), encoding="utf-8")
+def write_svg(path: Path, document: Mapping[str, Any], rows: Sequence[Mapping[str, Any]] = ()) -> None:
+    path.write_text(svg_text(document, rows), encoding="utf-8")
 
 
 def matplotlib_available() -> bool:
@@ -140,37 +41,108 @@ def matplotlib_available() -> bool:
     return True
 
 
-def write_png(path: Path, patient: str, labels: Sequence[str],
-              by_variant: dict[str, list[Observation]], alerted: set[str]) -> bool:
+def write_png(path: Path, document: Mapping[str, Any], rows: Sequence[Mapping[str, Any]] = ()) -> bool:
     """PNG via matplotlib's object API (no pyplot global state); False when unavailable."""
     try:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
     except ImportError:
         return False
-    fig = Figure(figsize=(8, 4.5), dpi=120)
+    t = from_track(document, rows)
+    fig = Figure(figsize=(9, 4.8), dpi=120)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot(1, 1, 1)
-    for j, (label, obs) in enumerate(_series(by_variant)):
+    xs = _x_values(t)
+    floor = _floor(t)
+    _draw_context(ax, t, xs, floor)
+    for j, s in enumerate(t.series):
         colour = PALETTE[j % len(PALETTE)]
-        key = obs[0].variant.variant_key
-        xs = [i for i, o in enumerate(obs) if o.vaf is not None and o.status != "not_assessed"]
-        ys = [100 * (obs[i].vaf or 0.0) for i in xs]
-        ax.plot(xs, ys, color=colour, linewidth=3 if key in alerted else 1.5,
-                label=label + (" (alert)" if key in alerted else ""))
-        for i in xs:
-            o = obs[i]
-            face = colour if o.status == "detected" else "white"
-            marker = "x" if o.status == "not_assessable" else "o"
-            ax.scatter([i], [100 * (o.vaf or 0.0)], color=colour, facecolors=face if marker == "o" else None,
-                       marker=marker, zorder=3)
-    ax.set_xticks(range(len(labels)))
-    ax.set_xticklabels(list(labels))
-    ax.set_ylabel("VAF (%)")
-    ax.set_xlabel("timepoint")
-    ax.set_title(f"{patient}: variant allele fraction over time")
-    ax.set_ylim(bottom=0)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1), fontsize=8, frameon=False)
+        pts = [(xs[i], max(p.vaf, floor), p) for i, p in enumerate(s.points) if p.vaf is not None]
+        if not pts:
+            continue
+        label = s.label + (" (alert)" if s.emphasis else "")
+        for seg in _segments(s.points, xs, floor):  # a gap where the variant was not assessed
+            ax.plot([a for a, _ in seg], [b for _, b in seg], color=colour,
+                    linewidth=3 if s.emphasis else 1.5, label=label)
+            label = "_nolegend_"
+        for xv, yv, p in pts:
+            if p.ci_low is not None and p.ci_high is not None:
+                ax.vlines(xv, max(p.ci_low, floor), max(p.ci_high, floor), color=colour, linewidth=0.9)
+            marker = {"detected": "o", "low_level": "D", "not_detected": "o"}.get(p.status or "", "x")
+            face = colour if p.status == "detected" else "white"
+            ax.scatter([xv], [yv], color=colour, facecolors=face if marker != "x" else None, marker=marker,
+                       zorder=3, s=28)
+    ax.set_yscale("log")
+    ax.set_ylim(bottom=floor)
+    ax.set_ylabel("VAF (log scale)")
+    ax.set_title(t.title)
+    ax.yaxis.set_major_formatter(_percent_formatter())
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1), fontsize=7, frameon=False)
     fig.tight_layout()
     fig.savefig(str(path), format="png")
     return True
+
+
+def _segments(points: Sequence[Any], xs: list[Any], floor: float) -> list[list[tuple[Any, float]]]:
+    out: list[list[tuple[Any, float]]] = [[]]
+    for i, p in enumerate(points):
+        if p.vaf is None:
+            out.append([])
+        else:
+            out[-1].append((xs[i], max(p.vaf, floor)))
+    return [seg for seg in out if seg]
+
+
+def _x_values(t: Trajectory) -> list[Any]:
+    if t.timepoints and all(tp.date for tp in t.timepoints):
+        return [tp.date for tp in t.timepoints]
+    return list(range(len(t.timepoints)))
+
+
+def _floor(t: Trajectory) -> float:
+    vals = [v for s in t.series for p in s.points for v in (p.vaf, p.ci_low, p.lod) if v]
+    vals += [tp.tf for tp in t.timepoints if tp.tf]
+    return 10.0 ** math.floor(math.log10(min(vals))) if vals else 1e-3
+
+
+def _draw_context(ax: Any, t: Trajectory, xs: list[Any], floor: float) -> None:
+    """Therapy bands, LoD band, tumour fraction, alert lines, MRD calls and x labels."""
+    colours: dict[str, str] = {}
+    for i, tp in enumerate(t.timepoints):
+        if tp.therapy:
+            c = colours.setdefault(tp.therapy, THERAPY_FILLS[len(colours) % len(THERAPY_FILLS)])
+            end = xs[i + 1] if i + 1 < len(xs) else xs[i]
+            if end != xs[i]:
+                ax.axvspan(xs[i], end, color=c, alpha=0.6, zorder=0, linewidth=0)
+    lods = []
+    for i in range(len(t.timepoints)):
+        vals = sorted(s.points[i].lod for s in t.series if s.points[i].lod is not None)  # type: ignore[type-var]
+        lods.append(vals[len(vals) // 2] if vals else None)
+    band = [(xs[i], v) for i, v in enumerate(lods) if v is not None]
+    if band:
+        ax.fill_between([a for a, _ in band], [floor] * len(band), [max(b, floor) for _, b in band],
+                        color="#8a8a8a", alpha=0.18, label="below limit of detection", step=None)
+    tf = [(xs[i], max(tp.tf, floor)) for i, tp in enumerate(t.timepoints) if tp.tf is not None]
+    if tf:
+        ax.plot([a for a, _ in tf], [b for _, b in tf], color="#111", linestyle="--", marker="s",
+                markersize=4, label="tumour fraction")
+    index = {tp.label: i for i, tp in enumerate(t.timepoints)}
+    for a in t.alerts:
+        if a.timepoint in index:
+            ax.axvline(xs[index[a.timepoint]], color="#b91c1c", linestyle=":", linewidth=0.9)
+    labels = []
+    for tp in t.timepoints:
+        bits = [tp.date.isoformat() if tp.date else tp.label]
+        if tp.date:
+            bits.append(tp.label)
+        if tp.mrd_call:
+            bits.append({"positive": "MRD+", "negative": "MRD-"}.get(tp.mrd_call, "MRD n/a"))
+        labels.append("\n".join(bits))
+    ax.set_xticks(xs)
+    ax.set_xticklabels(labels, fontsize=7)
+
+
+def _percent_formatter() -> Any:
+    from matplotlib.ticker import FuncFormatter
+
+    return FuncFormatter(lambda v, _pos: f"{100 * v:g}%")

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
@@ -44,6 +43,7 @@ from annotator.core import chromnames, genome
 from annotator.core.models import VariantKey
 from annotator.core.normalize import normalise
 from annotator.errors import InputError, TimepointError
+from annotator.io.htslog import silenced
 from annotator.track.molecules import FragmentTally, fragments, molecules
 
 if TYPE_CHECKING:
@@ -118,18 +118,6 @@ class AlleleCounts:
         return self.alt_molecules / d if d else None
 
 
-@contextmanager
-def quiet_htslib() -> Iterator[None]:
-    """Silence htslib's own [E::]/[W::] lines; our errors say what went wrong, once."""
-    import pysam
-
-    previous = pysam.set_verbosity(0)
-    try:
-        yield
-    finally:
-        pysam.set_verbosity(previous)
-
-
 def repeat_end(key: VariantKey, fetch: Fetch | None) -> int:
     """Last reference base (1-based) an indel's placement can reach when shifted right."""
     if len(key.ref) == len(key.alt):
@@ -196,7 +184,7 @@ class ReadGenotyper:
         if fasta is not None:
             kwargs["reference_filename"] = str(fasta)
         try:
-            with quiet_htslib():
+            with silenced():
                 return pysam.AlignmentFile(str(self.path), "rc" if self._is_cram() else "rb", **kwargs)
         except (OSError, ValueError) as e:
             raise InputError(f"cannot open as BAM/CRAM ({_one_line(e)})", path=self.path) from e
@@ -218,7 +206,7 @@ class ReadGenotyper:
         # a stale or foreign index loads fine and then finds nothing: the first mapped read
         # of the file must be found through the index at its own position
         try:
-            with quiet_htslib():
+            with silenced():
                 first = next((r for r in self._bam.head(1000) if not r.is_unmapped), None)
                 if first is None:
                     return
@@ -265,7 +253,7 @@ class ReadGenotyper:
 
     def close(self) -> None:
         try:
-            with quiet_htslib():
+            with silenced():
                 self._bam.close()
         except OSError as e:  # htslib reports an earlier read error again on close
             log.debug("closing %s: %s", self.path, e)
@@ -277,7 +265,7 @@ class ReadGenotyper:
             return AlleleCounts.from_reads(0, 0, 0)
         tally = FragmentTally(by_position=self.by_position)
         try:
-            with quiet_htslib():
+            with silenced():
                 if len(key.ref) == len(key.alt):
                     filtered, dups, low_q = self._substitution(native, key, tally)
                 else:

@@ -22,6 +22,8 @@ class PatientTrack:
     summaries: list[TimepointSummary]
     alerts: list[Alert]
     samples: list[str] = field(default_factory=list)  # VCF column read per timepoint
+    backgrounds: dict[str, Any] = field(default_factory=dict)  # variant_key -> background.Background
+    notes: list[str] = field(default_factory=list)  # what the statistics rest on (no PON, artefacts)
 
     def by_variant(self) -> dict[str, list[Observation]]:
         out: dict[str, list[Observation]] = {}
@@ -65,6 +67,10 @@ class TrackContext:
     run: Any  # annotator.annotation.config.RunContext
     warnings: list[str] = field(default_factory=list)
     reader: Reader = read_timepoint
+    pon: Any = None  # annotator.track.pon.Pon when --pon is given
+    calls_cache: dict[tuple[str, str], TimepointCalls] = field(default_factory=dict)
+    # without a PON: variant_key -> (patient, alt, depth) in other patients' reads
+    sheet_counts: dict[str, list[tuple[str, int, int]]] = field(default_factory=dict)
 
     @property
     def thresholds(self) -> Thresholds:

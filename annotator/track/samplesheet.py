@@ -2,8 +2,10 @@
 
 Sheet columns (case-insensitive, aliases in ``COLUMN_ALIASES``): patient,
 timepoint, date (ISO 8601, YYYY-MM-DD), vcf (required), sample (VCF column,
-for a multi-sample VCF), bam/cram, tumor_fraction, therapy, cnv.  Relative
-paths resolve against the sheet's directory.  ``#`` lines are comments.
+for a multi-sample VCF), bam/cram, tumor_fraction, therapy, cnv, wbc_bam,
+wbc_vcf (matched white cells).  Relative paths resolve against the sheet's
+directory.  ``#`` lines are comments.  Limits: 16 MiB per sheet, 64 Ki
+characters per line, 4096 per field; a quoted field may not span lines.
 """
 
 from __future__ import annotations
@@ -30,8 +32,13 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "tumor_fraction": ("tumor_fraction", "tumour_fraction", "tf", "ctdna_fraction", "purity"),
     "therapy": ("therapy", "therapy_line", "drug", "drugs", "treatment", "line"),
     "cnv": ("cnv", "copy_number", "cnv_path", "segments"),
+    "wbc_reads": ("wbc_bam", "wbc_cram", "wbc_reads", "normal_bam", "buffy_coat_bam", "germline_bam"),
+    "wbc_vcf": ("wbc_vcf", "normal_vcf", "buffy_coat_vcf", "germline_vcf"),
 }
 REQUIRED = ("timepoint", "vcf")
+MAX_SHEET_BYTES = 16 << 20  # a sample sheet is a few hundred lines; larger is a wrong file
+MAX_LINE_CHARS = 65_536
+MAX_FIELD_CHARS = 4_096
 
 
 def _delimiter(path: Path, first_line: str) -> str:
@@ -58,9 +65,24 @@ def read_samplesheet(path: str | Path, default_patient: str = "patient") -> list
     sheet = Path(path)
     if not sheet.is_file():
         raise InputError("sample sheet not found", path=sheet)
-    text = sheet.read_text(encoding="utf-8-sig")
+    size = sheet.stat().st_size
+    if size > MAX_SHEET_BYTES:
+        raise InputError(f"sample sheet is {size} bytes (limit {MAX_SHEET_BYTES}); is this the right file?",
+                         path=sheet)
+    try:
+        text = sheet.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as e:
+        lineno = sheet.read_bytes()[: e.start].count(b"\n") + 1
+        raise InputError("not UTF-8 text", path=sheet, where=f"line {lineno}") from None
     lines = [(n, ln) for n, ln in enumerate(text.splitlines(), start=1)
              if ln.strip() and not ln.startswith("##")]
+    for n, ln in lines:
+        if len(ln) > MAX_LINE_CHARS:
+            raise InputError(f"line is {len(ln)} characters (limit {MAX_LINE_CHARS})", path=sheet,
+                             where=f"line {n}")
+        if ln.count('"') % 2:
+            raise InputError("unbalanced quote: a quoted field may not contain a newline", path=sheet,
+                             where=f"line {n}")
     if not lines:
         raise InputError("sample sheet is empty", path=sheet)
     header_no, header_line = lines[0]
@@ -76,6 +98,10 @@ def read_samplesheet(path: str | Path, default_patient: str = "patient") -> list
         cells = next(csv.reader([line], delimiter=delim))
         if len(cells) > len(header):
             raise InputError(f"{len(cells)} fields but the header has {len(header)}", path=sheet, where=where)
+        for i, c in enumerate(cells):
+            if len(c) > MAX_FIELD_CHARS:
+                raise InputError(f"field {header[i] if i < len(header) else i + 1!r} is {len(c)} characters "
+                                 f"(limit {MAX_FIELD_CHARS})", path=sheet, where=where)
 
         def get(name: str, cells: list[str] = cells) -> str:
             i = columns.get(name)
@@ -98,6 +124,9 @@ def read_samplesheet(path: str | Path, default_patient: str = "patient") -> list
                 tumor_fraction=_fraction(get("tumor_fraction"), sheet, where),
                 therapy=get("therapy") or None,
                 cnv=_existing(base, get("cnv"), "copy-number", sheet, where) if get("cnv") else None,
+                wbc_reads=(_existing(base, get("wbc_reads"), "white-cell BAM/CRAM", sheet, where)
+                           if get("wbc_reads") else None),
+                wbc_vcf=_existing(base, get("wbc_vcf"), "white-cell VCF", sheet, where) if get("wbc_vcf") else None,
                 where=where,
                 order=order,
             )

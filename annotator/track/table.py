@@ -31,6 +31,13 @@ LONG_SCHEMA: tuple[tuple[str, str], ...] = (
     ("rule_id", "string"), ("mechanism", "string"), ("mechanism_id", "string"),
     ("mechanism_category", "string"), ("strategies", "string"), ("drug_classes", "string"),
     ("evidence_level", "string"),
+    # added by issue 16: background, limits, origin, tumour fraction, counting unit
+    ("counting_unit", "string"), ("read_alt_count", "int64"), ("read_depth", "int64"),
+    ("background_rate", "float64"), ("background_rho", "float64"), ("background_source", "string"),
+    ("background_samples", "int64"), ("detection_p_value", "float64"), ("lob_count", "int64"),
+    ("lob_vaf", "float64"), ("lod_vaf", "float64"), ("artefact_site", "bool"),
+    ("origin", "string"), ("origin_reason", "string"),
+    ("tf", "float64"), ("vaf_tf", "float64"),
 )
 LONG_COLUMNS = tuple(c for c, _ in LONG_SCHEMA)
 
@@ -63,7 +70,24 @@ def long_row(o: Observation, *, baseline: str, build: str, tumor_fraction: float
         "mechanism_id": v.mechanism_id, "mechanism_category": v.mechanism_category,
         "strategies": v.strategies, "drug_classes": v.drug_classes,
         "evidence_level": v.evidence_level,
+        "counting_unit": e.unit if e.alt_count is not None else None,
+        "read_alt_count": e.read_alt_count, "read_depth": e.read_depth,
+        **_detection(o),
+        "origin": o.origin, "origin_reason": o.origin_reason,
+        "tf": o.tumor_fraction, "vaf_tf": o.vaf_tf,
     }
+
+
+def _detection(o: Observation) -> dict[str, Any]:
+    d = o.detection
+    if d is None:
+        return {"background_rate": None, "background_rho": None, "background_source": None,
+                "background_samples": None, "detection_p_value": None, "lob_count": None,
+                "lob_vaf": None, "lod_vaf": None, "artefact_site": None}
+    return {"background_rate": d.background_rate, "background_rho": d.background_rho,
+            "background_source": d.background_source, "background_samples": d.background_samples,
+            "detection_p_value": d.p_value, "lob_count": d.lob, "lob_vaf": d.lob_vaf,
+            "lod_vaf": d.lod_vaf, "artefact_site": d.artefact}
 
 
 WIDE_FIXED = ("variant_key", "gene", "hgvsp_short", "alteration_class", "rule_id", "mechanism")

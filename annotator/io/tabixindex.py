@@ -1,0 +1,158 @@
+"""Tabix (.tbi) indexes read and rewritten for a re-blocked copy of their file.
+
+The annotated VCF holds the same records in the same order as its bgzipped
+input; only the blocks around changed records are re-encoded.  Its index is
+therefore the input's index with every virtual offset moved to where the
+same byte now sits (``TabixIndex.rewritten``): the bins, chunks and counts
+stay as they are, and no pass over the whole output is needed to index it.
+
+Layout (htslib ``tbx.c``/``hts.c``, tabix format of the SAMv1 specification
+section 5.2): magic, header, sequence names, then per sequence its bins
+(``bin``, chunks of two virtual offsets) and its linear index (one virtual
+offset per 16 kb window), then an optional count of unplaced records.  The
+pseudo-bin 37450 holds the sequence's first and last offsets and its record
+counts (the counts are not offsets and are left alone).
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import struct
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
+
+MAGIC = b"TBI\x01"
+PSEUDO_BIN = 37450
+LINEAR_SHIFT = 14
+
+
+class IndexFormatError(ValueError):
+    """The file is not a tabix index resmark can read."""
+
+
+def _inflate_all(data: bytes) -> bytes:
+    """All BGZF (or plain gzip) members of ``data``, decompressed."""
+    from annotator.io.bgzf import HEADER_SIZE, block_size
+
+    out = []
+    at = 0
+    while at < len(data):
+        size = block_size(data[at : at + HEADER_SIZE])
+        if size is None:  # not BGZF: let gzip find the members
+            return gzip.decompress(data)
+        out.append(zlib.decompress(data[at + HEADER_SIZE : at + size - 8], -15))
+        at += size
+    return b"".join(out)
+
+
+@dataclass(frozen=True)
+class _Ref:
+    linear_at: int  # byte offset of the linear index in the decompressed index
+    n_intv: int
+    n_records: int  # mapped records (pseudo-bin), 0 if absent
+
+
+@dataclass
+class TabixIndex:
+    raw: bytes  # the decompressed index
+    names: list[str]
+    refs: dict[str, _Ref]
+    offset_at: np.ndarray  # byte positions of every virtual offset field in ``raw``
+    n_no_coor: int
+
+    @classmethod
+    def load(cls, path: str | Path) -> TabixIndex:
+        import numpy as np
+
+        try:
+            raw = _inflate_all(Path(path).read_bytes())
+        except (OSError, EOFError, zlib.error, gzip.BadGzipFile) as e:
+            raise IndexFormatError(f"cannot read tabix index {path} ({e})") from e
+        if raw[:4] != MAGIC or len(raw) < 36:
+            raise IndexFormatError(f"{path} is not a tabix index")
+        n_ref = struct.unpack_from("<i", raw, 4)[0]
+        l_nm = struct.unpack_from("<i", raw, 32)[0]
+        names = [n.decode("utf-8", "replace") for n in raw[36 : 36 + l_nm].split(b"\0")[:n_ref]]
+        unpack = struct.unpack_from
+        p = 36 + l_nm
+        chunk_at: list[int] = []  # start of each run of offsets, and the run's length
+        chunk_n: list[int] = []
+        refs: dict[str, _Ref] = {}
+        linear_at: list[int] = []
+        linear_n: list[int] = []
+        try:
+            for name in names:
+                (n_bin,) = unpack("<i", raw, p)
+                p += 4
+                n_records = 0
+                for _ in range(n_bin):
+                    b, nc = unpack("<Ii", raw, p)
+                    p += 8
+                    if b == PSEUDO_BIN:  # first/last offset of the sequence, then two counts
+                        chunk_at.append(p)
+                        chunk_n.append(2)
+                        n_records = unpack("<Q", raw, p + 16)[0]
+                    else:
+                        chunk_at.append(p)
+                        chunk_n.append(2 * nc)
+                    p += 16 * nc
+                (n_intv,) = unpack("<i", raw, p)
+                p += 4
+                refs[name] = _Ref(p, n_intv, n_records)
+                linear_at.append(p)
+                linear_n.append(n_intv)
+                p += 8 * n_intv
+        except struct.error as e:
+            raise IndexFormatError(f"tabix index {path} is truncated") from e
+        n_no_coor = unpack("<Q", raw, p)[0] if len(raw) >= p + 8 else 0
+        starts = np.array(chunk_at + linear_at, dtype=np.int64)
+        counts = np.array(chunk_n + linear_n, dtype=np.int64)
+        first = np.repeat(np.cumsum(counts) - counts, counts)
+        offset_at = np.repeat(starts, counts) + 8 * (np.arange(int(counts.sum()), dtype=np.int64) - first)
+        return cls(raw, names, refs, offset_at, n_no_coor)
+
+    @property
+    def n_records(self) -> int:
+        return sum(r.n_records for r in self.refs.values()) + self.n_no_coor
+
+    def first_offset(self, chrom: str, pos: int) -> int | None:
+        """Virtual offset at or before the first record overlapping 1-based ``pos`` of ``chrom``."""
+        ref = self.refs.get(chrom)
+        if ref is None or ref.n_intv == 0:
+            return None
+        window = min((pos - 1) >> LINEAR_SHIFT, ref.n_intv - 1)
+        return int(struct.unpack_from("<Q", self.raw, ref.linear_at + 8 * window)[0])
+
+    def rewritten(self, move: Callable[[np.ndarray], np.ndarray]) -> bytes:
+        """The index (BGZF-compressed) with every virtual offset ``v`` replaced by ``move(v)``."""
+        import numpy as np
+
+        from annotator.io.bgzf import BlockWriter
+
+        buf = bytearray(self.raw)
+        # offsets sit at any byte alignment: one uint64 view of the buffer per alignment
+        align = self.offset_at % 8
+        old = np.empty(len(self.offset_at), dtype="<u8")
+        views = []
+        for a in range(8):
+            view = np.frombuffer(buf, dtype="<u8", count=(len(buf) - a) // 8, offset=a)
+            sel = np.nonzero(align == a)[0]
+            slot = (self.offset_at[sel] - a) // 8
+            old[sel] = view[slot]
+            views.append((view, sel, slot))
+        new = np.asarray(move(old), dtype="<u8")
+        for view, sel, slot in views:
+            view[slot] = new[sel]
+        out = io.BytesIO()
+        # level 1: the index is rewritten on every run and read once per query; size matters less
+        writer = BlockWriter(out, level=1)
+        writer.stream(bytes(buf))
+        writer.finish()
+        return out.getvalue()
