@@ -7,7 +7,11 @@ Markdown table.  Inputs are made by ``bench/generate.py`` under bench/generated/
 when missing (same seed, same files).
 
     python3 bench/run.py                      # 5M and 50k WGS, indexed and not
-    python3 bench/run.py --repeats 5 --cohort # + 1,000 panel VCFs, --jobs 2
+    python3 bench/run.py --repeats 5 --cohort # + 1,000 panel VCFs, --jobs 1 and 2
+
+Both the default command a user types (default formats: TSV, JSON, Parquet,
+annotated VCF, HTML) and ``--formats tsv`` are timed, in the same rounds as
+the bcftools commands, with wall and CPU time (GNU time ``%U + %S``).
 """
 
 from __future__ import annotations
@@ -44,20 +48,25 @@ class Bench:
     argv: list[str]
     walls: list[float] = field(default_factory=list)
     rss_kb: list[int] = field(default_factory=list)
+    cpus: list[float] = field(default_factory=list)  # user + system s, the command and its children
 
     @property
     def median(self) -> float:
         return statistics.median(self.walls)
 
+    @property
+    def cpu(self) -> float:
+        return statistics.median(self.cpus) if self.cpus else float("nan")
 
-def run_once(argv: list[str], env: dict[str, str]) -> tuple[float, int]:
-    """Wall time and peak RSS (KiB) of the command and its children.
+
+def run_once(argv: list[str], env: dict[str, str]) -> tuple[float, int, float]:
+    """Wall time, peak RSS (KiB) and CPU time (user + system s) of the command and its children.
 
     The command runs under GNU time: ru_maxrss of a child forked straight from
     this (large) Python process would count the pages it shared before exec.
     """
     with tempfile.NamedTemporaryFile("r", suffix=".rss") as rss:
-        wrapped = ["/usr/bin/time", "-f", "%M", "-o", rss.name, *argv] if TIME else argv
+        wrapped = ["/usr/bin/time", "-f", "%M %U %S", "-o", rss.name, *argv] if TIME else argv
         start = time.perf_counter()
         proc = subprocess.Popen(wrapped, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
         _, status, usage = os.wait4(proc.pid, 0)
@@ -66,8 +75,12 @@ def run_once(argv: list[str], env: dict[str, str]) -> tuple[float, int]:
         err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
         if proc.returncode != 0:
             raise SystemExit(f"failed ({proc.returncode}): {' '.join(argv)}\n{err[-2000:]}")
-        peak = int(rss.read().split()[-1]) if TIME else int(usage.ru_maxrss)
-    return wall, peak
+        if TIME:
+            fields = rss.read().split()
+            peak, cpu = int(fields[-3]), float(fields[-2]) + float(fields[-1])
+        else:
+            peak, cpu = int(usage.ru_maxrss), usage.ru_utime + usage.ru_stime
+    return wall, peak, cpu
 
 
 def ensure_inputs(records: list[int], cohort: int | None) -> dict[str, Path]:
@@ -127,15 +140,19 @@ def _label(n: int) -> str:
     return f"{n // 1_000_000}M" if n % 1_000_000 == 0 else f"{n // 1000}k"
 
 
-def resmark(name: str, *args: str) -> list[str]:
+def resmark(name: str, *args: str, formats: str | None = "tsv") -> list[str]:
+    """``resmark annotate``; ``formats=None``: the default formats, as a user types it."""
     out = WORK / "out" / name
-    return [*RESMARK, "annotate", *args, "-o", str(out), "--force", "--formats", "tsv"]
+    fmt = ["--formats", formats] if formats else []
+    return [*RESMARK, "annotate", *args, "-o", str(out), "--force", *fmt]
 
 
 def build(paths: dict[str, Path], big: str, small: str, jobs: int) -> list[Bench]:
     bed = str(paths["bed"])
     b = [
         Bench(f"resmark, indexed, {big}", resmark("idx_big", str(paths[big]))),
+        Bench(f"resmark default formats, indexed, {big}",
+              resmark("idx_big_default", str(paths[big]), formats=None)),
         Bench(f"resmark, indexed, {small}", resmark("idx_small", str(paths[small]))),
         Bench(f"resmark, indexed, {small} with the {big} file's panel records",
               resmark("idx_same", str(paths["samepanel"]))),
@@ -153,16 +170,22 @@ def build(paths: dict[str, Path], big: str, small: str, jobs: int) -> list[Bench
             [*resmark("cohort", "--samplesheet", str(paths["cohort"]), "--jobs", str(jobs),
                       "--dataset", str(ds))],
         ))
+        b.extend(
+            Bench(f"resmark cohort default formats, --jobs {j}",
+                  resmark(f"cohort_default_{j}", "--samplesheet", str(paths["cohort"]), "--jobs", str(j),
+                          formats=None))
+            for j in (1, jobs)
+        )
     return b
 
 
 def table(benches: list[Bench]) -> str:
     lines = [
-        "| command | median s | min s | max s | peak RSS MiB | runs |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| command | median s | min s | max s | median CPU s | peak RSS MiB | runs |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
     lines.extend(
-        f"| {b.name} | {b.median:.2f} | {min(b.walls):.2f} | {max(b.walls):.2f} | "
+        f"| {b.name} | {b.median:.2f} | {min(b.walls):.2f} | {max(b.walls):.2f} | {b.cpu:.2f} | "
         f"{max(b.rss_kb) / 1024:.0f} | {len(b.walls)} |"
         for b in benches
     )
@@ -171,6 +194,16 @@ def table(benches: list[Bench]) -> str:
 
 def ratios(benches: list[Bench]) -> str:
     idx = [b for b in benches if b.name.startswith("resmark, indexed")]
+    out_default = []
+    dflt = next((b for b in benches if b.name.startswith("resmark default formats, indexed")), None)
+    if dflt and idx:
+        out_default.append(f"- indexed {idx[0].name.split(', ')[-1]}, default formats / --formats tsv: "
+                           f"{dflt.median / idx[0].median:.2f}x wall, {dflt.cpu / idx[0].cpu:.2f}x CPU")
+    coh = {b.name.rsplit(" ", 1)[-1]: b for b in benches if b.name.startswith("resmark cohort default")}
+    if "1" in coh and len(coh) == 2:
+        other = next(v for k, v in coh.items() if k != "1")
+        out_default.append(f"- cohort default formats, --jobs 1 / --jobs {other.name.rsplit(' ', 1)[-1]}: "
+                           f"{coh['1'].median / other.median:.2f}x wall (the parallel speed-up)")
     out = []
     if len(idx) == 3:
         out.append(f"- indexed {idx[0].name.split(', ')[-1]} / {idx[1].name.split(', ')[-1]}: "
@@ -187,7 +220,9 @@ def ratios(benches: list[Bench]) -> str:
         out.append(f"- indexed resmark / bcftools view -R: {idx[0].median / r.median:.2f}x")
     if un and cy:
         out.append(f"- unindexed resmark / bare cyvcf2 loop: {un.median / cy.median:.2f}x")
-    return "\n".join(out)
+    if idx and r and r.cpu > 0:
+        out.append(f"- indexed resmark / bcftools view -R, CPU: {idx[0].cpu / r.cpu:.2f}x")
+    return "\n".join(out_default + out)
 
 
 def machine() -> str:
@@ -224,9 +259,10 @@ def main() -> None:
         run_once(b.argv, env)
     for i in range(args.repeats):
         for b in benches:
-            wall, rss = run_once(b.argv, env)
+            wall, rss, cpu = run_once(b.argv, env)
             b.walls.append(wall)
             b.rss_kb.append(rss)
+            b.cpus.append(cpu)
         print(f"round {i + 1}/{args.repeats} done", file=sys.stderr)
     print(f"Machine: {machine()}\n")
     print(table(benches))
