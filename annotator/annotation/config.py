@@ -17,6 +17,7 @@ from annotator.annotation.pipeline import REPORT_MODES, PanelRegions, SampleAnno
 from annotator.cnv.thresholds import CnThresholds, option_problems
 from annotator.consequence.engine import ConsequenceEngine
 from annotator.core import genome
+from annotator.core.jsondoc import JsonObject
 from annotator.core.rows import Row
 from annotator.errors import ResmarkError, UsageError, raise_collected
 from annotator.io.atomic import OutputDir
@@ -70,7 +71,7 @@ class AnnotateResult:
     samples: list[SampleAnnotation]
     outdir: Path
     outputs: list[Path] = field(default_factory=list)
-    provenance: dict[str, Any] = field(default_factory=dict)  # the provenance JSON document
+    provenance: JsonObject = field(default_factory=dict)  # the provenance JSON document
     # cohort.SampleFailure per failed input (cohort imports this module: no import back)
     failures: list[Any] = field(default_factory=list)
     dataset: list[Path] = field(default_factory=list)  # partition files written

@@ -33,6 +33,7 @@ from annotator.core import chromnames, coords
 from annotator.core.accounting import Accounting
 from annotator.core.alteration import from_consequence
 from annotator.core.genome import GenomeBuild
+from annotator.core.jsondoc import JsonObject
 from annotator.core.models import (
     Alteration,
     ReadSupport,
@@ -59,7 +60,7 @@ REF_MISMATCH_WARN_COUNT = 3
 FILTERED_LOGGED = 10  # filtered rule matches logged one by one; the rest are counted
 
 # handler(record, allele_index, alt) -> list of (Row-ready dicts) or None; set by the CNV/SV module
-SvHandler = Callable[[InputRecord, int, str], "Sequence[dict[str, Any]] | None"]
+SvHandler = Callable[[InputRecord, int, str], "Sequence[JsonObject] | None"]
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,8 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from annotator.core.jsondoc import JsonObject
+
 log = logging.getLogger(__name__)
 
 # rule types that small variants (SNV/indel) reach; the others need only a gene span
@@ -32,7 +34,7 @@ def _genes_text(genes: Sequence[str]) -> str:
     return ", ".join(genes[:8]) + (f" and {len(genes) - 8} more" if len(genes) > 8 else "")
 
 
-def panel_reach(panel: Any, ref_info: Mapping[str, Any]) -> list[dict[str, Any]]:
+def panel_reach(panel: Any, ref_info: Mapping[str, Any]) -> list[JsonObject]:
     """Rules of ``panel`` that this reference cannot serve, grouped by reason (may be empty)."""
     build = ref_info.get("build", "")
     unlocated = set(ref_info.get("panel_genes_unlocated") or ())
@@ -47,7 +49,7 @@ def panel_reach(panel: Any, ref_info: Mapping[str, Any]) -> list[dict[str, Any]]
             by_reason["no_model"].setdefault(gene, []).append(rule.id)
         elif rule.type in SEQUENCE_RULES and gene in models and gene not in with_seq:
             by_reason["no_sequence"].setdefault(gene, []).append(rule.id)
-    out: list[dict[str, Any]] = []
+    out: list[JsonObject] = []
     texts = {
         "unlocatable": (f"cannot be located: no span on the {build} primary assembly in the "
                         "embedded MANE table: "
@@ -78,7 +80,7 @@ def panel_reach(panel: Any, ref_info: Mapping[str, Any]) -> list[dict[str, Any]]
 
 def uninterpreted(
     alterations: Iterable[tuple[str, Any, Any]], ref_info: Mapping[str, Any]
-) -> list[dict[str, Any]]:
+) -> list[JsonObject]:
     """This sample's small variants in panel genes that lacked a model or sequence, per gene."""
     models = set(ref_info.get("models") or ())
     counts: dict[tuple[str, str], int] = {}
@@ -102,7 +104,7 @@ def uninterpreted(
     return out
 
 
-def sample_qc(s: Any, prov: Mapping[str, Any], panel: Any) -> dict[str, Any]:
+def sample_qc(s: Any, prov: Mapping[str, Any], panel: Any) -> JsonObject:
     """The document's ``qc`` section: ``uninterpreted`` variants and ``unreachable_rules``."""
     info = (prov.get("reference") or {}).get(s.build.name) or {}
     if not info:

@@ -163,7 +163,10 @@ def command(**kw: object) -> None:
         pon=kw["pon"],  # type: ignore[arg-type]
         by_position=kw["collapse_by_position"],  # type: ignore[arg-type]
     )
-    result = track(config)
+    from annotator.io.htslog import silenced
+
+    with silenced():  # htslib's per-read/per-record lines (BAM, CRAM, index) stay off the console
+        result = track(config)
     for p in result.patients:
         click.echo(f"{p.patient} ({p.build}), baseline {p.baseline}:", err=True)
         for s in p.summaries:

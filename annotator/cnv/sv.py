@@ -36,6 +36,9 @@ from annotator.core import chromnames
 from annotator.core.models import Alteration
 from annotator.io.vcfin import InputRecord
 from annotator.knowledge.matcher import match_alteration
+from annotator.knowledge.model import Panel
+from annotator.reference import Reference
+from annotator.reference.transcripts import GeneRegion
 
 log = logging.getLogger(__name__)
 
@@ -60,9 +63,9 @@ class SvInterpreter:
 
     sample: str
     build: str
-    reference: Any
-    panel: Any
-    regions: Mapping[str, Any]  # panel gene -> GeneRegion
+    reference: Reference
+    panel: Panel
+    regions: Mapping[str, GeneRegion]  # panel gene -> its region
     source: str = "vcf-sv"
     purity: float | None = None
     ploidy: float = NORMAL_PLOIDY

@@ -30,7 +30,8 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+
+from annotator.core.jsondoc import JsonObject
 
 BUCKETS = ("annotated", "off_panel", "filtered", "rejected", "not_carried")
 _RANK = {"annotated": 0, "not_carried": 1, "off_panel": 2, "rejected": 3}
@@ -99,7 +100,7 @@ class Accounting:
         return self.records_read == (
             self.annotated + self.off_panel + self.filtered + self.rejected + self.not_carried)
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> JsonObject:
         return {
             "records_read": self.records_read,
             "annotated": self.annotated,

@@ -8,9 +8,9 @@ import platform
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from annotator.core.about import RESEARCH_USE_ONLY, __version__
+from annotator.core.jsondoc import JsonObject
 
 _CHUNK = 1 << 20
 
@@ -45,7 +45,7 @@ class Provenance:
     build: str | None
     samples: tuple[str, ...]
     inputs: tuple[InputFile, ...]
-    reference: dict[str, Any] = field(default_factory=dict)
+    reference: JsonObject = field(default_factory=dict)
     tool: str = "resmark"
     tool_version: str = __version__
     python: str = platform.python_version()
@@ -54,7 +54,7 @@ class Provenance:
     )
     research_use_only: str = RESEARCH_USE_ONLY
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> JsonObject:
         return {
             "tool": self.tool,
             "tool_version": self.tool_version,

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from annotator.core.jsondoc import JsonObject
 from annotator.errors import UsageError
 
 ENV_FASTA = "RESMARK_FASTA"
@@ -66,14 +67,14 @@ def config_path(env: Mapping[str, str] | None = None) -> Path:
     return Path(base) / "resmark" / "config.toml"
 
 
-def _load_toml(path: Path) -> dict[str, Any]:
+def _load_toml(path: Path) -> JsonObject:
     if sys.version_info >= (3, 11):
         import tomllib
     else:  # pragma: no cover - Python 3.10
         import tomli as tomllib
     try:
         with path.open("rb") as fh:
-            doc: dict[str, Any] = tomllib.load(fh)
+            doc: JsonObject = tomllib.load(fh)
     except OSError as exc:
         raise UsageError(f"cannot read the resmark config file: {exc}", path=path) from exc
     except tomllib.TOMLDecodeError as exc:
@@ -81,7 +82,7 @@ def _load_toml(path: Path) -> dict[str, Any]:
     return doc
 
 
-def read_config(path: Path) -> dict[str, Any]:
+def read_config(path: Path) -> JsonObject:
     """The config file's settings (empty when the file does not exist); unknown keys are errors."""
     if not path.is_file():
         return {}

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
 
+from annotator.core.jsondoc import JsonObject
 from annotator.core.rows import COLUMNS, Row, arrow_type_name
 from annotator.errors import OutputError
 from annotator.io.parquetout import ROW_GROUP_SIZE, rows_table
@@ -51,14 +52,14 @@ class SampleRows:
 
     sample: str
     rows: Sequence[Row]
-    provenance: dict[str, Any]
+    provenance: JsonObject
 
 
 def partition_dir(root: str | Path, sample: str) -> Path:
     return Path(root) / f"{PARTITION_KEY}={quote(sample, safe='')}"
 
 
-def writer_options() -> dict[str, Any]:
+def writer_options() -> JsonObject:
     """Keyword arguments of ``pyarrow.parquet.write_table`` for dataset files."""
     return {
         "compression": "zstd",

@@ -9,12 +9,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from annotator.core.jsondoc import JsonObject
 from annotator.core.rows import COLUMNS, Row, arrow_schema
 
 ROW_GROUP_SIZE = 128 * 1024  # rows; large enough for scans, small enough for predicate pushdown
 
 
-def rows_table(rows: Sequence[Row], provenance: dict[str, Any]) -> Any:
+def rows_table(rows: Sequence[Row], provenance: JsonObject) -> Any:
     import pyarrow as pa
 
     meta = {b"resmark": json.dumps(provenance, sort_keys=True).encode()}
@@ -23,7 +24,7 @@ def rows_table(rows: Sequence[Row], provenance: dict[str, Any]) -> Any:
     return pa.Table.from_pydict(data, schema=schema)
 
 
-def write_rows(path: Path, rows: Sequence[Row], provenance: dict[str, Any]) -> None:
+def write_rows(path: Path, rows: Sequence[Row], provenance: JsonObject) -> None:
     import pyarrow.parquet as pq
 
     table = rows_table(rows, provenance)

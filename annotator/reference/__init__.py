@@ -20,6 +20,7 @@ from types import MappingProxyType
 from typing import Any
 
 from annotator.core import chromnames, genome, resources
+from annotator.core.jsondoc import JsonObject
 from annotator.errors import ReferenceError_
 from annotator.reference.sequence import EmbeddedSequence, UserFasta
 from annotator.reference.transcripts import (
@@ -199,8 +200,8 @@ class Reference:
     def user_fasta(self) -> Path | None:
         return self._user.path if self._user is not None else None
 
-    def describe(self) -> dict[str, Any]:
-        info: dict[str, Any] = {
+    def describe(self) -> JsonObject:
+        info: JsonObject = {
             "build": self.build,
             "transcripts": len(self.transcripts),
             "genes_with_sequence": sorted(g for g in self.transcripts if self.has_sequence(g)),
@@ -244,7 +245,7 @@ def load_reference(
     coords = load_gene_coordinates(root / f"gene_coordinates_{name}.tsv")
     embedded = EmbeddedSequence(root / f"regions_{name}.fa.gz", tset.contigs)
     user = UserFasta(fasta, name) if fasta is not None else None
-    provenance: dict[str, Any] = {}
+    provenance: JsonObject = {}
     manifest = root / "MANIFEST.json"
     if manifest.is_file():
         doc = json.loads(manifest.read_text())
