@@ -305,11 +305,12 @@ def test_build_inferred_from_ref_alleles_without_header_hints(tmp_path):
 
 
 def test_build_undecidable_asks_for_build(tmp_path, capsys):
-    # inside PIK3CA in GRCh38 (chr3:179,148,357-179,240,093), but REF N cannot be compared
+    # inside CDKN2A in both builds (GRCh37 chr9:21,967,751-21,995,300; GRCh38
+    # chr9:21,967,752-21,995,301), and REF N cannot be compared: nothing decides
     bare = tmp_path / "bare.vcf"
     bare.write_text(
         "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
-        "chr3\t179200000\t.\tN\tA\t.\tPASS\t.\n"
+        "chr9\t21971000\t.\tN\tA\t.\tPASS\t.\n"
     )
     with pytest.raises(SystemExit) as e:
         main(["annotate", str(bare), "-o", str(tmp_path / "o")])

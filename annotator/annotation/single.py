@@ -35,7 +35,13 @@ from annotator.core.genome import GenomeBuild
 from annotator.errors import InputError
 from annotator.io.vcfin import InputRecord, VcfSource
 from annotator.reference import Reference
-from annotator.reference.buildguess import BuildGuess, Evidence, contradiction, guess_build
+from annotator.reference.buildguess import (
+    BuildGuess,
+    Evidence,
+    contradiction,
+    fallback_build,
+    guess_build,
+)
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +144,13 @@ def _build_from_alleles(
         per_build[k].append(rec)
     guess = guess_build(seen.alleles(), _fetch(ctx))
     if guess.build is None:
+        counts = {b: len(per_build[k]) for k, b in enumerate(genome.BUILDS)}
+        chosen, why = fallback_build(guess, counts, Path(path).name, source.header.lines)
+        if chosen is not None:
+            log.warning("%s: no build in the header and too few REF alleles to be sure; "
+                        "taking %s from %s (pass --build to state it)", path, chosen, why)
+            build = genome.get(chosen)
+            return build, _all_or(source, per_build[genome.BUILDS.index(build.name)], use_index)
         if not any(per_build):
             build = genome.get(genome.BUILDS[-1])
             log.warning(

@@ -156,6 +156,38 @@ class Spool:
         self._copies[str(path)] = (target, known or digest)
         return target
 
+    def headed(self, path: str | Path, lines: tuple[str, ...], skip: int = 0) -> Path:
+        """A plain-text copy of the VCF ``path`` with ``lines`` put before its first line.
+
+        For files that callers wrote without ``##fileformat`` (or without any
+        header): htslib refuses them, and the records are otherwise lost.
+        """
+        import gzip
+
+        source = self.readable(path)
+        if self._dir is None:
+            self._dir = tempfile.TemporaryDirectory(prefix="resmark-input-")
+        target = Path(self._dir.name) / f"{len(self._copies)}-headed.vcf"
+        try:
+            with open(source, "rb", buffering=0) as raw:
+                head = raw.read(2)
+                raw.seek(0)
+                hashing = HashingReader(raw)
+                fh: Any = buffered(hashing)
+                if head == b"\x1f\x8b":
+                    fh = gzip.GzipFile(fileobj=fh, mode="rb")
+                with fh, open(target, "wb") as dst:
+                    for _ in range(skip):  # a tool's log lines before the header
+                        fh.readline()
+                    dst.write("".join(f"{line}\n" for line in lines).encode())
+                    shutil.copyfileobj(fh, dst, BLOCK)
+                    digest = hashing.finish()
+        except (OSError, EOFError) as e:
+            raise InputError(f"cannot copy to add a header ({e})", path=path) from e
+        known = self.sha256(path)
+        self._copies[str(path)] = (target, known or digest)
+        return target
+
     def sha256(self, path: str | Path) -> str | None:
         """The digest taken while copying ``path``, if it was copied."""
         got = self._copies.get(str(path))

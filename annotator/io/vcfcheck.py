@@ -89,6 +89,25 @@ class Scan:
         return self.header_lines + raw_index + 1
 
 
+def _headerless_vcf(path: Path) -> bool:
+    """Data lines without a header, or a tool's log lines before one (the reader,
+    ``annotator.io.vcfin``, adds or skips them on a copy and says so)."""
+    try:
+        with open(path, "rb") as fh:
+            for n in range(21):
+                line = fh.readline(1 << 20)
+                if not line:
+                    return False
+                if line.startswith(b"#"):
+                    return n > 0
+                cols = line.split(b"\t")
+                if n == 0 and len(cols) >= 8 and cols[1].isdigit():
+                    return True
+    except OSError:
+        return False
+    return False
+
+
 def sniff(path: Path) -> Container:
     """Identify the container from its first bytes; refuse what htslib cannot read."""
     try:
@@ -124,7 +143,7 @@ def sniff(path: Path) -> Container:
         return Container("bgzf-text" if bgzf else "gzip")
     if head.startswith(b"BCF"):
         return Container("bcf")
-    if not head.lstrip(b"\xef\xbb\xbf").startswith(b"#"):
+    if not head.lstrip(b"\xef\xbb\xbf").startswith(b"#") and not _headerless_vcf(path):
         raise InputError(
             "not a VCF: the first line does not start with '##fileformat=VCFv4.x' or '#CHROM'",
             path=path,

@@ -25,7 +25,7 @@ from typing import IO, Any
 
 from annotator.core import chromnames
 from annotator.errors import InputError, ResmarkError
-from annotator.io import htslog, samplehints, vcfcheck
+from annotator.io import headerless, htslog, samplehints, vcfcheck
 from annotator.io.inputbytes import Spool, sha256_of
 from annotator.io.readsupport import FieldNumbers
 from annotator.io.regionscan import Region, Tagged
@@ -168,6 +168,15 @@ class VcfSource:
     def open(cls, path: str | Path, sample: str | None, spool: Spool) -> VcfSource:
         """The reader of input ``path``: a pipe is copied once, repeated sample names renamed."""
         readable = spool.readable(path)
+        missing, skip = headerless.missing_header(readable)
+        if missing or skip:
+            readable = spool.headed(path, missing, skip)
+            if skip:
+                log.warning("%s: %d line(s) before the header are not VCF; skipped", path, skip)
+            if missing:
+                log.warning("%s: the file has no %s; read it with %s added", path,
+                            "##fileformat line" if len(missing) == 1 else "header",
+                            " and ".join(m.split("\t")[0] for m in missing))
         try:
             return cls(readable, sample, name=path, sha256=spool.sha256(path))
         except DuplicateSamples as e:
@@ -458,7 +467,7 @@ def _first_line(path: Path) -> str:
     opener: Any = gzip.open if path.suffix == ".gz" else open
     try:
         with opener(path, "rt", errors="replace") as fh:
-            return str(fh.readline())
+            return str(fh.readline(1 << 20))
     except (OSError, EOFError):
         return ""
 

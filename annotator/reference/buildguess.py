@@ -12,7 +12,8 @@ fit.  Otherwise the caller is asked for ``--build``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+import re
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -132,3 +133,58 @@ def contradiction(guess: BuildGuess, stated: str) -> str | None:
     if checked >= MIN_CHECKED and bad > MAX_MISMATCH_RATE * checked:
         return "suspect"
     return None
+
+
+# Build names in file names and liftOver chain names ("hg19Tohg38": the target
+# is after "To").  Only consulted when the header and the alleles cannot decide.
+_BUILD_TOKENS = (
+    (re.compile(r"(?i)(?<![a-z0-9])(grch38|hg38|b38)(?![0-9])"), "GRCh38"),
+    (re.compile(r"(?i)(?<![a-z0-9])(grch37|hg19|b37)(?![0-9])"), "GRCh37"),
+)
+_CHAIN_TARGET = re.compile(r"(?i)to(hg19|hg38|grch37|grch38)\b")
+
+
+def _named_build(text: str) -> str | None:
+    found = {build for rx, build in _BUILD_TOKENS if rx.search(text)}
+    return found.pop() if len(found) == 1 else None
+
+
+def fallback_build(
+    guess: BuildGuess, in_regions: dict[str, int], file_name: str, header_lines: Sequence[str]
+) -> tuple[str | None, str]:
+    """The build when the alleles alone fall short of ``MIN_CHECKED``; (None, "") if still open.
+
+    In order, each only when unambiguous: (1) weak allele evidence: one build
+    has no mismatch and at least two matching REF alleles while no allele
+    matches the other (or one, while every allele checked against the other mismatches); (2) a liftOver chain's target named in the header;
+    (3) one build named in the header's tool lines (``##SnpEffCmd=... hg19``);
+    (4) a build named in the file name (``T001.grch38.vcf.gz``, ``x_hg19.vcf``);
+    (5) records fall in panel-gene regions of one build only (under the other
+    the file would annotate nothing).  The caller logs the reason as a warning.
+    """
+    ok = {b: guess.checked[b] - guess.mismatched[b] for b in BUILDS}
+    # two matches against none, or one match where the other build's alleles all mismatch
+    weak = [b for b in BUILDS if ok[b] >= 1 and guess.mismatched[b] == 0
+            and all(ok[o] == 0 and (ok[b] >= 2 or guess.mismatched[o] >= 1)
+                    for o in BUILDS if o != b)]
+    if len(weak) == 1:
+        return weak[0], f"REF alleles, weakly ({guess.explain()})"
+    for line in header_lines:
+        if line.lower().startswith("##liftoverchainfile") and (m := _CHAIN_TARGET.search(line)):
+            target = _named_build(m.group(1))
+            if target is not None:
+                return target, f"liftOver target in the header ({m.group(1)})"
+    meta = [ln for ln in header_lines if ln.startswith("##")
+            and not ln.startswith(("##INFO", "##FORMAT", "##FILTER", "##ALT", "##contig"))]
+    in_header = {b for ln in meta if (b := _named_build(ln)) is not None}
+    if len(in_header) == 1:
+        only = in_header.pop()
+        return only, f"a build named in the header's tool lines ({only})"
+    named = _named_build(file_name)
+    if named is not None:
+        return named, f"the file name ({file_name})"
+    touched = [b for b in BUILDS if in_regions.get(b, 0) > 0]
+    if len(touched) == 1:
+        return touched[0], (f"records fall in panel-gene regions of {touched[0]} only "
+                            f"({in_regions[touched[0]]} records)")
+    return None, ""
