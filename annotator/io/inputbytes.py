@@ -20,6 +20,7 @@ import os
 import shutil
 import stat
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -122,9 +123,6 @@ class Spool:
 
         A repeated name gets ``_2``, ``_3``...; records are copied unchanged.
         """
-        import gzip
-
-        source = self.readable(path)
         unique: list[str] = []
         for name in names:
             new, n = name, 1
@@ -132,42 +130,42 @@ class Spool:
                 n += 1
                 new = f"{name}_{n}"
             unique.append(new)
-        if self._dir is None:
-            self._dir = tempfile.TemporaryDirectory(prefix="resmark-input-")
-        target = Path(self._dir.name) / f"{len(self._copies)}-renamed.vcf"
-        try:
-            with open(source, "rb", buffering=0) as raw:
-                head = raw.read(2)
-                raw.seek(0)
-                hashing = HashingReader(raw)
-                fh: Any = buffered(hashing)
-                if head == b"\x1f\x8b":
-                    fh = gzip.GzipFile(fileobj=fh, mode="rb")
-                with fh, open(target, "wb") as dst:
-                    for line in fh:
-                        if line.startswith(b"#CHROM"):
-                            cols = line.rstrip(b"\r\n").split(b"\t")[:9]
-                            line = b"\t".join(cols + [n.encode() for n in unique]) + b"\n"
-                        dst.write(line)
-                    digest = hashing.finish()
-        except (OSError, EOFError) as e:
-            raise InputError(f"cannot copy to rename samples ({e})", path=path) from e
-        known = self.sha256(path)
-        self._copies[str(path)] = (target, known or digest)
-        return target
+
+        def rename(fh: BinaryIO, dst: BinaryIO) -> None:
+            for line in fh:
+                if line.startswith(b"#CHROM"):
+                    cols = line.rstrip(b"\r\n").split(b"\t")[:9]
+                    line = b"\t".join(cols + [n.encode() for n in unique]) + b"\n"
+                dst.write(line)
+
+        return self._text_copy(path, "renamed", "rename samples", rename)
 
     def headed(self, path: str | Path, lines: tuple[str, ...], skip: int = 0) -> Path:
         """A plain-text copy of the VCF ``path`` with ``lines`` put before its first line.
 
         For files that callers wrote without ``##fileformat`` (or without any
-        header): htslib refuses them, and the records are otherwise lost.
+        header) or after ``skip`` lines of a tool's log: htslib refuses them,
+        and the records would otherwise be lost.
         """
+
+        def add_header(fh: BinaryIO, dst: BinaryIO) -> None:
+            for _ in range(skip):
+                fh.readline()
+            dst.write("".join(f"{line}\n" for line in lines).encode())
+            shutil.copyfileobj(fh, dst, BLOCK)
+
+        return self._text_copy(path, "headed", "add a header", add_header)
+
+    def _text_copy(
+        self, path: str | Path, tag: str, why: str, copy: Callable[[BinaryIO, BinaryIO], None]
+    ) -> Path:
+        """Decompressed copy of ``path`` through ``copy``, hashing the input bytes read."""
         import gzip
 
         source = self.readable(path)
         if self._dir is None:
             self._dir = tempfile.TemporaryDirectory(prefix="resmark-input-")
-        target = Path(self._dir.name) / f"{len(self._copies)}-headed.vcf"
+        target = Path(self._dir.name) / f"{len(self._copies)}-{tag}.vcf"
         try:
             with open(source, "rb", buffering=0) as raw:
                 head = raw.read(2)
@@ -177,13 +175,10 @@ class Spool:
                 if head == b"\x1f\x8b":
                     fh = gzip.GzipFile(fileobj=fh, mode="rb")
                 with fh, open(target, "wb") as dst:
-                    for _ in range(skip):  # a tool's log lines before the header
-                        fh.readline()
-                    dst.write("".join(f"{line}\n" for line in lines).encode())
-                    shutil.copyfileobj(fh, dst, BLOCK)
+                    copy(fh, dst)
                     digest = hashing.finish()
         except (OSError, EOFError) as e:
-            raise InputError(f"cannot copy to add a header ({e})", path=path) from e
+            raise InputError(f"cannot copy to {why} ({e})", path=path) from e
         known = self.sha256(path)
         self._copies[str(path)] = (target, known or digest)
         return target
