@@ -20,6 +20,7 @@ import os
 import shutil
 import stat
 import tempfile
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -91,7 +92,8 @@ class Spool:
     """Readable copies of non-regular inputs (pipes, FIFOs), one per path, for one run."""
 
     def __init__(self) -> None:
-        self._dir: tempfile.TemporaryDirectory[str] | None = None
+        self._dir: Path | None = None
+        self._cleanup: weakref.finalize[..., Spool] | None = None
         self._copies: dict[str, tuple[Path, str]] = {}
 
     def readable(self, path: str | Path) -> Path:
@@ -101,9 +103,7 @@ class Spool:
             return self._copies[key][0]
         if is_regular(path) or not Path(path).exists() or Path(path).is_dir():
             return Path(path)
-        if self._dir is None:
-            self._dir = tempfile.TemporaryDirectory(prefix="resmark-input-")
-        target = Path(self._dir.name) / f"{len(self._copies)}-{Path(path).name or 'input'}"
+        target = self._workdir() / f"{len(self._copies)}-{Path(path).name or 'input'}"
         h = hashlib.sha256()
         try:
             with open(path, "rb") as src, open(target, "wb") as dst:
@@ -163,9 +163,7 @@ class Spool:
         import gzip
 
         source = self.readable(path)
-        if self._dir is None:
-            self._dir = tempfile.TemporaryDirectory(prefix="resmark-input-")
-        target = Path(self._dir.name) / f"{len(self._copies)}-{tag}.vcf"
+        target = self._workdir() / f"{len(self._copies)}-{tag}.vcf"
         try:
             with open(source, "rb", buffering=0) as raw:
                 head = raw.read(2)
@@ -190,7 +188,15 @@ class Spool:
 
     def close(self) -> None:
         self._copies.clear()
-        if self._dir is not None:
-            shutil.rmtree(self._dir.name, ignore_errors=True)
-            self._dir.cleanup()
-            self._dir = None
+        if self._cleanup is not None:
+            self._cleanup()  # removes the folder once, now
+        self._dir = self._cleanup = None
+
+    def _workdir(self) -> Path:
+        """The run's folder of copies, made on first use.  A context that is never
+        closed (a cohort worker, a library caller) still removes it when collected
+        or at exit, silently (weakref.finalize)."""
+        if self._dir is None:
+            self._dir = Path(tempfile.mkdtemp(prefix="resmark-input-"))
+            self._cleanup = weakref.finalize(self, shutil.rmtree, str(self._dir), True)
+        return self._dir
