@@ -47,8 +47,8 @@ def test_snpeff_pedigree():
 
 def test_manta_command_line_bam_names():
     lines = ["##cmdline=bcbio/anaconda/share/manta-1.2.1-0/bin/configManta.py "
-             "--normalBam=HCC2218/work/align/HCC2218BL/HCC2218BL-sort.bam "
-             "--tumorBam=HCC2218/work/align/HCC2218C/HCC2218C-sort.bam --exome"]
+             "--normalBam=HCC2218/align/HCC2218BL/HCC2218BL-sort.bam "
+             "--tumorBam=HCC2218/align/HCC2218C/HCC2218C-sort.bam --exome"]
     assert pick(["HCC2218BL", "HCC2218C"], lines)[:2] == ("HCC2218C", "HCC2218BL")
 
 

@@ -52,6 +52,18 @@ _ALIASES = (
 )
 
 
+# the same aliases as whole words, for free text (file names, tool command lines)
+_NAMED = tuple(
+    (build, re.compile(r"(?<![a-z0-9])(?:" + p.pattern + r")(?![0-9])", re.I))
+    for build, p in _ALIASES
+)
+
+
+def named_builds(text: str) -> frozenset[str]:
+    """Builds that ``text`` names as a word (``T001.grch38.vcf.gz``, ``SnpEff hg19``)."""
+    return frozenset(build for build, pattern in _NAMED if pattern.search(text))
+
+
 def get(name: str) -> GenomeBuild:
     """Look up a build by name or alias (``hg38``, ``GRCh38`` ...)."""
     for build, pattern in _ALIASES:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from annotator.core import chromnames
-from annotator.core.genome import BUILDS
+from annotator.core.genome import BUILDS, named_builds
 
 log = logging.getLogger(__name__)
 
@@ -135,18 +135,13 @@ def contradiction(guess: BuildGuess, stated: str) -> str | None:
     return None
 
 
-# Build names in file names and liftOver chain names ("hg19Tohg38": the target
-# is after "To").  Only consulted when the header and the alleles cannot decide.
-_BUILD_TOKENS = (
-    (re.compile(r"(?i)(?<![a-z0-9])(grch38|hg38|b38)(?![0-9])"), "GRCh38"),
-    (re.compile(r"(?i)(?<![a-z0-9])(grch37|hg19|b37)(?![0-9])"), "GRCh37"),
-)
+# liftOver chain names say "hg19Tohg38": the target is after "To"
 _CHAIN_TARGET = re.compile(r"(?i)to(hg19|hg38|grch37|grch38)\b")
 
 
 def _named_build(text: str) -> str | None:
-    found = {build for rx, build in _BUILD_TOKENS if rx.search(text)}
-    return found.pop() if len(found) == 1 else None
+    found = named_builds(text)
+    return next(iter(found)) if len(found) == 1 else None
 
 
 def fallback_build(
