@@ -145,7 +145,9 @@ def track_patient(name: str, specs: Sequence[TimepointSpec], ctx: TrackContext) 
     calls = [_calls(s, ctx) for s in ordered]
     build = check_builds(calls)
     pon = _patient_pon(ctx, build)
-    variants = tracked_variants(calls)
+    # with reads at every timepoint the reads decide each status: variants with filtered records only
+    # are tracked too (not as MRD / tumour-fraction sites)
+    variants = tracked_variants(calls, filtered=all(s.reads is not None for s in ordered))
     evidence = _gather_evidence(variants, calls, build, ctx)
     backgrounds = {}
     for v in variants:

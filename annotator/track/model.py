@@ -29,11 +29,11 @@ CHANGES = (
     "baseline",  # the reference timepoint itself
     "emerging",  # significant increase from not detected
     "rising",  # significant increase from detected, fold >= min_fold_change
-    "stable",  # detected at both, no significant change of sufficient size
+    "stable",  # present at both (detected, or pooled low-level evidence), no significant big change
     "falling",  # significant decrease, still detected (or absence underpowered)
     "cleared",  # significant decrease to not detected (with power)
-    "inconclusive",  # detected at one timepoint only, difference not significant
-    "absent",  # not detected at either timepoint
+    "inconclusive",  # present at one timepoint only, difference not significant
+    "absent",  # present at neither timepoint (below detection at both; see docs/track.md)
     "not_evaluable",  # read counts missing at one of the two timepoints
 )
 RESPONSES = (
@@ -215,7 +215,12 @@ class Evidence:
 
 @dataclass(frozen=True, slots=True)
 class TrackedVariant:
-    """A variant called (PASS) at one or more timepoints, with its annotation."""
+    """A variant called (PASS) at one or more timepoints, with its annotation.
+
+    ``tracked_by``: ``pass`` (a PASS record with alt reads somewhere), or ``filtered``
+    (only filtered records with alt reads, tracked when reads decide the status; such
+    variants are not tumour-informed MRD / tumour-fraction sites).
+    """
 
     variant_key: str
     chrom: str
@@ -235,6 +240,7 @@ class TrackedVariant:
     drug_classes: str | None
     evidence_level: str | None
     is_copy_number: bool = False
+    tracked_by: str = "pass"
 
     @property
     def label(self) -> str:
@@ -250,6 +256,11 @@ class Comparison:
     vaf_delta: float | None = None
     log2_fc: float | None = None
     against: str | None = None  # label of the earlier timepoint
+    # vs previous only: the earlier draws consistent with ``against`` pooled with it (issue 16)
+    pair_p_value: float | None = None  # the two-draw test alone
+    pooled_from: str | None = None  # earliest timepoint of the pooled run (None: the pair alone)
+    pooled_alt: int | None = None
+    pooled_depth: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

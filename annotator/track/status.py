@@ -165,64 +165,120 @@ def _testable(o: Observation) -> bool:
     return e.alt_count is not None and bool(e.depth)
 
 
-def _raw(prev: Observation, cur: Observation, rho: float) -> Comparison:
-    """p-value and effect sizes before correction; change filled in later."""
+def _counts(o: Observation) -> tuple[int, int]:
+    a, n = o.evidence.alt_count, o.evidence.depth
+    assert a is not None and n is not None
+    return a, n
+
+
+def pooled_run(obs: Sequence[Observation], i: int, th: Thresholds) -> list[int]:
+    """Indices of the draws pooled with the previous one (``i - 1``) when testing draw ``i``.
+
+    Walking back from ``i - 1``, each earlier draw joins while its counts are consistent
+    with the pooled counts of the run so far (two-sided ``bb_change`` p > alpha); the walk
+    stops at the first draw that is not, or that has no counts.  A shallow previous draw
+    is thereby tested with the earlier draws at the same level (docs/track.md).
+    """
+    prev = obs[i - 1]
+    if prev.variant.is_copy_number or not _testable(prev):
+        return [i - 1]
+    run = [i - 1]
+    k, n = _counts(prev)
+    for j in range(i - 2, -1, -1):
+        if not _testable(obs[j]):
+            break
+        a, d = _counts(obs[j])
+        if stats.bb_change(a, d, k, n, th.change_rho) <= th.alpha:
+            break
+        run.append(j)
+        k, n = k + a, n + d
+    return sorted(run)
+
+
+def _raw(prev: Observation, cur: Observation, rho: float, run: Sequence[Observation] = ()) -> Comparison:
+    """p-value and effect sizes before correction; change filled in later.
+
+    With ``run`` (earlier draws pooled with ``prev``, ``prev`` among them) the test and the
+    effect sizes are against the pooled counts; ``pair_p_value`` keeps the two-draw test.
+    """
     if prev.variant.is_copy_number:
         return Comparison("pending", against=prev.timepoint)
     if not (_testable(prev) and _testable(cur)):
         delta = cur.vaf - prev.vaf if cur.vaf is not None and prev.vaf is not None else None
         return Comparison("pending", vaf_delta=delta, against=prev.timepoint)
-    a1, n1 = prev.evidence.alt_count, prev.evidence.depth
-    a2, n2 = cur.evidence.alt_count, cur.evidence.depth
-    assert a1 is not None and n1 is not None and a2 is not None and n2 is not None
+    a1, n1 = _counts(prev)
+    a2, n2 = _counts(cur)
+    pair = stats.bb_change(a1, n1, a2, n2, rho)
+    if len(run) <= 1:
+        return Comparison("pending", p_value=pair, vaf_delta=a2 / n2 - a1 / n1,
+                          log2_fc=stats.log2_fold_change(a1, n1, a2, n2), against=prev.timepoint)
+    k = sum(_counts(o)[0] for o in run)
+    n = sum(_counts(o)[1] for o in run)
     return Comparison(
-        "pending",
-        p_value=stats.bb_change(a1, n1, a2, n2, rho),
-        vaf_delta=a2 / n2 - a1 / n1,
-        log2_fc=stats.log2_fold_change(a1, n1, a2, n2),
-        against=prev.timepoint,
+        "pending", p_value=stats.bb_change(k, n, a2, n2, rho), vaf_delta=a2 / n2 - k / n,
+        log2_fc=stats.log2_fold_change(k, n, a2, n2), against=prev.timepoint, pair_p_value=pair,
+        pooled_from=run[0].timepoint, pooled_alt=k, pooled_depth=n,
     )
 
 
-def classify_change(prev: Observation, cur: Observation, c: Comparison, th: Thresholds) -> str:
-    """The change vocabulary (docs/track.md): significance, a minimum effect and both statuses."""
+def classify_change(
+    prev: Observation, cur: Observation, c: Comparison, th: Thresholds,
+    group: Sequence[Observation] | None = None,
+) -> str:
+    """The change vocabulary (docs/track.md): significance, a minimum effect and presence.
+
+    ``group``: the draws consistent with one level that ``prev`` belongs to (the pooled
+    run) plus ``cur``; presence at a draw that is not detected may rest on the pooled
+    low-level evidence of the group's non-detected draws, never on a detected draw.
+    """
     if prev.variant.is_copy_number:
         return _cn_change(prev, cur, th)
     if "not_assessed" in (prev.status, cur.status) or c.p_value is None:
         return "not_evaluable"
-    prev_det, cur_det = prev.status == "detected", cur.status == "detected"
+    members = list(group) if group is not None else [prev, cur]
     tested = c.q_value if th.adjust == "bh" else c.p_value
     significant = tested is not None and tested <= th.alpha
     big = abs(c.log2_fc or 0.0) >= math.log2(th.min_fold_change)
     up, down = (c.vaf_delta or 0) > 0, (c.vaf_delta or 0) < 0
+    cur_det = cur.status == "detected"
+    before = present(prev, [o for o in members if o is not cur], th)
     if significant and big and up and cur_det:
-        return "rising" if prev_det else "emerging"
-    if significant and down and prev_det:
+        return "rising" if before else "emerging"
+    if significant and down and before:
         if cur.status == "not_detected":
             return "cleared"
         if big:
             return "falling"  # still detected, low level, or absence not powered: not cleared
-    if prev_det and cur_det:
+    now = present(cur, members, th)
+    before = before or present(prev, members, th)  # two low-level draws shown present together
+    if before and now:
         return "stable"
-    if _present_over_pair(prev, cur, th):
-        return "stable"  # alt counts at both, significant together, no significant change
-    if not prev_det and not cur_det:
-        return "absent"
-    return "inconclusive"
+    if before or now:
+        return "inconclusive"
+    return "absent"
 
 
-def _present_over_pair(prev: Observation, cur: Observation, th: Thresholds) -> bool:
-    """Alt counts > 0 at both timepoints whose sum is significant against the site background.
+def present(draw: Observation, group: Sequence[Observation], th: Thresholds) -> bool:
+    """The variant is shown present at ``draw``.
 
-    A variant below the LoD at each draw can still be shown present over the two; with no
-    significant change between them that is a stable variant, not an absent one.
+    Detected there; or low-level evidence there (alt count above the background mean) and
+    the pooled counts of the *non-detected* draws of ``group`` (``draw`` among them;
+    consistent with one VAF) significant against the site background (p <= detection
+    alpha, >= ``min_alt_needed``).  A detected draw never lends presence to another: a
+    variant detected at one draw and below detection at the next is not thereby present
+    at both (that would absorb falls and emergences into "stable").
     """
-    a, b = prev.evidence, cur.evidence
-    d = prev.detection or cur.detection
-    if d is None or not a.alt_count or not b.alt_count or not a.depth or not b.depth:
+    if draw.status == "detected":
+        return True
+    d = draw.detection
+    if draw.status != "low_level" or d is None or not _testable(draw):
         return False
+    quiet = [o for o in group if o.status != "detected" and _testable(o)]
+    if draw not in quiet:
+        quiet.append(draw)
+    k = sum(_counts(o)[0] for o in quiet)
+    n = sum(_counts(o)[1] for o in quiet)
     bg = Background(d.background_rate, d.background_rho, d.background_source, d.background_samples)
-    k, n = a.alt_count + b.alt_count, a.depth + b.depth
     return k >= min_alt_needed(n, th) and background.p_value(k, n, bg) <= th.detection_alpha
 
 
@@ -251,10 +307,13 @@ def compare(
 ) -> dict[str, list[Observation]]:
     """Add vs-previous and vs-baseline comparisons, BH-corrected over the patient's tests."""
     raw: list[tuple[str, int, str, Comparison]] = []
+    runs: dict[tuple[str, int], list[int]] = {}
     for key, obs in by_variant.items():
         for i, cur in enumerate(obs):
             if i > 0:
-                raw.append((key, i, "prev", _raw(obs[i - 1], cur, th.change_rho)))
+                runs[(key, i)] = pooled_run(obs, i, th)
+                run = [obs[j] for j in runs[(key, i)]]
+                raw.append((key, i, "prev", _raw(obs[i - 1], cur, th.change_rho, run)))
             if i != baseline_index and not (i > 0 and i - 1 == baseline_index):
                 raw.append((key, i, "base", _raw(obs[baseline_index], cur, th.change_rho)))
     tested = [j for j, (_, _, _, c) in enumerate(raw) if c.p_value is not None]
@@ -265,7 +324,8 @@ def compare(
         obs = out[key]
         prev = obs[i - 1] if kind == "prev" else obs[baseline_index]
         c = replace(c, q_value=qmap.get(j))
-        c = replace(c, change=classify_change(prev, obs[i], c, th))
+        group = [obs[j] for j in runs[(key, i)]] + [obs[i]] if kind == "prev" else [prev, obs[i]]
+        c = replace(c, change=classify_change(prev, obs[i], c, th, group))
         if kind == "prev":
             obs[i] = replace(obs[i], vs_previous=c)
             if i - 1 == baseline_index:
