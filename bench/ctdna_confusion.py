@@ -129,10 +129,10 @@ def read_tsv(path: Path) -> list[dict[str, str]]:
 
 
 def evaluate(sim: Path, args: argparse.Namespace, use_pon: bool) -> dict[str, object]:
-    out = sim / "track_out"
+    out = sim / (f"track_out_{args.run_name}" if args.run_name else "track_out")
     pon = sim / "pon"
     timings = {}
-    if use_pon:
+    if use_pon and (args.rebuild_pon or not (pon / "provenance.json").exists()):
         normals = [str(sim / n.strip()) for n in (sim / "normals.txt").read_text().splitlines() if n.strip()]
         timings["pon_build_s"] = run([*RESMARK, "pon", "build", *normals, "-o", str(pon), "--regions",
                                       str(sim / "sites.bed"), "--force"], sim)
@@ -277,6 +277,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workdir", default=str(WORK / "ctdna"))
     ap.add_argument("--no-pon", action="store_true", help="track without a PON")
     ap.add_argument("--track-args", help="extra resmark track options, one quoted string")
+    ap.add_argument("--run-name", help="write the track outputs to track_out_NAME (compare resmark versions)")
+    ap.add_argument("--rebuild-pon", action="store_true", help="rebuild the PON even when the simulation has one")
     args = ap.parse_args(argv)
     seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
     use_pon = not args.no_pon and has_pon_command()

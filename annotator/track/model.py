@@ -256,8 +256,7 @@ class Comparison:
     vaf_delta: float | None = None
     log2_fc: float | None = None
     against: str | None = None  # label of the earlier timepoint
-    # vs previous only: the earlier draws consistent with ``against`` pooled with it (issue 16)
-    pair_p_value: float | None = None  # the two-draw test alone
+    # vs previous only: the earlier draws consistent with ``against``, pooled to show presence (issue 16)
     pooled_from: str | None = None  # earliest timepoint of the pooled run (None: the pair alone)
     pooled_alt: int | None = None
     pooled_depth: int | None = None

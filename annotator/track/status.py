@@ -196,10 +196,12 @@ def pooled_run(obs: Sequence[Observation], i: int, th: Thresholds) -> list[int]:
 
 
 def _raw(prev: Observation, cur: Observation, rho: float, run: Sequence[Observation] = ()) -> Comparison:
-    """p-value and effect sizes before correction; change filled in later.
+    """p-value and effect sizes of the two draws before correction; change filled in later.
 
-    With ``run`` (earlier draws pooled with ``prev``, ``prev`` among them) the test and the
-    effect sizes are against the pooled counts; ``pair_p_value`` keeps the two-draw test.
+    ``run`` (earlier draws consistent with ``prev``, ``prev`` among them) is recorded as the
+    level the variant was established at before ``cur`` (presence only: a change test
+    against pooled draws chosen for their agreement with ``prev`` is biased toward
+    ``prev``'s value and raised false changes on the benchmark, docs/track.md).
     """
     if prev.variant.is_copy_number:
         return Comparison("pending", against=prev.timepoint)
@@ -208,16 +210,13 @@ def _raw(prev: Observation, cur: Observation, rho: float, run: Sequence[Observat
         return Comparison("pending", vaf_delta=delta, against=prev.timepoint)
     a1, n1 = _counts(prev)
     a2, n2 = _counts(cur)
-    pair = stats.bb_change(a1, n1, a2, n2, rho)
-    if len(run) <= 1:
-        return Comparison("pending", p_value=pair, vaf_delta=a2 / n2 - a1 / n1,
-                          log2_fc=stats.log2_fold_change(a1, n1, a2, n2), against=prev.timepoint)
-    k = sum(_counts(o)[0] for o in run)
-    n = sum(_counts(o)[1] for o in run)
+    pooled = len(run) > 1
     return Comparison(
-        "pending", p_value=stats.bb_change(k, n, a2, n2, rho), vaf_delta=a2 / n2 - k / n,
-        log2_fc=stats.log2_fold_change(k, n, a2, n2), against=prev.timepoint, pair_p_value=pair,
-        pooled_from=run[0].timepoint, pooled_alt=k, pooled_depth=n,
+        "pending", p_value=stats.bb_change(a1, n1, a2, n2, rho), vaf_delta=a2 / n2 - a1 / n1,
+        log2_fc=stats.log2_fold_change(a1, n1, a2, n2), against=prev.timepoint,
+        pooled_from=run[0].timepoint if pooled else None,
+        pooled_alt=sum(_counts(o)[0] for o in run) if pooled else None,
+        pooled_depth=sum(_counts(o)[1] for o in run) if pooled else None,
     )
 
 
@@ -227,21 +226,23 @@ def classify_change(
 ) -> str:
     """The change vocabulary (docs/track.md): significance, a minimum effect and presence.
 
-    ``group``: the draws consistent with one level that ``prev`` belongs to (the pooled
-    run) plus ``cur``; presence at a draw that is not detected may rest on the pooled
-    low-level evidence of the group's non-detected draws, never on a detected draw.
+    ``group``: the earlier draws consistent with ``prev`` (``pooled_run``, ``prev`` among
+    them) followed by ``cur``.  The level before ``cur`` is *established* when ``prev`` is
+    detected or those earlier draws together are significant against the background; a
+    change is tested on the two draws alone (``c``).
     """
     if prev.variant.is_copy_number:
         return _cn_change(prev, cur, th)
     if "not_assessed" in (prev.status, cur.status) or c.p_value is None:
         return "not_evaluable"
     members = list(group) if group is not None else [prev, cur]
+    earlier = [o for o in members if o is not cur]
     tested = c.q_value if th.adjust == "bh" else c.p_value
     significant = tested is not None and tested <= th.alpha
     big = abs(c.log2_fc or 0.0) >= math.log2(th.min_fold_change)
     up, down = (c.vaf_delta or 0) > 0, (c.vaf_delta or 0) < 0
     cur_det = cur.status == "detected"
-    before = present(prev, [o for o in members if o is not cur], th)
+    before = prev.status == "detected" or established(earlier, th)
     if significant and big and up and cur_det:
         return "rising" if before else "emerging"
     if significant and down and before:
@@ -249,24 +250,41 @@ def classify_change(
             return "cleared"
         if big:
             return "falling"  # still detected, low level, or absence not powered: not cleared
-    now = present(cur, members, th)
-    before = before or present(prev, members, th)  # two low-level draws shown present together
-    if before and now:
-        return "stable"
-    if before or now:
-        return "inconclusive"
+    if before:
+        # no significant change from an established level: stable when the current draw shows
+        # the variant (detected or alt counts above the background mean), else not decidable
+        return "stable" if cur.status in ("detected", "low_level") else "inconclusive"
+    if cur_det:
+        return "inconclusive"  # detected now, not established before: a possible emergence not shown
+    if present(prev, members, th) and present(cur, members, th):
+        return "stable"  # two low-level draws shown present together
     return "absent"
 
 
+def established(run: Sequence[Observation], th: Thresholds) -> bool:
+    """The pooled counts of ``run`` (draws consistent with one VAF) significant against the background."""
+    draws = [o for o in run if _testable(o) and o.detection is not None]
+    if not draws:
+        return False
+    d = draws[-1].detection
+    assert d is not None
+    k = sum(_counts(o)[0] for o in draws)
+    n = sum(_counts(o)[1] for o in draws)
+    return _significant(k, n, d, th)
+
+
+def _significant(k: int, n: int, d: Detection, th: Thresholds) -> bool:
+    bg = Background(d.background_rate, d.background_rho, d.background_source, d.background_samples)
+    return k >= min_alt_needed(n, th) and background.p_value(k, n, bg) <= th.detection_alpha
+
+
 def present(draw: Observation, group: Sequence[Observation], th: Thresholds) -> bool:
-    """The variant is shown present at ``draw``.
+    """The variant is shown present at ``draw`` by its own or its low-level neighbours' counts.
 
     Detected there; or low-level evidence there (alt count above the background mean) and
     the pooled counts of the *non-detected* draws of ``group`` (``draw`` among them;
-    consistent with one VAF) significant against the site background (p <= detection
-    alpha, >= ``min_alt_needed``).  A detected draw never lends presence to another: a
-    variant detected at one draw and below detection at the next is not thereby present
-    at both (that would absorb falls and emergences into "stable").
+    consistent with one VAF) significant against the site background.  A detected draw
+    lends no presence here: this is the test for two draws neither of which is detected.
     """
     if draw.status == "detected":
         return True
@@ -278,8 +296,7 @@ def present(draw: Observation, group: Sequence[Observation], th: Thresholds) -> 
         quiet.append(draw)
     k = sum(_counts(o)[0] for o in quiet)
     n = sum(_counts(o)[1] for o in quiet)
-    bg = Background(d.background_rate, d.background_rho, d.background_source, d.background_samples)
-    return k >= min_alt_needed(n, th) and background.p_value(k, n, bg) <= th.detection_alpha
+    return _significant(k, n, d, th)
 
 
 def _cn_change(prev: Observation, cur: Observation, th: Thresholds) -> str:
