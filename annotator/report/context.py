@@ -95,9 +95,10 @@ def panel_info(panel: Any) -> dict[str, Any]:
 # ----------------------------------------------------------------- sample
 
 
-def sample_context(document: Mapping[str, Any], panel: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """Template data for one sample from its annotate JSON document."""
-    doc = to_plain(document)
+def sample_context(document: Mapping[str, Any], panel: Mapping[str, Any] | None = None, *,
+                   plain: bool = False) -> dict[str, Any]:
+    """Template data for one sample from its annotate JSON document (``plain``: JSON values only)."""
+    doc = document if plain else to_plain(document)
     info = dict(panel or panel_info(None))
     rows: list[dict[str, Any]] = [dict(r) for r in doc.get("rows") or [] if isinstance(r, Mapping)]
     explanations = {
@@ -132,7 +133,7 @@ def sample_context(document: Mapping[str, Any], panel: Mapping[str, Any] | None 
         "levels_present": sorted({t["level"] for t in table if t["level"]}, key=level_rank),
         "genes_present": sorted({t["gene"] for t in table if t["gene"]}),
         "evidence": evidence,
-        "markers": relevant_markers(markers, mechanisms, rows),
+        "markers": relevant_markers(markers, mechanisms, rows, plain=True),  # both sources are plain
         "qc": qc_context(doc, rows),
         "interpretation": doc.get("qc") or {},  # annotator.annotation.qc: what could not be read
         "provenance": provenance_context(prov),
