@@ -7,15 +7,18 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from annotator.core.jsondoc import JsonObject
 from annotator.core.rows import COLUMNS, Row, arrow_schema
 
+if TYPE_CHECKING:
+    import pyarrow as pa
+
 ROW_GROUP_SIZE = 128 * 1024  # rows; large enough for scans, small enough for predicate pushdown
 
 
-def rows_table(rows: Sequence[Row], provenance: JsonObject) -> Any:
+def rows_table(rows: Sequence[Row], provenance: JsonObject) -> pa.Table:
     import pyarrow as pa
 
     meta = {b"resmark": json.dumps(provenance, sort_keys=True).encode()}
