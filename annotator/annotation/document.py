@@ -32,12 +32,14 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from annotator.annotation.qc import sample_qc
+from annotator.core.jsondoc import JsonValue
 from annotator.io.jsonindent import Fragments
 from annotator.report.plain import to_plain
 
 if TYPE_CHECKING:
     from annotator.annotation.pipeline import SampleAnnotation
     from annotator.knowledge.model import Panel
+    from annotator.report.views import PanelInfo
 
 
 def sample_document(s: SampleAnnotation, prov: dict[str, Any], panel: Panel) -> dict[str, Any]:
@@ -98,12 +100,12 @@ class DocumentCache:
     def __init__(self, panel: Panel) -> None:
         self.panel = panel
         self._owned = _reachable(panel)
-        self._plain: dict[int, tuple[object, Any]] = {}  # id(panel object) -> (object, plain value)
+        self._plain: dict[int, tuple[object, JsonValue]] = {}  # id(panel object) -> (object, plain)
         self._fields: dict[type, tuple[str, ...]] = {}
         self.fragments = Fragments()
-        self._panel_info: dict[str, Any] | None = None
+        self._panel_info: PanelInfo | None = None
 
-    def plain(self, obj: Any) -> Any:
+    def plain(self, obj: object) -> JsonValue:
         """``to_plain(obj)``, with the panel's objects converted once."""
         if obj is None or isinstance(obj, (str, int, bool)):
             return obj
@@ -115,7 +117,7 @@ class DocumentCache:
         names = self._fields.get(cls)
         if names is None and dataclasses.is_dataclass(obj) and not isinstance(obj, type):
             names = self._fields[cls] = tuple(f.name for f in dataclasses.fields(obj))
-        value: Any
+        value: JsonValue
         if names is not None:
             value = {n: self.plain(getattr(obj, n)) for n in names}
         elif isinstance(obj, Mapping):
@@ -129,7 +131,7 @@ class DocumentCache:
             self.fragments.constant.add(id(value))
         return value
 
-    def panel_info(self) -> dict[str, Any]:
+    def panel_info(self) -> PanelInfo:
         """``report.context.panel_info(panel)``, made once."""
         if self._panel_info is None:
             from annotator.report.context import panel_info

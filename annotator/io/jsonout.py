@@ -7,15 +7,15 @@ import dataclasses
 import json
 import math
 from pathlib import Path
-from typing import Any
 
+from annotator.core.jsondoc import JsonObject, JsonValue
 from annotator.io import jsonindent
 from annotator.io.jsonindent import Fragments
 
 _SCALARS = (str, int, bool, type(None))
 
 
-def to_jsonable(obj: Any) -> Any:
+def to_jsonable(obj: object) -> JsonValue:
     if type(obj) in _SCALARS:  # most of a document; exact types (an IntEnum is not one)
         return obj
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
@@ -32,7 +32,7 @@ def to_jsonable(obj: Any) -> Any:
     return obj
 
 
-def write(path: Path, document: dict[str, Any]) -> None:
+def write(path: Path, document: JsonObject) -> None:
     # dumps, not dump: with indent, dump writes every token separately (the document's
     # thousands of small writes cost more than encoding it)
     text = json.dumps(to_jsonable(document), indent=2, ensure_ascii=False)
