@@ -27,9 +27,10 @@ run and the re-render share one path (``annotator.report.html``).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from annotator.annotation.qc import sample_qc
+from annotator.core.jsondoc import JsonObject
 from annotator.report.plain import to_plain
 
 if TYPE_CHECKING:
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
     from annotator.knowledge.model import Panel
 
 
-def sample_document(s: SampleAnnotation, prov: dict[str, Any], panel: Panel) -> dict[str, Any]:
+def sample_document(s: SampleAnnotation, prov: JsonObject, panel: Panel) -> JsonObject:
     listed = {r.variant_key for r in s.rows}
     explanations = [
         {"variant_key": key, "alteration": alt, "matches": list(matches)}
@@ -61,7 +62,7 @@ def sample_document(s: SampleAnnotation, prov: dict[str, Any], panel: Panel) -> 
     }
 
 
-def _therapy_context(s: SampleAnnotation) -> dict[str, Any]:
+def _therapy_context(s: SampleAnnotation) -> JsonObject:
     """What prior therapy the strategies were ranked for (None given: each states its setting)."""
     given = getattr(s, "prior_therapy", None)
     if given is None:
@@ -71,7 +72,7 @@ def _therapy_context(s: SampleAnnotation) -> dict[str, Any]:
             "note": "strategies tested only in another setting are marked and ranked last"}
 
 
-def plain_document(document: dict[str, Any]) -> dict[str, Any]:
+def plain_document(document: JsonObject) -> JsonObject:
     """The document as JSON values (what a reader of ``<sample>.resmark.json`` gets)."""
-    plain: dict[str, Any] = to_plain(document)
+    plain: JsonObject = to_plain(document)
     return plain
