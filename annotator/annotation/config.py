@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Protocol
 
 from annotator.annotation.pipeline import REPORT_MODES, PanelRegions, SampleAnnotation
 from annotator.cnv.thresholds import CnThresholds, option_problems
@@ -69,14 +69,27 @@ class AnnotateConfig:
     prior_therapy: Sequence[str] | None = None
 
 
+class Failure(Protocol):
+    """An input that could not be annotated (``cohort.SampleFailure``; cohort imports this module)."""
+
+    @property
+    def path(self) -> str: ...
+    @property
+    def sample(self) -> str | None: ...
+    @property
+    def message(self) -> str: ...
+    @property
+    def exit_code(self) -> int: ...
+    def one_line(self) -> str: ...
+
+
 @dataclass
 class AnnotateResult:
     samples: list[SampleAnnotation]
     outdir: Path
     outputs: list[Path] = field(default_factory=list)
     provenance: JsonObject = field(default_factory=dict)  # the provenance JSON document
-    # cohort.SampleFailure per failed input (cohort imports this module: no import back)
-    failures: list[Any] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)  # one per input that failed
     dataset: list[Path] = field(default_factory=list)  # partition files written
 
     @property

@@ -29,10 +29,10 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from annotator.annotation.qc import sample_qc
-from annotator.core.jsondoc import JsonValue
+from annotator.core.jsondoc import JsonObject, JsonValue
 from annotator.io.jsonindent import Fragments
 from annotator.report.plain import to_plain
 
@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from annotator.report.views import PanelInfo
 
 
-def sample_document(s: SampleAnnotation, prov: dict[str, Any], panel: Panel) -> dict[str, Any]:
+def sample_document(s: SampleAnnotation, prov: JsonObject, panel: Panel) -> JsonObject:
     listed = {r.variant_key for r in s.rows}
     explanations = [
         {"variant_key": key, "alteration": alt, "matches": list(matches)}
@@ -66,7 +66,7 @@ def sample_document(s: SampleAnnotation, prov: dict[str, Any], panel: Panel) -> 
     }
 
 
-def _therapy_context(s: SampleAnnotation) -> dict[str, Any]:
+def _therapy_context(s: SampleAnnotation) -> JsonObject:
     """What prior therapy the strategies were ranked for (None given: each states its setting)."""
     given = getattr(s, "prior_therapy", None)
     if given is None:
@@ -76,9 +76,9 @@ def _therapy_context(s: SampleAnnotation) -> dict[str, Any]:
             "note": "strategies tested only in another setting are marked and ranked last"}
 
 
-def plain_document(document: dict[str, Any]) -> dict[str, Any]:
+def plain_document(document: JsonObject) -> JsonObject:
     """The document as JSON values (what a reader of ``<sample>.resmark.json`` gets)."""
-    plain: dict[str, Any] = to_plain(document)
+    plain: JsonObject = to_plain(document)
     return plain
 
 

@@ -28,10 +28,11 @@ import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from annotator.annotation.document import sample_document
 from annotator.annotation.qc import log_messages
+from annotator.core.jsondoc import JsonObject
 from annotator.core.provenance import InputFile, Provenance, command_line, sha256_file
 from annotator.errors import OutputError, ResmarkError
 from annotator.io import tsvout
@@ -144,7 +145,7 @@ def _names(fmt: str, stem: str) -> list[str]:
 
 
 def _write_format(fmt: str, paths: list[Path], s: SampleAnnotation, prov: Provenance,
-                  prov_dict: dict[str, Any], document: dict[str, Any], ctx: RunContext) -> dict[str, str]:
+                  prov_dict: JsonObject, document: JsonObject, ctx: RunContext) -> dict[str, str]:
     """Write one format's file(s); returns the digests already known (the VCF hashes as it writes)."""
     target = paths[0]
     if fmt == "tsv":
@@ -199,7 +200,7 @@ def write_outputs(
         for n in d.names:
             out.stage(n)
         digests.update(d.sha256)
-    acc_rows: list[tuple[Any, ...]] = [(s.sample, b, dd, n) for s in samples for b, dd, n in s.accounting.rows()]
+    acc_rows: list[tuple[str, str, str, int]] = [(s.sample, b, dd, n) for s in samples for b, dd, n in s.accounting.rows()]
     tsvout.write_table(out.stage("accounting.tsv"), ("sample", "bucket", "detail", "count"), acc_rows)
     if config.run_log is not None:
         out.stage(RUN_LOG).write_text("".join(f"{line}\n" for line in config.run_log), encoding="utf-8")
