@@ -157,7 +157,8 @@ def _item_context(item: CohortItem, ctx: RunContext) -> RunContext:
         return ctx
     return RunContext(config=replace(ctx.config, **overrides), panel=ctx.panel,
                       references=ctx.references, progress=ctx.progress,
-                      engines=ctx.engines, regions=ctx.regions)
+                      engines=ctx.engines, regions=ctx.regions, spool=ctx.spool,
+                      documents=ctx.document_cache())
 
 
 def _stage_partition(stage: Path, result: SampleAnnotation, ctx: RunContext) -> None:

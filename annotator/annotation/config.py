@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from annotator.annotation.pipeline import REPORT_MODES, PanelRegions, SampleAnnotation
 from annotator.cnv.thresholds import CnThresholds, option_problems
@@ -24,6 +24,9 @@ from annotator.io.atomic import OutputDir
 from annotator.io.inputbytes import Spool, is_regular
 from annotator.knowledge.model import Panel
 from annotator.reference import Reference
+
+if TYPE_CHECKING:
+    from annotator.annotation.document import DocumentCache
 
 log = logging.getLogger(__name__)
 
@@ -109,8 +112,17 @@ class RunContext:
     engines: dict[str, ConsequenceEngine] = field(default_factory=dict)
     regions: dict[str, PanelRegions] = field(default_factory=dict)
     spool: Spool = field(default_factory=Spool)
+    documents: DocumentCache | None = field(default=None, repr=False)  # see document_cache()
     _consulted: dict[str, Reference] = field(default_factory=dict, repr=False)
     _consulted_regions: dict[str, PanelRegions] = field(default_factory=dict, repr=False)
+
+    def document_cache(self) -> DocumentCache:
+        """The panel's plain forms for the sample documents, made once per run (per process)."""
+        if self.documents is None or self.documents.panel is not self.panel:
+            from annotator.annotation.document import DocumentCache
+
+            self.documents = DocumentCache(self.panel)
+        return self.documents
 
     def readable(self, path: str | Path) -> Path:
         """Where the bytes of input ``path`` can be read (a pipe's copy, else the path)."""

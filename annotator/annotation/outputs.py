@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from annotator.annotation.document import plain_document, sample_document
+from annotator.annotation.document import sample_document
 from annotator.annotation.qc import log_messages
 from annotator.core.jsondoc import JsonObject
 from annotator.core.provenance import InputFile, Provenance, command_line, sha256_file
@@ -106,8 +106,10 @@ def write_sample(config: AnnotateConfig, ctx: RunContext, s: SampleAnnotation, s
     prov_dict = prov.as_dict()
     stem = safe_name(s.sample)
     done = SampleOutputs(s.sample)
-    # one document per sample: the JSON output and the HTML both render from it
-    document = sample_document(s, prov_dict, ctx.panel)
+    # one document per sample, in plain JSON values: the JSON output and the HTML both
+    # render from it; the panel's part of it is converted (and JSON-encoded) once per process
+    cache = ctx.document_cache()
+    document = cache.plain(sample_document(s, prov_dict, ctx.panel))
     for fmt in [f for f in FORMAT_NAMES if f in config.formats]:  # a fixed order of files
         names = _names(fmt, stem)
         try:
@@ -155,7 +157,7 @@ def _write_format(fmt: str, paths: list[Path], s: SampleAnnotation, prov: Proven
     elif fmt == "json":
         from annotator.io import jsonout
 
-        jsonout.write(target, document)
+        jsonout.write_plain(target, document, ctx.document_cache().fragments)
     elif fmt == "vcf":
         from annotator.io import vcfout
 
@@ -166,9 +168,8 @@ def _write_format(fmt: str, paths: list[Path], s: SampleAnnotation, prov: Proven
         mafout.write(target, s, prov)
     elif fmt == "html":
         from annotator.report import html
-        from annotator.report.context import panel_info
 
-        html.write_sample_report(target, plain_document(document), panel_info(ctx.panel))
+        html.write_sample_report(target, document, ctx.document_cache().panel_info(), plain=True)
     return {}
 
 

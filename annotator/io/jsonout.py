@@ -9,6 +9,8 @@ import math
 from pathlib import Path
 
 from annotator.core.jsondoc import JsonObject, JsonValue
+from annotator.io import jsonindent
+from annotator.io.jsonindent import Fragments
 
 _SCALARS = (str, int, bool, type(None))
 
@@ -34,6 +36,14 @@ def write(path: Path, document: JsonObject) -> None:
     # dumps, not dump: with indent, dump writes every token separately (the document's
     # thousands of small writes cost more than encoding it)
     text = json.dumps(to_jsonable(document), indent=2, ensure_ascii=False)
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write(text)
+        fh.write("\n")
+
+
+def write_plain(path: Path, document: object, fragments: Fragments | None = None) -> None:
+    """``write`` for a document already in plain JSON values (``annotation.document.DocumentCache``)."""
+    text = jsonindent.dumps(document, fragments)
     with open(path, "w", encoding="utf-8") as fh:
         fh.write(text)
         fh.write("\n")

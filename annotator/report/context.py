@@ -94,11 +94,10 @@ def panel_info(panel: object) -> views.PanelInfo:
 
 
 # ----------------------------------------------------------------- sample
-
-
-def sample_context(document: Mapping[str, JsonValue], panel: views.PanelInfo | None = None) -> views.SampleContext:
-    """Template data for one sample from its annotate JSON document."""
-    doc = to_plain(document)
+def sample_context(document: Mapping[str, JsonValue], panel: views.PanelInfo | None = None, *,
+                   plain: bool = False) -> views.SampleContext:
+    """Template data for one sample from its JSON document (``plain``: JSON values only)."""
+    doc = document if plain else to_plain(document)
     info = views.PanelInfo(**(panel or panel_info(None)))  # a copy
     rows: list[JsonObject] = [dict(r) for r in doc.get("rows") or [] if isinstance(r, Mapping)]
     explanations = {
@@ -133,7 +132,7 @@ def sample_context(document: Mapping[str, JsonValue], panel: views.PanelInfo | N
         "levels_present": sorted({t["level"] for t in table if t["level"]}, key=level_rank),
         "genes_present": sorted({t["gene"] for t in table if t["gene"]}),
         "evidence": evidence,
-        "markers": relevant_markers(markers, mechanisms, rows),
+        "markers": relevant_markers(markers, mechanisms, rows, plain=True),  # both sources are plain
         "qc": qc_context(doc, rows),
         "interpretation": doc.get("qc") or {},  # annotator.annotation.qc: what could not be read
         "provenance": provenance_context(prov),

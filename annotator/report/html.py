@@ -76,10 +76,13 @@ def _num(v: object) -> str:
     return str(v)
 
 
+@functools.cache
 def _static(name: str) -> str:
+    # read once per process: a cohort inlines the same CSS/JS in every report
     return (TEMPLATES / name).read_text(encoding="utf-8")
 
 
+@functools.cache
 def _csp_hash(script: str) -> str:
     digest = hashlib.sha256(script.encode("utf-8")).digest()
     return "sha256-" + base64.b64encode(digest).decode("ascii")
@@ -112,16 +115,22 @@ def _write_text(path: str | Path, text: str) -> None:
 # ----------------------------------------------------------------- sample
 
 
-def render_sample_document(document: Mapping[str, JsonValue], panel: views.PanelInfo | None = None) -> str:
-    """HTML for one sample from its JSON document; ``panel`` from ``context.panel_info``."""
-    return _render("sample.html.j2", ctxmod.sample_context(document, panel))
+def render_sample_document(document: Mapping[str, JsonValue], panel: views.PanelInfo | None = None,
+                           *, plain: bool = False) -> str:
+    """HTML for one sample from its JSON document; ``panel`` from ``context.panel_info``.
+
+    ``plain``: the document holds only JSON values already (as read from the JSON
+    output, or from ``annotation.document.DocumentCache``), so it is not converted again.
+    """
+    return _render("sample.html.j2", ctxmod.sample_context(document, panel, plain=plain))
 
 
 def write_sample_report(
-    path: str | Path, document: Mapping[str, JsonValue], panel: views.PanelInfo | None = None
+    path: str | Path, document: Mapping[str, JsonValue], panel: views.PanelInfo | None = None,
+    *, plain: bool = False,
 ) -> None:
     """Write ``<sample>.report.html`` from the sample document (``annotator.annotation.document``)."""
-    _write_text(path, render_sample_document(document, panel))
+    _write_text(path, render_sample_document(document, panel, plain=plain))
 
 
 # ----------------------------------------------------------------- patient

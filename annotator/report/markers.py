@@ -39,10 +39,13 @@ def _marker_links(m: Mapping[str, JsonValue]) -> set[str]:
 
 def relevant_markers(
     markers: Iterable[object], mechanisms: Sequence[Mapping[str, JsonValue]],
-    rows: Sequence[Mapping[str, JsonValue]],
+    rows: Sequence[Mapping[str, JsonValue]], *, plain: bool = False,
 ) -> MarkersView:
-    """Non-DNA markers to test next: those linked to a mechanism or gene found, else all."""
-    items = [m for m in (_plain(x) for x in markers) if isinstance(m, Mapping)]
+    """Non-DNA markers to test next: those linked to a mechanism or gene found, else all.
+
+    ``plain``: the markers are JSON values already (no copy is made of them).
+    """
+    items = [m for m in (x if plain else _plain(x) for x in markers) if isinstance(m, Mapping)]
     found = {m["id"] for m in mechanisms if m.get("id")} | {m["name"] for m in mechanisms}
     found |= {str(r.get("gene")) for r in rows if r.get("gene")}
     shaped: list[MarkerView] = []
