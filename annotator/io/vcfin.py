@@ -18,10 +18,10 @@ import contextlib
 import logging
 import re
 import warnings
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from types import MappingProxyType
-from typing import IO, Any
+from typing import IO
 
 from annotator.core import chromnames
 from annotator.errors import InputError, ResmarkError
@@ -469,7 +469,7 @@ def _index_contigs(path: Path) -> list[str]:
 def _first_line(path: Path) -> str:
     import gzip
 
-    opener: Any = gzip.open if path.suffix == ".gz" else open
+    opener: Callable[..., IO[str]] = gzip.open if path.suffix == ".gz" else open
     try:
         with opener(path, "rt", errors="replace") as fh:
             return str(fh.readline(1 << 20))
