@@ -348,6 +348,11 @@ class VcfSource:
                 except Exception as e:  # noqa: BLE001 - cyvcf2 raises bare Exception
                     raise InputError(f"contig name {name!r} is not valid", path=self.path) from e
 
+    def known_sha256(self, digest: str) -> None:
+        """The digest of ``file`` taken by a pass that read all of it (no second read)."""
+        if self._sha256 is None:
+            self._sha256 = digest
+
     def sha256(self) -> str:
         """sha256 of the input's bytes: from the pass that read them, else read for it."""
         scan = self._vcf.scan if getattr(self, "_vcf", None) is not None else None

@@ -2,7 +2,8 @@
 
 The report reads plain JSON documents (``annotator.annotation.document``, the
 track's patient document) and hands the templates these dicts; their keys are
-the templates' contract.  Values copied from a document keep its JSON types.
+the templates' contract.  Values the templates only show are ``object``; rows the
+code reads by key stay JSON objects.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, TypedDict
 
-from annotator.core.jsondoc import JsonObject, JsonValue
+from annotator.core.jsondoc import JsonObject
 
 if TYPE_CHECKING:
     from typing_extensions import NotRequired
@@ -19,12 +20,12 @@ if TYPE_CHECKING:
 class PanelInfo(TypedDict, total=False):
     """What the report shows of the panel (``context.panel_info``)."""
 
-    name: JsonValue
-    version: JsonValue
+    name: str | None
+    version: str | None
     release_date: str | None
-    checksum: JsonValue
-    evidence_levels: list[JsonObject]
-    non_dna_markers: JsonValue
+    checksum: str | None
+    evidence_levels: list[Mapping[str, object]]
+    non_dna_markers: list[object]
 
 
 class TableRow(TypedDict):
@@ -94,7 +95,7 @@ class SettingView(TypedDict):
 class StrategyView(TypedDict):
     name: str
     approach: str
-    rank: JsonValue  # an int in panel data; sorted last when missing
+    rank: object  # an int in panel data; sorted last when not
     kind: str
     level: str
     level_class: str
@@ -194,15 +195,15 @@ class Bucket(TypedDict):
 
 
 class QcView(TypedDict):
-    accounting: JsonObject  # the document's accounting block
+    accounting: dict[str, object]  # the document's accounting block
     buckets: list[Bucket]
     total: int
     support_sources: list[tuple[str, int]]
     median_depth: int | None
     disagreements: list[str]
-    filters: list[tuple[str, JsonValue]]
-    rejected_reasons: list[tuple[str, JsonValue]]
-    rejected_examples: JsonValue
+    filters: list[tuple[str, object]]
+    rejected_reasons: list[tuple[str, object]]
+    rejected_examples: object
 
 
 class ReferenceView(TypedDict):
@@ -211,17 +212,17 @@ class ReferenceView(TypedDict):
 
 
 class ProvenanceView(TypedDict):
-    tool: JsonValue
-    tool_version: JsonValue
-    python: JsonValue
-    created: JsonValue
-    command: JsonValue
-    panel: Mapping[str, JsonValue]
-    genome_build: JsonValue
-    samples: JsonValue
-    inputs: list[Mapping[str, JsonValue]]
+    tool: object
+    tool_version: object
+    python: object
+    created: object
+    command: object
+    panel: Mapping[str, object]
+    genome_build: object
+    samples: object
+    inputs: list[Mapping[str, object]]
     reference: list[ReferenceView]
-    research_use_only: JsonValue
+    research_use_only: object
 
 
 class MarkerView(TypedDict):
@@ -250,10 +251,10 @@ class SampleContext(TypedDict):
 
     kind: str
     title: str
-    sample: JsonValue
-    input: JsonValue
-    genome_build: JsonValue
-    tumour_sample_chosen_by: JsonValue
+    sample: object
+    input: object
+    genome_build: object
+    tumour_sample_chosen_by: object
     alerts: list[dict[str, object]]
     mechanisms: list[MechanismSummary]
     strategies: list[StrategySummary]
@@ -263,12 +264,12 @@ class SampleContext(TypedDict):
     evidence: list[AlterationEvidence]
     markers: MarkersView
     qc: QcView
-    interpretation: JsonValue
+    interpretation: object
     provenance: ProvenanceView
     panel: PanelInfo
     n_matched: int
     n_uncertain: int
-    therapy_context: JsonValue
+    therapy_context: object
 
 
 class AlterationLine(TypedDict):
@@ -282,7 +283,7 @@ class AlterationLine(TypedDict):
     strategies: str
     cells: dict[str, JsonObject]  # timepoint label -> its long-table row
     status: str
-    vafs: NotRequired[list[JsonValue]]
+    vafs: NotRequired[list[object]]
     tp_cells: NotRequired[list[JsonObject]]
     level_class: NotRequired[str]
     level_rank: NotRequired[int]
