@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol, TypeAlias, TypedDict
 
 from annotator.annotation.samplesheet import CohortItem, read_samplesheet
 from annotator.errors import ResmarkError, UsageError
@@ -54,7 +54,9 @@ class SampleFailure:
         return f"{label}{self.message}"
 
 
-ItemResult = Any  # SampleAnnotation | SampleFailure (SampleAnnotation is imported lazily)
+# what one item gives: annotated (Done: and its outputs written), or failed;
+# SampleAnnotation is imported lazily
+ItemResult: TypeAlias = "SampleAnnotation | Done | SampleFailure"
 
 
 class Executor(Protocol):
@@ -98,7 +100,7 @@ def resolve_items(config: AnnotateConfig, samplesheet: str | Path | None) -> lis
 
 def annotate_item(
     item: CohortItem, ctx: RunContext, strict: bool = False, stage: Path | None = None
-) -> ItemResult:
+) -> SampleAnnotation | SampleFailure:
     """Annotate one item; a ``ResmarkError`` (or any bug) becomes a ``SampleFailure``.
 
     ``strict``: raise instead (a run of one input fails with the input's own error).
@@ -108,7 +110,7 @@ def annotate_item(
 
     item_ctx = _item_context(item, ctx)
     try:
-        column = item.vcf_sample or _column_named(item)
+        column = item.vcf_sample or _column_named(item, item_ctx)
         result = annotate_file(item.path, item_ctx, column)
         if item.sheet is not None:
             result.side_inputs.append(item.sheet)
@@ -131,11 +133,18 @@ def annotate_item(
     return result
 
 
+class _Overrides(TypedDict, total=False):
+    cnv: Path
+    sv: Path
+    tumor_fraction: float
+    prior_therapy: tuple[str, ...]
+
+
 def _item_context(item: CohortItem, ctx: RunContext) -> RunContext:
     """``ctx`` with the sample sheet's per-sample cnv/sv/tumour fraction/therapy, if any."""
     from annotator.annotation.config import RunContext
 
-    overrides: dict[str, Any] = {}
+    overrides: _Overrides = {}
     if item.cnv is not None:
         overrides["cnv"] = item.cnv
     if item.sv is not None:
@@ -148,7 +157,8 @@ def _item_context(item: CohortItem, ctx: RunContext) -> RunContext:
         return ctx
     return RunContext(config=replace(ctx.config, **overrides), panel=ctx.panel,
                       references=ctx.references, progress=ctx.progress,
-                      engines=ctx.engines, regions=ctx.regions)
+                      engines=ctx.engines, regions=ctx.regions, spool=ctx.spool,
+                      documents=ctx.document_cache())
 
 
 def _stage_partition(stage: Path, result: SampleAnnotation, ctx: RunContext) -> None:
@@ -160,18 +170,22 @@ def _stage_partition(stage: Path, result: SampleAnnotation, ctx: RunContext) -> 
     dataset.write_sample(stage, dataset.SampleRows(result.sample, result.rows, prov))
 
 
-def _column_named(item: CohortItem) -> str | None:
+def _column_named(item: CohortItem, ctx: RunContext) -> str | None:
     """The sheet's sample name selects the tumour column when the VCF has one so named."""
     if item.sample is None:
         return None
-    from annotator.io.vcfin import VcfSource
+    import cyvcf2
 
     try:
-        source = VcfSource(item.path, item.sample)  # header only; raises if no such column
-    except ResmarkError:
-        return None  # no such column, or a broken file that annotate_file will report
-    source.close()
-    return item.sample
+        # the header's names only (htslib, ~0.3 ms); the reader opens the file next and
+        # reports a broken one; a pipe is read from the run's copy of it
+        vcf = cyvcf2.VCF(str(ctx.readable(item.path)), lazy=True)
+    except Exception:  # noqa: BLE001 - cyvcf2 raises bare Exception; annotate_file says why
+        return None
+    try:
+        return item.sample if item.sample in vcf.samples else None
+    finally:
+        vcf.close()
 
 
 def _relabel(result: SampleAnnotation, sample: str) -> None:
@@ -240,8 +254,9 @@ class ProcessExecutor:
             return []
         _register_reducers()
         workers = min(self.jobs, len(items))
-        # small chunks keep both workers busy to the end; large enough to amortise IPC
-        chunk = max(1, min(32, len(items) // (workers * 8)))
+        # small chunks keep the workers busy to the end (a chunk of 32 ~60 ms samples left
+        # one worker idle for up to 2 s); a task costs ~0.1 ms of IPC, a sample ~50 ms
+        chunk = max(1, min(4, len(items) // (workers * 8)))
         # spawn: the parent may hold threads (pyarrow, htslib), which fork would copy badly
         mp = multiprocessing.get_context("spawn")
         try:
@@ -264,7 +279,13 @@ def make_executor(ctx: RunContext, jobs: int, stage: Path | None = None,
 
 # Per-worker-process context, set once by the pool initializer.  Module state is
 # the only channel a ProcessPoolExecutor initializer has to its later tasks.
-_WORKER: dict[str, Any] = {}
+class _WorkerState(TypedDict, total=False):
+    ctx: RunContext
+    stage: Path | None
+    staging: Path | None
+
+
+_WORKER: _WorkerState = {}
 
 
 def _init_worker(config: AnnotateConfig, stage: Path | None, staging: Path | None = None) -> None:
@@ -292,11 +313,13 @@ def _register_reducers() -> None:
     ForkingPickler.register(MappingProxyType, _reduce_mappingproxy)
 
 
-def _reduce_mappingproxy(m: MappingProxyType[Any, Any]) -> tuple[Callable[..., Any], tuple[Any]]:
+def _reduce_mappingproxy(
+    m: MappingProxyType[object, object],
+) -> tuple[Callable[[dict[object, object]], MappingProxyType[object, object]], tuple[dict[object, object]]]:
     return _mappingproxy, (dict(m),)
 
 
-def _mappingproxy(d: dict[Any, Any]) -> MappingProxyType[Any, Any]:
+def _mappingproxy(d: dict[object, object]) -> MappingProxyType[object, object]:
     # the type itself cannot be pickled by name (builtins.mappingproxy does not exist)
     return MappingProxyType(d)
 

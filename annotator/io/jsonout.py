@@ -7,12 +7,15 @@ import dataclasses
 import json
 import math
 from pathlib import Path
-from typing import Any
+
+from annotator.core.jsondoc import JsonObject, JsonValue
+from annotator.io import jsonindent
+from annotator.io.jsonindent import Fragments
 
 _SCALARS = (str, int, bool, type(None))
 
 
-def to_jsonable(obj: Any) -> Any:
+def to_jsonable(obj: object) -> JsonValue:
     if type(obj) in _SCALARS:  # most of a document; exact types (an IntEnum is not one)
         return obj
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
@@ -29,10 +32,18 @@ def to_jsonable(obj: Any) -> Any:
     return obj
 
 
-def write(path: Path, document: dict[str, Any]) -> None:
+def write(path: Path, document: JsonObject) -> None:
     # dumps, not dump: with indent, dump writes every token separately (the document's
     # thousands of small writes cost more than encoding it)
     text = json.dumps(to_jsonable(document), indent=2, ensure_ascii=False)
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write(text)
+        fh.write("\n")
+
+
+def write_plain(path: Path, document: object, fragments: Fragments | None = None) -> None:
+    """``write`` for a document already in plain JSON values (``annotation.document.DocumentCache``)."""
+    text = jsonindent.dumps(document, fragments)
     with open(path, "w", encoding="utf-8") as fh:
         fh.write(text)
         fh.write("\n")

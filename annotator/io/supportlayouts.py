@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from annotator.core.models import ReadSupport
 
@@ -26,7 +26,7 @@ class FieldNumbers:
 
 
 # -- value conversion -----------------------------------------------------------------
-def _num(v: Any) -> float | None:
+def _num(v: Value | bytes) -> float | None:
     if v is None:
         return None
     if isinstance(v, bytes):
@@ -50,7 +50,7 @@ def _num(v: Any) -> float | None:
     return f
 
 
-def _int(v: Any) -> int | None:
+def _int(v: Value | bytes) -> int | None:
     f = _num(v)
     return None if f is None or math.isinf(f) else int(round(f))
 

@@ -7,14 +7,14 @@ import enum
 import math
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from annotator.core.brief import brief_message  # re-exported: flag text for the report (context.py)
+from annotator.core.jsondoc import JsonValue
 
 __all__ = ["brief_message", "to_plain"]
 
 
-def to_plain(obj: Any, _depth: int = 0) -> Any:
+def to_plain(obj: object, _depth: int = 0) -> JsonValue:
     """Dataclasses, mappings, enums and simple objects -> dicts/lists/scalars."""
     if _depth > 30:
         return str(obj)
