@@ -8,21 +8,41 @@ exists), run ``resmark track --pon``, join ``track_long.tsv`` with
 
 * the status matrix (true VAF 0 / > 0 x status) and the change matrix (true
   transition vs the previous timepoint x called change);
-* the four rates of issue 16 with their goals:
+* the four rates of issue 16 with their goals (all seeds pooled, and per seed):
   - true-VAF-0 observations called ``detected`` (goal <= 5 %);
   - ``cleared`` calls where the variant is truly present (goal <= 5 %);
   - true emergences with >= 10 expected ALT molecules called ``emerging``
     (goal >= 80 %; untracked variants count as misses);
   - true stable transitions called ``stable`` (goal >= 90 %);
 * the patient-level MRD call per timepoint against the true tumour fraction,
-  when ``track_summary.json`` carries one.
+  when ``track_summary.json`` carries one;
+* for information (not goals): the false calls behind the rates ('emerging'
+  calls whose truth is no emergence, 'emerging'/'rising' calls whose truth is
+  no increase, 'stable' calls whose truth is not stable) and the goals
+  restricted to what the depth can show.
 
 The true transition from VAF v1 to v2: both 0 absent; 0 -> >0 emerging;
 >0 -> 0 cleared; v2/v1 >= 1.5 rising; <= 1/1.5 falling; else stable (the
 simulator only makes ratios of 1 or >= 2).  Thresholds of resmark are its
 defaults unless ``--track-args`` says otherwise; nothing here is tuned.
 
+Reading of the goals (issue 16, point 10).  "Stable transitions" are all
+pairs with the same true VAF > 0, whatever the depth: many have < 1 expected
+alt molecule per draw, where no data can tell them from a cleared variant;
+the rows "with >= 5 / >= 10 expected alt molecules at both draws" show the
+rate where the depth can.  "Emergences with >= 10 expected alt molecules"
+counts the molecules at the emerging draw; whether the change can be shown
+also depends on the earlier draw, so the emergences whose earlier draw would
+have shown >= 3 alt molecules at the new VAF are printed as well.  Untracked
+variants count as misses.
+
+Held-out settings: ``--min-depth/--max-depth`` (reads per site, log-uniform),
+``--min-error/--max-error`` (per-base error rate of a site), ``--min-tf/--max-tf``
+(baseline tumour fraction; truncal VAF = TF/2), ``--normals``, ``--patients``,
+``--seeds``; each setting is simulated once into its own directory.
+
     python3 bench/ctdna_confusion.py --seeds 1,2 [--patients 12] [--timepoints 5] [--workdir DIR]
+    python3 bench/ctdna_confusion.py --seeds 101,102,103 --min-depth 1000 --max-depth 10000
 """
 
 from __future__ import annotations

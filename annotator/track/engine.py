@@ -1,7 +1,8 @@
 """``track(TrackConfig) -> TrackResult``: serial-sample tracking of one or more patients.
 
 Steps per patient: order timepoints (date; duplicates are errors), annotate
-each VCF, check one build, collect tracked variants (PASS at any timepoint),
+each VCF, check one build, collect tracked variants (PASS at any timepoint; filtered-only ones
+when every timepoint has reads),
 gather evidence (reads > VCF record > none), site backgrounds (PON > the
 sheet's reads > floor), statuses against background, origin (germline /
 CHIP), beta-binomial comparisons, tumour fraction, pooled MRD call, patient

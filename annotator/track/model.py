@@ -27,13 +27,13 @@ STATUS_REASONS = (
 )
 CHANGES = (
     "baseline",  # the reference timepoint itself
-    "emerging",  # significant increase from not detected
-    "rising",  # significant increase from detected, fold >= min_fold_change
-    "stable",  # present at both (detected, or pooled low-level evidence), no significant big change
-    "falling",  # significant decrease, still detected (or absence underpowered)
-    "cleared",  # significant decrease to not detected (with power)
-    "inconclusive",  # present at one timepoint only, difference not significant
-    "absent",  # present at neither timepoint (below detection at both; see docs/track.md)
+    "emerging",  # significant big increase to detected, no level established before
+    "rising",  # significant big increase to detected from an established level
+    "stable",  # no significant big change; established level before and alt evidence now
+    "falling",  # significant big decrease from an established level (absence not powered)
+    "cleared",  # significant decrease from an established level to not detected (with power)
+    "inconclusive",  # no significant change, evidence on one side only
+    "absent",  # not shown present at either draw (below detection at both; docs/track.md)
     "not_evaluable",  # read counts missing at one of the two timepoints
 )
 RESPONSES = (

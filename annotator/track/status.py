@@ -4,8 +4,11 @@ Evidence priority at a timepoint: re-genotyped reads (when a BAM/CRAM is
 given; molecules when the reads carry UMI families) > the VCF record at the
 same key (PASS or filtered) > nothing ("not_assessed").  Each count is tested
 against the site's background (``annotator.track.background``); changes by a
-beta-binomial likelihood-ratio test (``stats.bb_change``) with a minimum
-effect.  See docs/track.md for every definition.
+beta-binomial likelihood-ratio test (``stats.bb_change``) of the two draws
+with a minimum effect; whether the variant was *established* before a draw
+(the previous draw detected, or the earlier draws consistent with it
+significant together, ``pooled_run``) decides emerging vs rising and stable vs
+inconclusive.  See docs/track.md for every definition.
 """
 
 from __future__ import annotations
