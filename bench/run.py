@@ -9,6 +9,7 @@ when missing (same seed, same files).
     python3 bench/run.py                      # 5M and 50k WGS, indexed and not
     python3 bench/run.py --repeats 5 --cohort # + 1,000 panel VCFs, --jobs 1 and 2
     python3 bench/run.py --repeats 3 --cohort-only  # the cohort commands alone
+    python3 bench/run.py --only "indexed, 5M" --only unindexed --only "view -T"  # issue 17.1/17.2 ratios
 
 Both the default command a user types (default formats: TSV, JSON, Parquet,
 annotated VCF, HTML) and ``--formats tsv`` are timed, in the same rounds as
@@ -234,7 +235,8 @@ def ratios(benches: list[Bench]) -> str:
     r = next((b for b in benches if b.name.startswith("bcftools view -R")), None)
     cy = next((b for b in benches if b.name.startswith("bare cyvcf2")), None)
     if un and t:
-        out.append(f"- unindexed resmark / bcftools view -T: {un.median / t.median:.2f}x")
+        out.append(f"- unindexed resmark / bcftools view -T: {un.median / t.median:.2f}x wall, "
+                   f"{un.cpu / t.cpu:.2f}x CPU")
     if idx and r:
         out.append(f"- indexed resmark / bcftools view -R: {idx[0].median / r.median:.2f}x")
     if un and cy:
@@ -279,6 +281,9 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--cohort-only", action="store_true",
                     help="time only the cohort commands (implies --cohort)")
+    ap.add_argument("--only", action="append", default=None, metavar="WORDS",
+                    help="time only the commands whose name holds WORDS (repeatable), e.g. "
+                         "--only 'indexed, 5M' --only unindexed --only 'view -T'")
     args = ap.parse_args()
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
     if args.cohort_only:
@@ -288,6 +293,8 @@ def main() -> None:
             raise SystemExit("bcftools is needed for the reference commands")
         paths = ensure_inputs([args.big, args.small], args.cohort)
         benches = build(paths, _label(args.big), _label(args.small), args.jobs)
+    if args.only:
+        benches = [b for b in benches if any(w in b.name for w in args.only)]
     print(machine(), file=sys.stderr)
     for b in benches:  # warm the page cache and imports once, untimed
         run_once(b.argv, env)
