@@ -164,10 +164,30 @@ def copy_range(src: BinaryIO, start: int, end: int, out: BlockWriter, chunk: int
             for _, n in _read_chunks(src, start, end, buf):
                 out.write_raw(view[:n])
         return
+    _hash_range(src, start, end, out.sha256, chunk)
+
+
+def _hash_range(src: BinaryIO, start: int, end: int, sha: hashlib._Hash, chunk: int) -> None:
+    """Bytes ``[start, end)`` of ``src`` into ``sha``: from a read-only map of the file (no copy
+    through a buffer), else read in chunks."""
+    import mmap
+
+    try:
+        mapped = mmap.mmap(src.fileno(), 0, access=mmap.ACCESS_READ)
+    except (OSError, ValueError, io.UnsupportedOperation):
+        mapped = None
+    if mapped is not None and len(mapped) >= end:
+        with mapped, memoryview(mapped) as view:
+            for at in range(start, end, chunk):
+                with view[at : min(at + chunk, end)] as part:
+                    sha.update(part)
+        return
+    if mapped is not None:
+        mapped.close()
     buf = bytearray(min(chunk, end - start))
     with memoryview(buf) as view:
         for _, n in _read_chunks(src, start, end, buf):
-            out.sha256.update(view[:n])
+            sha.update(view[:n])
 
 
 def _read_chunks(src: BinaryIO, start: int, end: int, buf: bytearray) -> Iterator[tuple[int, int]]:
