@@ -168,22 +168,24 @@ def copy_range(src: BinaryIO, start: int, end: int, out: BlockWriter, chunk: int
 
 
 def _hash_range(src: BinaryIO, start: int, end: int, sha: hashlib._Hash, chunk: int) -> None:
-    """Bytes ``[start, end)`` of ``src`` into ``sha``: from a read-only map of the file (no copy
-    through a buffer), else read in chunks."""
+    """Bytes ``[start, end)`` of ``src`` into ``sha``: from read-only maps of the file, one
+    chunk at a time (no copy through a buffer; resident memory stays one chunk), else read."""
     import mmap
 
     try:
-        mapped = mmap.mmap(src.fileno(), 0, access=mmap.ACCESS_READ)
-    except (OSError, ValueError, io.UnsupportedOperation):
-        mapped = None
-    if mapped is not None and len(mapped) >= end:
-        with mapped, memoryview(mapped) as view:
-            for at in range(start, end, chunk):
-                with view[at : min(at + chunk, end)] as part:
-                    sha.update(part)
+        fd = src.fileno()
+        mappable = os.fstat(fd).st_size >= end
+    except (OSError, AttributeError, io.UnsupportedOperation):
+        mappable = False
+    if mappable:
+        grain = mmap.ALLOCATIONGRANULARITY
+        for at in range(start, end, chunk):
+            stop = min(at + chunk, end)
+            base = at - at % grain
+            with mmap.mmap(fd, stop - base, access=mmap.ACCESS_READ, offset=base) as mapped, \
+                    memoryview(mapped) as view, view[at - base : stop - base] as part:
+                sha.update(part)
         return
-    if mapped is not None:
-        mapped.close()
     buf = bytearray(min(chunk, end - start))
     with memoryview(buf) as view:
         for _, n in _read_chunks(src, start, end, buf):
