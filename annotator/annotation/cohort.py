@@ -19,6 +19,7 @@ The sample sheet (``--samplesheet``) is read by ``annotator.annotation.sampleshe
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import logging
 from collections.abc import Callable, Sequence
@@ -280,6 +281,7 @@ def make_executor(ctx: RunContext, jobs: int, stage: Path | None = None,
 # Per-worker-process context, set once by the pool initializer.  Module state is
 # the only channel a ProcessPoolExecutor initializer has to its later tasks.
 class _WorkerState(TypedDict, total=False):
+    quiet: contextlib.ExitStack[bool | None]
     ctx: RunContext
     stage: Path | None
     staging: Path | None
@@ -290,9 +292,14 @@ _WORKER: _WorkerState = {}
 
 def _init_worker(config: AnnotateConfig, stage: Path | None, staging: Path | None = None) -> None:
     from annotator.annotation.config import RunContext
+    from annotator.io.htslog import silenced
     from annotator.knowledge import load_panel
 
     _register_reducers()
+    # htslib's log off for the worker's life, as the parent's for a serial run (run.py)
+    quiet = contextlib.ExitStack()
+    quiet.enter_context(silenced())
+    _WORKER["quiet"] = quiet
     panel = load_panel(config.panel, extend=config.panel_extend)
     _WORKER["ctx"] = RunContext(config=config, panel=panel)
     _WORKER["stage"] = stage
