@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 MAGIC = b"TBI\x01"
 PSEUDO_BIN = 37450
 LINEAR_SHIFT = 14
+_SLICE = 1 << 16  # offsets moved at a time
 
 
 class IndexFormatError(ValueError):
@@ -114,8 +115,11 @@ class TabixIndex:
         n_no_coor = unpack("<Q", raw, p)[0] if len(raw) >= p + 8 else 0
         starts = np.array(chunk_at + linear_at, dtype=np.int64)
         counts = np.array(chunk_n + linear_n, dtype=np.int64)
-        first = np.repeat(np.cumsum(counts) - counts, counts)
-        offset_at = np.repeat(starts, counts) + 8 * (np.arange(int(counts.sum()), dtype=np.int64) - first)
+        # field k of a run starting at byte s, the n-th offset overall: s + 8 * (n - first of its run);
+        # built in place (fresh temporaries of the index's size cost page faults)
+        offset_at = np.arange(int(counts.sum()), dtype=np.int64)
+        offset_at *= 8
+        offset_at += np.repeat(starts - 8 * (np.cumsum(counts) - counts), counts)
         return cls(raw, names, refs, offset_at, n_no_coor)
 
     @property
@@ -137,19 +141,12 @@ class TabixIndex:
         from annotator.io.bgzf import EOF_BLOCK, BlockWriter
 
         buf = bytearray(self.raw)
-        # offsets sit at any byte alignment: one uint64 view of the buffer per alignment
-        align = self.offset_at % 8
-        old = np.empty(len(self.offset_at), dtype="<u8")
-        views = []
-        for a in range(8):
-            view = np.frombuffer(buf, dtype="<u8", count=(len(buf) - a) // 8, offset=a)
-            sel = np.nonzero(align == a)[0]
-            slot = (self.offset_at[sel] - a) // 8
-            old[sel] = view[slot]
-            views.append((view, sel, slot))
-        new = np.asarray(move(old), dtype="<u8")
-        for view, sel, slot in views:
-            view[slot] = new[sel]
+        # offsets sit at any byte alignment: a 64-bit view with a stride of one byte reads and
+        # writes each in place; in slices, so that temporaries stay small and are reused
+        words = np.ndarray((len(buf) - 7,), dtype="<u8", buffer=buf, strides=(1,))
+        for i in range(0, len(self.offset_at), _SLICE):
+            at = self.offset_at[i : i + _SLICE]
+            words[at] = np.asarray(move(words[at]), dtype="<u8")
         out = io.BytesIO()
         # level 1: the index is rewritten on every run and read once per query; size matters less
         writer = BlockWriter(out, level=1)
