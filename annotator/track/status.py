@@ -245,7 +245,7 @@ def classify_change(
     big = abs(c.log2_fc or 0.0) >= math.log2(th.min_fold_change)
     up, down = (c.vaf_delta or 0) > 0, (c.vaf_delta or 0) < 0
     cur_det = cur.status == "detected"
-    before = prev.status == "detected" or established(earlier, th)
+    before = established(earlier, th)
     if significant and big and up and cur_det:
         return "rising" if before else "emerging"
     if significant and down and before:
@@ -265,7 +265,10 @@ def classify_change(
 
 
 def established(run: Sequence[Observation], th: Thresholds) -> bool:
-    """The pooled counts of ``run`` (draws consistent with one VAF) significant against the background."""
+    """A draw of ``run`` (draws consistent with one VAF) detected, or their pooled counts
+    significant against the background."""
+    if any(o.status == "detected" for o in run):
+        return True
     draws = [o for o in run if _testable(o) and o.detection is not None]
     if not draws:
         return False
