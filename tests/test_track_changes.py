@@ -116,3 +116,12 @@ def test_a_detected_draw_in_the_run_establishes_the_level() -> None:
     assert [o.status for o in obs] == ["detected", "low_level", "low_level", "detected"]
     out = compare({VARIANT.variant_key: obs}, 0, TH)[VARIANT.variant_key]
     assert [o.vs_previous.change if o.vs_previous else None for o in out] == [None, "stable", "stable", "stable"]
+
+
+def test_stable_needs_agreement_with_the_pooled_level_not_only_the_shallow_draw() -> None:
+    # 30/1000, then 1/60 (consistent with it, p = 1), then 2/1000: consistent with the shallow
+    # draw (p = 0.16) but not with the pooled level 31/1060 (p ~ 2e-7): inconclusive, not stable
+    assert stats.bb_change(30, 1000, 1, 60, TH.change_rho) > TH.alpha
+    assert stats.bb_change(1, 60, 2, 1000, TH.change_rho) > TH.alpha
+    assert stats.bb_change(31, 1060, 2, 1000, TH.change_rho) < 1e-6
+    assert changes([reads(30, 1000, True), reads(1, 60), reads(2, 1000)]) == ["baseline", "stable", "inconclusive"]

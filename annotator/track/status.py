@@ -255,13 +255,23 @@ def classify_change(
             return "falling"  # still detected, low level, or absence not powered: not cleared
     if before:
         # no significant change from an established level: stable when the current draw shows
-        # the variant (detected or alt counts above the background mean), else not decidable
-        return "stable" if cur.status in ("detected", "low_level") else "inconclusive"
+        # the variant (detected or alt counts above the background mean) and agrees with the
+        # pooled level too, not only with the previous draw; else not decidable
+        shows = cur.status in ("detected", "low_level")
+        return "stable" if shows and _agrees_with_run(c, cur, th) else "inconclusive"
     if cur_det:
         return "inconclusive"  # detected now, not established before: a possible emergence not shown
     if present(prev, members, th) and present(cur, members, th):
         return "stable"  # two low-level draws shown present together
     return "absent"
+
+
+def _agrees_with_run(c: Comparison, cur: Observation, th: Thresholds) -> bool:
+    """No significant difference between ``cur`` and the pooled run (when there is one)."""
+    if c.pooled_alt is None or not c.pooled_depth or not _testable(cur):
+        return True
+    a, n = _counts(cur)
+    return stats.bb_change(c.pooled_alt, c.pooled_depth, a, n, th.change_rho) > th.alpha
 
 
 def established(run: Sequence[Observation], th: Thresholds) -> bool:
