@@ -32,18 +32,18 @@ def to_jsonable(obj: object) -> JsonValue:
     return obj
 
 
-def write(path: Path, document: JsonObject) -> None:
-    # dumps, not dump: with indent, dump writes every token separately (the document's
-    # thousands of small writes cost more than encoding it)
-    text = json.dumps(to_jsonable(document), indent=2, ensure_ascii=False)
-    with open(path, "w", encoding="utf-8") as fh:
-        fh.write(text)
-        fh.write("\n")
+def write(path: Path, document: JsonObject, *, plain: bool = False, fragments: Fragments | None = None) -> None:
+    """Write the document as indented JSON.
 
-
-def write_plain(path: Path, document: object, fragments: Fragments | None = None) -> None:
-    """``write`` for a document already in plain JSON values (``annotation.document.DocumentCache``)."""
-    text = jsonindent.dumps(document, fragments)
+    ``plain``: the document holds JSON values only (``annotation.document.DocumentCache``),
+    so it is encoded as it is, reusing ``fragments``; the text is the same either way.
+    """
+    if plain:
+        text = jsonindent.dumps(document, fragments)
+    else:
+        # dumps, not dump: with indent, dump writes every token separately (the document's
+        # thousands of small writes cost more than encoding it)
+        text = json.dumps(to_jsonable(document), indent=2, ensure_ascii=False)
     with open(path, "w", encoding="utf-8") as fh:
         fh.write(text)
         fh.write("\n")
