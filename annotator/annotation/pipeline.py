@@ -23,9 +23,9 @@ from __future__ import annotations
 
 import bisect
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from annotator.consequence.engine import ConsequenceEngine
 from annotator.consequence.upstream import UpstreamParser
@@ -33,7 +33,6 @@ from annotator.core import chromnames, coords
 from annotator.core.accounting import Accounting
 from annotator.core.alteration import from_consequence
 from annotator.core.genome import GenomeBuild
-from annotator.core.jsondoc import JsonObject
 from annotator.core.models import (
     Alteration,
     ReadSupport,
@@ -50,6 +49,9 @@ from annotator.knowledge.matcher import compute_flags, match_alteration
 from annotator.knowledge.model import Flag, Panel, RuleMatch
 from annotator.reference import Reference
 
+if TYPE_CHECKING:
+    from annotator.cnv.sv import SvHandler  # set by the CNV/SV module
+
 log = logging.getLogger(__name__)
 
 REPORT_MODES = ("matched", "panel", "all")
@@ -58,9 +60,6 @@ REF_MISMATCH_LIMIT = 0.2  # fraction of checked alleles that suggests the wrong 
 REF_MISMATCH_WARN = 0.05  # ... and the fraction (or REF_MISMATCH_WARN_COUNT alleles) that warns
 REF_MISMATCH_WARN_COUNT = 3
 FILTERED_LOGGED = 10  # filtered rule matches logged one by one; the rest are counted
-
-# handler(record, allele_index, alt) -> list of (Row-ready dicts) or None; set by the CNV/SV module
-SvHandler = Callable[[InputRecord, int, str], "Sequence[JsonObject] | None"]
 
 
 @dataclass(frozen=True)

@@ -21,13 +21,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from annotator.annotation.config import RunContext
 from annotator.annotation.pipeline import (
     AnnotateOptions,
     SampleAnnotation,
     SampleAnnotator,
-    SvHandler,
     apply_flags,
 )
 from annotator.core import genome
@@ -42,6 +42,9 @@ from annotator.reference.buildguess import (
     fallback_build,
     guess_build,
 )
+
+if TYPE_CHECKING:
+    from annotator.cnv.sv import SvHandler
 
 log = logging.getLogger(__name__)
 

@@ -28,9 +28,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from annotator.cnv.breakends import Breakend, Junction
+from annotator.reference import Reference, Transcript
 
 KINASE_DOMAINS: dict[str, tuple[int, int, str]] = {
     "FGFR2": (481, 770, "UniProt P21802"),
@@ -95,7 +95,7 @@ def breaks_inside(be: Breakend, start: int, end: int) -> bool:
     return start < be.pos <= end
 
 
-def locate(reference: Any, be: Breakend, genes: Sequence[str] | None = None) -> list[GeneHit]:
+def locate(reference: Reference, be: Breakend, genes: Sequence[str] | None = None) -> list[GeneHit]:
     """Genes whose exact span contains the breakend, with exon/intron and retained CDS."""
     names = genes if genes is not None else reference.genes_at(be.chrom, be.pos, be.pos)
     hits: list[GeneHit] = []
@@ -112,7 +112,7 @@ def locate(reference: Any, be: Breakend, genes: Sequence[str] | None = None) -> 
     return hits
 
 
-def _in_transcript(tx: Any, be: Breakend) -> GeneHit:
+def _in_transcript(tx: Transcript, be: Breakend) -> GeneHit:
     role = _role(tx.strand, be.keeps)
     exons: Sequence[tuple[int, int]] = tx.exons  # transcript order
     n = len(exons)
@@ -165,7 +165,7 @@ def kinase_retained(hit: GeneHit) -> bool | None:
     return first <= start + KINASE_END_TOLERANCE_AA and last >= end - KINASE_END_TOLERANCE_AA
 
 
-def analyse(reference: Any, junction: Junction) -> list[tuple[GeneHit | None, GeneHit | None]]:
+def analyse(reference: Reference, junction: Junction) -> list[tuple[GeneHit | None, GeneHit | None]]:
     """Candidate (5' side, 3' side) gene pairs of a junction; either may be None."""
     if junction.b is None:
         return [(h, None) if h.role == "5p" else (None, h) for h in locate(reference, junction.a)]

@@ -14,7 +14,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
-from typing import Any
+from pathlib import Path
+from typing import Protocol
 
 from annotator.cnv import fusion
 from annotator.cnv.breakends import Breakend
@@ -27,29 +28,71 @@ from annotator.cnv.sv import SvInterpreter
 from annotator.cnv.svvcf import FusionRecord, SvFile
 from annotator.cnv.thresholds import DEFAULT_THRESHOLDS, CnThresholds
 from annotator.core import chromnames
+from annotator.core.accounting import Accounting
+from annotator.core.genome import GenomeBuild
 from annotator.core.models import Alteration
 from annotator.core.provenance import InputFile
-from annotator.core.rows import match_columns
+from annotator.core.rows import Row, match_columns
 from annotator.io.vcfmodel import InputRecord
 from annotator.knowledge.matcher import match_alteration
+from annotator.knowledge.model import Panel, RuleMatch
+from annotator.reference import Reference
+from annotator.reference.transcripts import GeneRegion
 
 log = logging.getLogger(__name__)
+
+
+
+# The annotate run's context and per-sample result as this module uses them (the run's
+# classes live in a higher layer: annotation.config.RunContext, annotation.pipeline.SampleAnnotation).
+class _Options(Protocol):
+    @property
+    def cnv(self) -> str | Path | None: ...
+    @property
+    def sv(self) -> str | Path | None: ...
+    @property
+    def report(self) -> str: ...
+    @property
+    def include_filtered(self) -> bool: ...
+    @property
+    def tumor_fraction(self) -> float | None: ...
+    @property
+    def ploidy(self) -> float: ...
+
+
+class RunState(Protocol):
+    @property
+    def config(self) -> _Options: ...
+    @property
+    def panel(self) -> Panel: ...
+
+
+class SampleCalls(Protocol):
+    @property
+    def sample(self) -> str: ...
+    @property
+    def accounting(self) -> Accounting: ...
+    @property
+    def rows(self) -> list[Row]: ...
+    @property
+    def alterations(self) -> list[tuple[str, Alteration, tuple[RuleMatch, ...]]]: ...
+
 
 _ALT = {"amplification": "<DUP>", "gain": "<DUP>", "loss": "<DEL>", "deep_deletion": "<DEL>"}
 
 
-def _thresholds(ctx: Any) -> CnThresholds:
+def _thresholds(ctx: RunState) -> CnThresholds:
     th = getattr(ctx.config, "cnv_thresholds", None)
     return th if isinstance(th, CnThresholds) else DEFAULT_THRESHOLDS
 
 
-def _regions(reference: Any, panel: Any, everything: bool = False) -> dict[str, Any]:
+def _regions(reference: Reference, panel: Panel, everything: bool = False) -> dict[str, GeneRegion]:
     """gene -> GeneRegion for the panel genes (all known genes with ``everything``)."""
     from annotator.reference import DEFAULT_EXTRA_GENES
 
     panel_genes = set(panel.gene_symbols())
     extra = sorted(panel_genes | set(DEFAULT_EXTRA_GENES))
-    out: dict[str, Any] = {}
+    out: dict[str, GeneRegion] = {}
     for r in reference.gene_regions(extra_genes=extra):
         if everything or r.gene in panel_genes:
             out[r.gene] = r
@@ -57,8 +100,8 @@ def _regions(reference: Any, panel: Any, everything: bool = False) -> dict[str, 
 
 
 def _interpreter(
-    ctx: Any, build: Any, reference: Any, sample: str, source: str,
-    regions: Mapping[str, Any] | None = None,
+    ctx: RunState, build: GenomeBuild, reference: Reference, sample: str, source: str,
+    regions: Mapping[str, GeneRegion] | None = None,
 ) -> SvInterpreter:
     cfg = ctx.config
     return SvInterpreter(
@@ -74,12 +117,12 @@ def _interpreter(
     )
 
 
-def make_vcf_sv_handler(ctx: Any, build: Any, reference: Any, sample: str) -> SvInterpreter:
+def make_vcf_sv_handler(ctx: RunState, build: GenomeBuild, reference: Reference, sample: str) -> SvInterpreter:
     """The pipeline's handler for symbolic/breakend alleles of the main VCF."""
     return _interpreter(ctx, build, reference, sample, "vcf-sv")
 
 
-def add_external_calls(ctx: Any, result: Any, build: Any, reference: Any) -> None:
+def add_external_calls(ctx: RunState, result: SampleCalls, build: GenomeBuild, reference: Reference) -> None:
     """Append ``--cnv`` and ``--sv`` calls to ``result`` (rows, alterations, accounting)."""
     cfg = ctx.config
     regions = _regions(reference, ctx.panel, everything=cfg.report == "all")
@@ -104,7 +147,7 @@ def add_external_calls(ctx: Any, result: Any, build: Any, reference: Any) -> Non
         defer_to_measured_copy_number(ctx, result, measured)
 
 
-def _record_input(result: Any, item: InputFile) -> None:
+def _record_input(result: SampleCalls, item: InputFile) -> None:
     """Provenance of a side input, with the digest computed while it was read."""
     inputs = getattr(result, "side_inputs", None)
     if inputs is not None and item not in inputs:
@@ -114,7 +157,7 @@ def _record_input(result: Any, item: InputFile) -> None:
 _UNMEASURED_CN = frozenset({"loss", "gain"})
 
 
-def defer_to_measured_copy_number(ctx: Any, result: Any, measured: set[str]) -> None:
+def defer_to_measured_copy_number(ctx: RunState, result: SampleCalls, measured: set[str]) -> None:
     """An SV without copy number does not overrule a measured copy number.
 
     A caller's ``<DEL>``/``<DUP>`` without CN is called loss/gain of every gene it
@@ -123,7 +166,7 @@ def defer_to_measured_copy_number(ctx: Any, result: Any, measured: set[str]) -> 
     ``cn_from_segments``); e.g. in HCC2218, Manta deletions spanning the ERBB2
     amplicon would otherwise read as an ERBB2 loss next to CN 16.
     """
-    changed: dict[str, tuple[Alteration, tuple[Any, ...]]] = {}
+    changed: dict[str, tuple[Alteration, tuple[RuleMatch, ...]]] = {}
     for i, (key, alt, matches) in enumerate(result.alterations):
         unmeasured = alt.copy_number is None and alt.alteration_class in _UNMEASURED_CN
         if not (unmeasured and alt.gene in measured and key.startswith("SV:")):
@@ -146,8 +189,8 @@ def defer_to_measured_copy_number(ctx: Any, result: Any, measured: set[str]) -> 
         ]
 
 
-def _list(ctx: Any, result: Any, key: str, row: Any, alteration: Alteration,
-          matches: tuple[Any, ...]) -> None:
+def _list(ctx: RunState, result: SampleCalls, key: str, row: Row, alteration: Alteration,
+          matches: tuple[RuleMatch, ...]) -> None:
     acc = result.accounting
     result.alterations.append((key, alteration, matches))
     if matches:
@@ -159,7 +202,7 @@ def _list(ctx: Any, result: Any, key: str, row: Any, alteration: Alteration,
 
 # -- copy number ------------------------------------------------------------------
 def _add_cnv(
-    ctx: Any, result: Any, build: Any, reference: Any, cnv: CnvInput, regions: Mapping[str, Any]
+    ctx: RunState, result: SampleCalls, build: GenomeBuild, reference: Reference, cnv: CnvInput, regions: Mapping[str, GeneRegion]
 ) -> set[str]:
     """Add the gene-level calls; returns every gene whose copy number was measured (neutral too)."""
     cfg = ctx.config
@@ -235,7 +278,7 @@ def _add_cnv(
 
 def _gene_table_calls(
     cnv: CnvInput,
-    regions: Mapping[str, Any],
+    regions: Mapping[str, GeneRegion],
     panel_genes: set[str],
     everything: bool,
     th: CnThresholds,
@@ -259,8 +302,8 @@ def _gene_table_calls(
 
 # -- structural variants ------------------------------------------------------------
 def _add_sv_vcf(
-    ctx: Any, result: Any, build: Any, reference: Any, records: Iterable[InputRecord],
-    regions: Mapping[str, Any],
+    ctx: RunState, result: SampleCalls, build: GenomeBuild, reference: Reference, records: Iterable[InputRecord],
+    regions: Mapping[str, GeneRegion],
 ) -> None:
     cfg = ctx.config
     acc = result.accounting
@@ -305,7 +348,7 @@ def _structural(alt: str) -> bool:
 
 
 def _add_fusion_table(
-    ctx: Any, result: Any, build: Any, reference: Any, records: Sequence[FusionRecord]
+    ctx: RunState, result: SampleCalls, build: GenomeBuild, reference: Reference, records: Sequence[FusionRecord]
 ) -> None:
     acc = result.accounting
     panel_genes = set(ctx.panel.gene_symbols())
@@ -357,7 +400,7 @@ def _add_fusion_table(
 
 
 def _named_hit(
-    reference: Any, gene: str | None, chrom: str, pos: int, role: str
+    reference: Reference, gene: str | None, chrom: str, pos: int, role: str
 ) -> fusion.GeneHit | None:
     """The breakpoint in the named gene, the kept side following from its role and strand."""
     if not gene:

@@ -7,9 +7,9 @@ function small-variant rows use.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from annotator.core.rows import Row, match_columns
+from annotator.knowledge.model import RuleMatch
 
 # Sequence Ontology terms for the consequence column
 CN_TERMS = {
@@ -37,7 +37,7 @@ def make_row(
     gene: str | None,
     alteration_class: str | None,
     variant_key: str,
-    matches: Sequence[Any],
+    matches: Sequence[RuleMatch],
     annotation_source: str,
     id: str = ".",
     ref: str = "N",

@@ -17,9 +17,9 @@ Per panel gene touched by the event, one call, in this order of preference:
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TypedDict
 
 from annotator.cnv import fusion
 from annotator.cnv.breakends import BreakendError, Junction, SvEvent, parse
@@ -34,13 +34,27 @@ from annotator.cnv.thresholds import (
 )
 from annotator.core import chromnames
 from annotator.core.models import Alteration
+from annotator.core.rows import Row
 from annotator.io.vcfin import InputRecord
 from annotator.knowledge.matcher import match_alteration
-from annotator.knowledge.model import Panel
+from annotator.knowledge.model import Panel, RuleMatch
 from annotator.reference import Reference
 from annotator.reference.transcripts import GeneRegion
 
 log = logging.getLogger(__name__)
+
+
+class SvItem(TypedDict):
+    """One gene-level result of a structural-variant allele: its row, alteration and matches."""
+
+    row: Row
+    alteration: Alteration
+    matches: tuple[RuleMatch, ...]
+
+
+# handler(record, allele_index, alt) -> one item per gene, or None (not interpreted);
+# the pipeline calls it for symbolic and breakend ALT alleles
+SvHandler = Callable[[InputRecord, int, str], "Sequence[SvItem] | None"]
 
 
 @dataclass
@@ -74,7 +88,7 @@ class SvInterpreter:
     invalid: int = 0
     last_error: str | None = None  # why the last allele could not be interpreted
 
-    def __call__(self, rec: InputRecord, allele_index: int, alt: str) -> list[dict[str, Any]] | None:
+    def __call__(self, rec: InputRecord, allele_index: int, alt: str) -> list[SvItem] | None:
         self.last_error = None
         try:
             event = parse(rec.chrom, rec.pos, alt, rec.info, rec.format_cn)
@@ -156,7 +170,7 @@ class SvInterpreter:
     # -- output -----------------------------------------------------------------
     def _item(
         self, rec: InputRecord, allele_index: int, alt: str, event: SvEvent, call: _GeneCall
-    ) -> dict[str, Any]:
+    ) -> SvItem:
         cn = self._event_cn(event)
         cls = call.cls
         alteration = Alteration(

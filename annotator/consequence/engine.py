@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TypedDict
 
 from annotator.consequence import hgvs
 from annotator.consequence.codons import CODON_TABLE, revcomp, translate
@@ -23,6 +23,31 @@ from annotator.core.models import TranscriptConsequence, VariantKey
 from annotator.reference import FLANK, Reference
 
 log = logging.getLogger(__name__)
+
+
+class _Base(TypedDict):
+    """The ``TranscriptConsequence`` fields every consequence of a transcript shares."""
+
+    gene: str
+    transcript: str | None
+    transcript_ensembl: str | None
+    source: str
+    canonical: bool
+
+
+class _Fields(TypedDict, total=False):
+    """The ``TranscriptConsequence`` fields filled as far as the variant's position allows."""
+
+    hgvsc: str | None
+    hgvsp: str | None
+    hgvsp_short: str | None
+    exon: str | None
+    intron: str | None
+    cds_position: int | None
+    protein_start: int | None
+    protein_end: int | None
+    ref_aa: str | None
+    alt_aa: str | None
 
 _KIND_TERMS = {
     "synonymous": ("synonymous_variant",),
@@ -170,7 +195,7 @@ class ConsequenceEngine:
         lo, hi = (oe, os_) if is_ins else (os_, oe)
         source = "builtin" if data.cds is not None else "builtin-coordinates"
         # a GTF model may carry only one of the two ids (GENCODE: ENST; RefSeq: NM_)
-        base: dict[str, Any] = {"gene": tx.gene, "transcript": tx.refseq or tx.ensembl or None,
+        base: _Base = {"gene": tx.gene, "transcript": tx.refseq or tx.ensembl or None,
                                 "transcript_ensembl": tx.ensembl or None,
                                 "source": source, "canonical": True}
         if hi < m.tx_start or lo > m.tx_end:
@@ -233,7 +258,7 @@ class ConsequenceEngine:
             if DOWNSTREAM in regions:
                 terms.append("downstream_gene_variant")
 
-        fields: dict[str, Any] = {}
+        fields: _Fields = {}
         if coding_full:
             self._coding(data, os_, oe, ref_o, alt_o, terms, fields)
         elif CDS in regions:
@@ -243,8 +268,8 @@ class ConsequenceEngine:
                 terms.append("start_lost")
             if max(cds_idx) >= m.cds_len - 3:
                 terms.append("stop_lost")
-            fields.update(cds_position=min(cds_idx) + 1, protein_start=min(cds_idx) // 3 + 1,
-                          protein_end=max(cds_idx) // 3 + 1, hgvsp="p.?", hgvsp_short="p.?")
+            fields.update(_Fields(cds_position=min(cds_idx) + 1, protein_start=min(cds_idx) // 3 + 1,
+                                  protein_end=max(cds_idx) // 3 + 1, hgvsp="p.?", hgvsp_short="p.?"))
 
         fields["hgvsc"] = self._hgvsc(data, os_, oe, ref_o, alt_o)
         if exons:
@@ -282,7 +307,7 @@ class ConsequenceEngine:
         ref_o: str,
         alt_o: str,
         terms: list[str],
-        fields: dict[str, Any],
+        fields: _Fields,
     ) -> None:
         m = data.map
         s = m.cds_index(os_)
@@ -336,12 +361,12 @@ class ConsequenceEngine:
                 if t in terms:
                     terms.remove(t)
             terms.append("start_lost")
-        fields.update(hgvsp=pc.hgvsp, hgvsp_short=pc.hgvsp_short, protein_start=pc.start,
-                      protein_end=pc.end, ref_aa=pc.ref_aa, alt_aa=pc.alt_aa)
+        fields.update(_Fields(hgvsp=pc.hgvsp, hgvsp_short=pc.hgvsp_short, protein_start=pc.start,
+                              protein_end=pc.end, ref_aa=pc.ref_aa, alt_aa=pc.alt_aa))
 
     @staticmethod
     def _coding_coordinates(
-        s: int, e: int, delta: int, terms: list[str], fields: dict[str, Any]
+        s: int, e: int, delta: int, terms: list[str], fields: _Fields
     ) -> None:
         """No sequence: what coordinates alone can tell (codon numbers, frame)."""
         if delta % 3:
@@ -355,4 +380,4 @@ class ConsequenceEngine:
         else:
             terms.append("coding_sequence_variant")
         lo, hi = (s, e) if e >= s else (e, s)
-        fields.update(protein_start=max(lo, 0) // 3 + 1, protein_end=hi // 3 + 1)
+        fields.update(_Fields(protein_start=max(lo, 0) // 3 + 1, protein_end=hi // 3 + 1))

@@ -1,8 +1,9 @@
 """Names for JSON payloads: the documents, provenance and rows resmark writes as JSON.
 
 A JSON object's values are untyped by nature (strings, numbers, lists, nested
-objects); these aliases say "this is a JSON document" where ``Any`` would say
-nothing, and keep ``Any`` out of signatures that have a real type.
+objects); these aliases say "this is a JSON document" where an untyped
+annotation would say nothing.  They are for JSON documents only: a value with a
+real class (a Row, a Panel, a dataclass) is annotated with that class.
 """
 
 from __future__ import annotations

@@ -9,7 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
-from typing import Any
+from typing import TYPE_CHECKING, Protocol, TypedDict
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+# a row value: what TSV, Parquet and JSON hold per column
+Cell = str | int | float | bool | None
 
 CORE_COLUMNS = (
     "sample", "chrom", "pos", "id", "ref", "alt", "gene", "transcript", "consequence",
@@ -88,14 +94,79 @@ class Row:
     normal_alt_count: int | None = None
     normal_vaf: float | None = None
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> dict[str, Cell]:
         return asdict(self)
 
 
 COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(Row))
 
 
-def strategy_text(strategies: Sequence[Any]) -> str:
+# What the row columns read of knowledge.model's Strategy, Mechanism and RuleMatch
+# (a higher layer: these protocols keep core free of its imports).
+class _Setting(Protocol):
+    @property
+    def label(self) -> str: ...
+    @property
+    def evidence_level(self) -> str: ...
+
+
+class _Strategy(Protocol):
+    @property
+    def name(self) -> str: ...
+    @property
+    def evidence_level(self) -> str: ...
+    @property
+    def settings(self) -> Sequence[_Setting]: ...
+
+
+class _Mechanism(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def category(self) -> str: ...
+    @property
+    def pathway(self) -> str: ...
+    @property
+    def drug_classes(self) -> Sequence[str]: ...
+
+
+class _Match(Protocol):
+    @property
+    def rule_id(self) -> str: ...
+    @property
+    def mechanism(self) -> _Mechanism: ...
+    @property
+    def strategies(self) -> Sequence[_Strategy]: ...
+    @property
+    def evidence_level(self) -> str: ...
+    @property
+    def match_level(self) -> str: ...
+    @property
+    def over_claim_guard(self) -> object: ...
+
+
+class MatchColumns(TypedDict):
+    """The knowledge-base columns of a row (``match_columns``)."""
+
+    rule_id: str | None
+    mechanism: str | None
+    mechanism_category: str | None
+    strategies: str | None
+    evidence_level: str | None
+    match_level: str | None
+    rule_ids: str | None
+    mechanism_id: str | None
+    pathway: str | None
+    drug_classes: str | None
+    over_claim_guard: bool
+    significance: str | None
+    claims: str | None
+    strategy_settings: str | None
+
+
+def strategy_text(strategies: Sequence[_Strategy]) -> str:
     """Ranked strategies with their evidence level; 'avoid' strategies say so."""
     parts = []
     for st in strategies:
@@ -104,7 +175,7 @@ def strategy_text(strategies: Sequence[Any]) -> str:
     return "; ".join(parts)
 
 
-def settings_text(strategies: Sequence[Any]) -> str | None:
+def settings_text(strategies: Sequence[_Strategy]) -> str | None:
     """Each strategy's tested setting(s); with prior therapy given, whether it fits."""
     parts = []
     for st in strategies:
@@ -118,7 +189,7 @@ def settings_text(strategies: Sequence[Any]) -> str | None:
     return "; ".join(parts) or None
 
 
-def match_columns(matches: Sequence[Any]) -> dict[str, Any]:
+def match_columns(matches: Sequence[_Match]) -> MatchColumns:
     """The knowledge-base columns of a row, from its matches (most specific first).
 
     A variant of uncertain significance (domain or gene-level match) keeps its
@@ -162,7 +233,7 @@ def arrow_type_name(column: str) -> str:
     return "string"
 
 
-def arrow_schema(extra_metadata: dict[bytes, bytes] | None = None) -> Any:
+def arrow_schema(extra_metadata: dict[bytes, bytes] | None = None) -> pa.Schema:
     import pyarrow as pa
 
     mapping = {"int64": pa.int64(), "float64": pa.float64(), "bool": pa.bool_(), "string": pa.string()}

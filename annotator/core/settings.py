@@ -27,7 +27,6 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from annotator.core.jsondoc import JsonObject
 from annotator.errors import UsageError
@@ -117,7 +116,7 @@ def reference_files(
     path = config_path(env)
     doc = read_config(path)
     table = doc.get(build, {}) if build else {}
-    values: dict[str, tuple[Any, str]] = {}
+    values: dict[str, tuple[object, str]] = {}  # str()'d (paths) or bool()'d (gtf_only)
     for key, option, env_key in (("fasta", fasta, ENV_FASTA), ("gtf", gtf, ENV_GTF),
                                  ("gtf_only", gtf_only, ENV_GTF_ONLY)):
         flag = "--" + key.replace("_", "-")

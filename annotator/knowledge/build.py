@@ -12,8 +12,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import replace
 from types import MappingProxyType
-from typing import Any
 
+from annotator.core.jsondoc import JsonObject
 from annotator.errors import PanelError
 from annotator.knowledge.loader import ID_KEY, LIST_SECTIONS, Entry, RawPanel
 from annotator.knowledge.matcher import DEFAULT_CLASSES
@@ -87,7 +87,7 @@ class _Builder:
             )
         return value
 
-    def cite(self, entry: Entry, section: str, field: str, refs: Iterable[Any]) -> tuple[str, ...]:
+    def cite(self, entry: Entry, section: str, field: str, refs: Iterable[JsonObject]) -> tuple[str, ...]:
         out = []
         for i, ref in enumerate(refs):
             src = self.sources.get(ref["source"])
@@ -103,7 +103,7 @@ class _Builder:
             out.append(_citation(src, ref["refs"]))
         return tuple(out)
 
-    def claims(self, entry: Entry, section: str, d: dict[str, Any]) -> tuple[Claim, ...]:
+    def claims(self, entry: Entry, section: str, d: JsonObject) -> tuple[Claim, ...]:
         """Explicit claims, else one per drug class at the mechanism's level and effect."""
         if "claims" in d:
             return tuple(
@@ -121,7 +121,7 @@ class _Builder:
         return tuple(Claim(effect, dc, d["evidence_level"]) for dc in d["drug_classes"])
 
     def settings(
-        self, entry: Entry, section: str, field: str, items: list[Any]
+        self, entry: Entry, section: str, field: str, items: list[JsonObject]
     ) -> tuple[Setting, ...]:
         out = []
         for i, d in enumerate(items):
@@ -283,7 +283,7 @@ class _Builder:
                 settings=settings,
             )
 
-    def ranked(self, entry: Entry, section: str, refs: list[Any]) -> tuple[Strategy, ...]:
+    def ranked(self, entry: Entry, section: str, refs: list[str | JsonObject]) -> tuple[Strategy, ...]:
         out: list[Strategy] = []
         for i, ref in enumerate(refs):
             ident = ref if isinstance(ref, str) else ref["id"]
@@ -324,8 +324,8 @@ class _Builder:
             strategies = self.ranked(e, "rules", d.get("strategies", []))
             if d["type"] == "gene" and strategies:
                 raise _fail(e, "rules", "strategies", "gene-level rules must not list strategies")
-            changes = tuple(_parse(_CHANGE, c) for c in d.get("changes", []))
-            codons = tuple(_parse(_CODON, c) for c in d.get("codons", []))
+            changes = tuple((m[1], int(m[2]), m[3]) for m in (_match(_CHANGE, c) for c in d.get("changes", [])))
+            codons = tuple((m[1], int(m[2])) for m in (_match(_CODON, c) for c in d.get("codons", [])))
             domain = d.get("domain") or {}
             if domain and domain["start"] > domain["end"]:
                 raise _fail(e, "rules", "domain", "start is after end")
@@ -431,11 +431,10 @@ class _Builder:
         return tuple(out)
 
 
-def _parse(pattern: re.Pattern[str], text: str) -> tuple[Any, ...]:
+def _match(pattern: re.Pattern[str], text: str) -> re.Match[str]:
     m = pattern.match(text)
     assert m is not None  # the schema has already checked the shape
-    groups = m.groups()
-    return (groups[0], int(groups[1]), *groups[2:])
+    return m
 
 
 def _citation(src: Source, refs: Iterable[str]) -> str:

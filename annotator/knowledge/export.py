@@ -9,9 +9,9 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import asdict
-from typing import Any
 
-from annotator.knowledge.model import EvidenceItem, Mechanism, Panel, Rule, Setting, Strategy
+from annotator.core.jsondoc import JsonObject
+from annotator.knowledge.model import Claim, EvidenceItem, Mechanism, Panel, Rule, Setting, Strategy
 
 TSV_COLUMNS = (
     "panel_name",
@@ -37,7 +37,7 @@ TSV_COLUMNS = (
 )
 
 
-def evidence_dict(item: EvidenceItem) -> dict[str, Any]:
+def evidence_dict(item: EvidenceItem) -> JsonObject:
     d = asdict(item)
     d["figures"] = list(item.figures)
     d["labelled_figures"] = [{"measure": f.measure, "text": f.text} for f in item.labelled_figures]
@@ -55,7 +55,7 @@ def citation_text(item: EvidenceItem) -> str:
     return item.reference
 
 
-def setting_dict(st: Setting) -> dict[str, Any]:
+def setting_dict(st: Setting) -> JsonObject:
     return {
         "label": st.label,
         "evidence_level": st.evidence_level,
@@ -68,7 +68,7 @@ def setting_dict(st: Setting) -> dict[str, Any]:
     }
 
 
-def mechanism_dict(mech: Mechanism) -> dict[str, Any]:
+def mechanism_dict(mech: Mechanism) -> JsonObject:
     return {
         "id": mech.id,
         "name": mech.name,
@@ -84,8 +84,8 @@ def mechanism_dict(mech: Mechanism) -> dict[str, Any]:
     }
 
 
-def strategy_dict(s: Strategy, *, with_evidence: bool = False) -> dict[str, Any]:
-    d: dict[str, Any] = {
+def strategy_dict(s: Strategy, *, with_evidence: bool = False) -> JsonObject:
+    d: JsonObject = {
         "id": s.id,
         "name": s.name,
         "approach": s.approach,
@@ -113,7 +113,7 @@ def rule_level(panel: Panel, rule: Rule) -> str:
     return rule_evidence_level(panel, rule)
 
 
-def rule_dict(panel: Panel, rule: Rule) -> dict[str, Any]:
+def rule_dict(panel: Panel, rule: Rule) -> JsonObject:
     return {
         "id": rule.id,
         "gene": rule.gene,
@@ -137,7 +137,7 @@ def rule_dict(panel: Panel, rule: Rule) -> dict[str, Any]:
     }
 
 
-def panel_dict(panel: Panel) -> dict[str, Any]:
+def panel_dict(panel: Panel) -> JsonObject:
     return {
         "provenance": {**panel.provenance(), "source_path": str(panel.source_path)},
         "components": [{"name": n, "version": v, "checksum": c} for n, v, c in panel.components],
@@ -225,7 +225,7 @@ def _gated(panel: Panel, rule: Rule) -> tuple[Strategy, ...]:
     return rule_strategies(panel, rule)
 
 
-def _claims(panel: Panel, rule: Rule) -> tuple[Any, ...]:
+def _claims(panel: Panel, rule: Rule) -> tuple[Claim, ...]:
     from annotator.knowledge.matcher import rule_claims
 
     return rule_claims(panel, rule)

@@ -17,8 +17,8 @@ import logging
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
 
+from annotator.core.jsondoc import JsonObject, JsonValue
 from annotator.errors import PanelError
 from annotator.knowledge import safeyaml
 
@@ -46,7 +46,7 @@ SCHEMA_PATH = Path(__file__).resolve().parent / "schema" / "panel.schema.json"
 class Entry:
     """One list entry with where it came from (for error messages)."""
 
-    data: dict[str, Any]
+    data: JsonObject
     file: Path
     index: int  # position inside its section in that file
 
@@ -55,13 +55,13 @@ class Entry:
 class RawPanel:
     """Validated but not yet cross-checked panel content."""
 
-    meta: dict[str, Any]
+    meta: JsonObject
     meta_file: Path
     sections: dict[str, list[Entry]]
     source_path: Path
 
-    def canonical(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"panel": self.meta}
+    def canonical(self) -> JsonObject:
+        out: JsonObject = {"panel": self.meta}
         for section in LIST_SECTIONS:
             out[section] = [e.data for e in self.sections.get(section, [])]
         return out
@@ -89,13 +89,13 @@ def resolve_spec(spec: str | Path | None) -> Path:
 
 
 @cache
-def _schema() -> dict[str, Any]:
+def _schema() -> JsonObject:
     with SCHEMA_PATH.open(encoding="utf-8") as fh:
-        schema: dict[str, Any] = json.load(fh)
+        schema: JsonObject = json.load(fh)
     return schema
 
 
-def _plain(value: Any) -> Any:
+def _plain(value: JsonValue) -> JsonValue:
     """YAML dates become ISO strings so that checksums and the schema see text."""
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items()}
@@ -106,7 +106,7 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _read_yaml(path: Path) -> dict[str, Any]:
+def _read_yaml(path: Path) -> JsonObject:
     # safe constructor, libyaml when present, limits on size, nesting and aliases
     data = safeyaml.load_file(path)
     if data is None:
@@ -122,18 +122,18 @@ def _read_yaml(path: Path) -> dict[str, Any]:
             path=path,
             where=unknown[0],
         )
-    plain: dict[str, Any] = _plain(data)
+    plain: JsonObject = _plain(data)
     return plain
 
 
-def _where(section: str, error_path: list[Any]) -> str:
+def _where(section: str, error_path: list[str | int]) -> str:
     where = section
     for part in error_path:
         where += f"[{part}]" if isinstance(part, int) else f".{part}"
     return where
 
 
-def _validate_section(section: str, value: Any, path: Path) -> None:
+def _validate_section(section: str, value: JsonValue, path: Path) -> None:
     import jsonschema
     from jsonschema.exceptions import best_match
 
@@ -164,7 +164,7 @@ def read_raw(spec: str | Path | None, *, partial: bool = False) -> RawPanel:
             raise PanelError("panel directory holds no .yaml files", path=path)
     else:
         files = [path]
-    found: dict[str, tuple[Any, Path]] = {}
+    found: dict[str, tuple[JsonValue, Path]] = {}
     for f in files:
         for section, value in _read_yaml(f).items():
             if section in found:

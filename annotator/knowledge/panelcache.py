@@ -23,9 +23,9 @@ import logging
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
 
 from annotator.core.about import __version__
+from annotator.core.jsondoc import JsonObject
 from annotator.knowledge.loader import LIST_SECTIONS, SCHEMA_PATH, Entry, RawPanel, resolve_spec
 
 log = logging.getLogger(__name__)
@@ -74,7 +74,7 @@ def load(spec: str | Path | None) -> tuple[RawPanel | None, str | None]:
     return raw, k
 
 
-def _from_payload(data: dict[str, Any]) -> RawPanel:
+def _from_payload(data: JsonObject) -> RawPanel:
     return RawPanel(
         meta=data["meta"],
         meta_file=Path(data["meta_file"]),
@@ -88,7 +88,7 @@ def store(k: str, raw: RawPanel) -> None:
     folder = cache_dir()
     if folder is None:
         return
-    payload: dict[str, Any] = {
+    payload: JsonObject = {
         "meta": raw.meta,
         "meta_file": str(raw.meta_file),
         "source_path": str(raw.source_path),

@@ -22,11 +22,12 @@ size is computed on the graph, where every alias is one shared node.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from annotator.core.jsondoc import JsonValue
 from annotator.errors import PanelError
 
 MAX_BYTES = 8 << 20  # 8 MiB per panel file (the built-in panel: 134 kB in all)
@@ -35,11 +36,24 @@ MAX_ALIASES = 1_000  # alias uses per file
 MAX_NODES = 200_000  # values per file, written or after expanding aliases (built-in: 7,638)
 
 
-def _loader_class() -> type[Any]:
-    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+class _EventLoader(Protocol):
+    """What ``_compose`` uses of a loader: libyaml's ``CSafeLoader`` or PyYAML's ``SafeLoader``."""
+
+    def __init__(self, stream: str) -> None: ...
+    def get_event(self) -> yaml.Event | None: ...
+    def peek_event(self) -> yaml.Event | None: ...
+    def check_event(self, *choices: type[yaml.Event]) -> bool: ...
+    def resolve(self, kind: type[Node], value: str | None, implicit: object) -> str: ...
+    def construct_document(self, node: Node) -> JsonValue: ...
+    def dispose(self) -> None: ...
 
 
-def load_file(path: str | Path) -> Any:
+def _loader_class() -> type[_EventLoader]:
+    loader: type[_EventLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return loader
+
+
+def load_file(path: str | Path) -> JsonValue:
     """The data of one YAML file (None for an empty one); ``PanelError`` on any fault."""
     p = Path(path)
     try:
@@ -62,7 +76,7 @@ def load_file(path: str | Path) -> Any:
     return load_text(text, p)
 
 
-def load_text(text: str, path: str | Path) -> Any:
+def load_text(text: str, path: str | Path) -> JsonValue:
     """The data of one YAML document in ``text`` (``path`` names it in errors)."""
     loader = _loader_class()(text)
     try:
@@ -82,12 +96,12 @@ def load_text(text: str, path: str | Path) -> Any:
         loader.dispose()
 
 
-def _line(event: Any) -> str | None:
+def _line(event: yaml.Event | None) -> str | None:
     mark = getattr(event, "start_mark", None)
     return f"line {mark.line + 1}" if mark is not None else None
 
 
-def _compose(loader: Any, path: str | Path) -> Node | None:
+def _compose(loader: _EventLoader, path: str | Path) -> Node | None:
     """The document's node graph, built without recursion; None for an empty stream."""
     loader.get_event()  # StreamStart
     if loader.check_event(yaml.StreamEndEvent):

@@ -17,7 +17,7 @@ import logging
 from collections.abc import Collection, Mapping
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING
 
 from annotator.core import chromnames, genome, resources
 from annotator.core.jsondoc import JsonObject
@@ -40,6 +40,9 @@ __all__ = [
     "Transcript",
     "load_reference",
 ]
+
+if TYPE_CHECKING:
+    from annotator.reference.gtf import GtfModels
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +88,7 @@ class Reference:
         coordinates: Mapping[str, GeneRegion],
         embedded: EmbeddedSequence | None,
         user_fasta: UserFasta | None = None,
-        provenance: Mapping[str, Any] | None = None,
+        provenance: JsonObject | None = None,
         model_sources: Mapping[str, str] | None = None,
         requested_genes: Collection[str] = (),
     ) -> None:
@@ -293,7 +296,7 @@ def _read_gtf(
     coords: Mapping[str, GeneRegion],
     root: Path,
     embedded: Mapping[str, Transcript],
-) -> Any:
+) -> GtfModels:
     from annotator.reference.gtf import read_gtf
 
     other = "GRCh37" if build == "GRCh38" else "GRCh38"

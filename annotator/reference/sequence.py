@@ -7,11 +7,14 @@ import logging
 import re
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from annotator.core import chromnames, genome
 from annotator.errors import ReferenceError_
 from annotator.reference.transcripts import SequenceContig
+
+if TYPE_CHECKING:
+    import pysam
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +33,7 @@ class EmbeddedSequence:
             lst.sort(key=lambda c: c.start)
         self._starts = {k: [c.start for c in v] for k, v in self._by_chrom.items()}
         self._cache: dict[str, str] = {}
-        self._fasta: Any = None
+        self._fasta: pysam.FastaFile | None = None
 
     def _contig_seq(self, contig: SequenceContig) -> str:
         seq = self._cache.get(contig.name)
@@ -69,7 +72,7 @@ class EmbeddedSequence:
 
 
 class UserFasta:
-    """Any faidx-indexed (optionally bgzipped) FASTA; contigs named 1 / chr1 / NC_000001.11.
+    """A user's faidx-indexed (optionally bgzipped) FASTA; contigs named 1 / chr1 / NC_000001.11.
 
     Contigs named ``chr17:7661779-7687550`` (what ``samtools faidx genome.fa
     REGION...`` writes) hold that 1-based inclusive region, so a FASTA of
