@@ -8,7 +8,7 @@ the first block is the documented core set that users' scripts rely on.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Protocol, TypedDict
 
 if TYPE_CHECKING:
@@ -95,7 +95,8 @@ class Row:
     normal_vaf: float | None = None
 
     def as_dict(self) -> dict[str, Cell]:
-        return asdict(self)
+        # every field is a scalar: getattr gives what dataclasses.asdict's deep copy gave, ~10x faster
+        return {name: getattr(self, name) for name in COLUMNS}
 
 
 COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(Row))

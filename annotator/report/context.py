@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from annotator.report.htmlbound import bound_rows
 from annotator.report.markers import relevant_markers
 from annotator.report.plain import brief_message, to_plain
 
@@ -100,15 +101,14 @@ def sample_context(document: Mapping[str, Any], panel: Mapping[str, Any] | None 
     doc = to_plain(document)
     info = dict(panel or panel_info(None))
     rows: list[dict[str, Any]] = [dict(r) for r in doc.get("rows") or [] if isinstance(r, Mapping)]
-    explanations = {
-        e.get("variant_key"): e for e in doc.get("explanations") or [] if isinstance(e, Mapping)
-    }
+    explanations = {e.get("variant_key"): e for e in doc.get("explanations") or [] if isinstance(e, Mapping)}
     # strongest evidence first, then gene and position, so the table opens in reading order
     rows = sorted(rows, key=lambda r: (level_rank(r.get("evidence_level")), not r.get("rule_id"),
                                        str(r.get("gene") or "~"), r.get("pos") or 0))
-    table = [_table_row(i, r) for i, r in enumerate(rows)]
+    shown, bounded = bound_rows(rows, is_claimed)  # a large sample: report.htmlbound
+    table = [_table_row(i, r) for i, r in enumerate(shown)]
     evidence = []
-    for i, r in enumerate(rows):
+    for i, r in enumerate(shown):
         item = _alteration_evidence(r, explanations.get(r.get("variant_key")))
         if item["matches"]:
             item["anchor"] = f"ev-{i}"
@@ -125,7 +125,7 @@ def sample_context(document: Mapping[str, Any], panel: Mapping[str, Any] | None 
         "input": doc.get("input"),
         "genome_build": doc.get("genome_build") or prov.get("genome_build"),
         "tumour_sample_chosen_by": doc.get("tumour_sample_chosen_by"),
-        "alerts": sample_alerts(doc, rows),
+        "alerts": sort_alerts([*sample_alerts(doc, rows), *bounded]),
         "mechanisms": mechanisms,
         "strategies": strategies,
         "table": table,
