@@ -8,6 +8,7 @@ when missing (same seed, same files).
 
     python3 bench/run.py                      # 5M and 50k WGS, indexed and not
     python3 bench/run.py --repeats 5 --cohort # + 1,000 panel VCFs, --jobs 1 and 2
+    python3 bench/run.py --dense --skip-wgs   # panel-dense 10k/100k/1M: resmark vs bcftools csq
 
 Both the default command a user types (default formats: TSV, JSON, Parquet,
 annotated VCF, HTML) and ``--formats tsv`` are timed, in the same rounds as
@@ -179,6 +180,74 @@ def build(paths: dict[str, Path], big: str, small: str, jobs: int) -> list[Bench
     return b
 
 
+def dense_inputs(sizes: list[int]) -> tuple[dict[int, Path], Path, Path]:
+    """Panel-dense VCFs (``generate.py dense``) and the FASTA + GFF3 bcftools csq reads."""
+    import dense  # type: ignore[import-not-found]
+
+    gen = [PY, str(REPO / "bench" / "generate.py")]
+    paths = {}
+    for n in sizes:
+        p = WORK / f"dense_{_label(n)}.vcf.gz"
+        if not (p.exists() and Path(f"{p}.tbi").exists()):
+            subprocess.run([*gen, "dense", "--records", str(n), "-o", str(p), "--index"], check=True)
+        paths[n] = p
+    fasta, gff = dense.write_csq_reference(WORK, dense.load_regions())
+    return paths, fasta, gff
+
+
+def csq_argv(vcf: Path, fasta: Path, gff: Path, out: str = os.devnull, fmt: str = "u") -> list[str]:
+    # -s -: every ALT allele, no genotypes (Mutect2's tri-allelic GT 0/1/2 is not diploid);
+    # the same scope as resmark, which annotates each ALT of the tumour column
+    return ["bcftools", "csq", "-f", str(fasta), "-g", str(gff), "-s", "-", f"-O{fmt}", "-o", out, str(vcf)]
+
+
+def dense_benches(paths: dict[int, Path], fasta: Path, gff: Path) -> list[Bench]:
+    out: list[Bench] = []
+    for n, p in paths.items():
+        out.append(Bench(f"resmark default formats, dense {_label(n)}",
+                         resmark(f"dense_{_label(n)}", str(p), formats=None)))
+        out.append(Bench(f"bcftools csq, dense {_label(n)}", csq_argv(p, fasta, gff)))
+    return out
+
+
+def check_csq(paths: dict[int, Path], fasta: Path, gff: Path) -> str:
+    """bcftools csq really annotates the records: BCSQ on most, coding consequences on some."""
+    n = min(paths)
+    with tempfile.NamedTemporaryFile(suffix=".vcf") as tmp:
+        subprocess.run(csq_argv(paths[n], fasta, gff, tmp.name, "v"), check=True, capture_output=True)
+        body = [x for x in Path(tmp.name).read_text().splitlines() if not x.startswith("#")]
+    with_bcsq = [x for x in body if "BCSQ=" in x]
+    coding = sum(1 for x in with_bcsq if any(c in x.split("BCSQ=", 1)[1].split(";")[0] for c in
+                                                 ("missense", "synonymous", "stop_gained", "frameshift",
+                                                  "inframe")))
+    if not with_bcsq or not coding:
+        raise SystemExit(f"bcftools csq annotated nothing coding in {paths[n]}: check the GFF3/FASTA")
+    return (f"- bcftools csq check ({paths[n].name}): {len(with_bcsq):,} of {len(body):,} records carry "
+            f"BCSQ, {coding:,} with a coding consequence")
+
+
+def dense_ratios(benches: list[Bench], sizes: list[int]) -> str:
+    by = {b.name: b for b in benches}
+    lines = []
+    points = []
+    for n in sizes:
+        r, c = by.get(f"resmark default formats, dense {_label(n)}"), by.get(f"bcftools csq, dense {_label(n)}")
+        if r is None or c is None:
+            continue
+        points.append((n, r.cpu))
+        lines.append(f"- dense {_label(n)}: resmark default formats / bcftools csq: {r.cpu / c.cpu:.1f}x CPU "
+                     f"({r.cpu:.2f} s / {c.cpu:.2f} s), peak RSS {max(r.rss_kb) / 1024:.0f} MiB "
+                     f"(csq {max(c.rss_kb) / 1024:.0f} MiB)")
+    if len(points) >= 2:
+        (n0, t0), (n1, t1) = points[0], points[-1]
+        per = (t1 - t0) / (n1 - n0)
+        lines.append(f"- resmark per-record constant (CPU, {_label(n0)} to {_label(n1)}): {per * 1e6:.1f} us/record, "
+                     f"fixed part {t0 - per * n0:.2f} s")
+        for n, t in points[1:-1]:
+            lines.append(f"  - linearity: {_label(n)} measured {t:.2f} s, the line gives {t0 + per * (n - n0):.2f} s")
+    return "\n".join(lines)
+
+
 def table(benches: list[Bench]) -> str:
     lines = [
         "| command | median s | min s | max s | median CPU s | peak RSS MiB | runs |",
@@ -248,12 +317,24 @@ def main() -> None:
     ap.add_argument("--cohort", nargs="?", const=1000, type=int, default=None,
                     help="also time a cohort of N panel VCFs (default 1000)")
     ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--dense", nargs="?", const="10000,100000,1000000", default=None,
+                    help="also time panel-dense VCFs of these sizes against bcftools csq "
+                         "(default 10000,100000,1000000; needs ../shared/reference or RESMARK_SHARED)")
+    ap.add_argument("--skip-wgs", action="store_true", help="leave out the WGS and cohort commands")
     args = ap.parse_args()
     if shutil.which("bcftools") is None:
         raise SystemExit("bcftools is needed for the reference commands")
-    paths = ensure_inputs([args.big, args.small], args.cohort)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
-    benches = build(paths, _label(args.big), _label(args.small), args.jobs)
+    benches: list[Bench] = []
+    if not args.skip_wgs:
+        paths = ensure_inputs([args.big, args.small], args.cohort)
+        benches = build(paths, _label(args.big), _label(args.small), args.jobs)
+    sizes = [int(x) for x in args.dense.split(",")] if args.dense else []
+    csq_line = ""
+    if sizes:
+        dpaths, fasta, gff = dense_inputs(sizes)
+        csq_line = check_csq(dpaths, fasta, gff)
+        benches += dense_benches(dpaths, fasta, gff)
     print(machine(), file=sys.stderr)
     for b in benches:  # warm the page cache and imports once, untimed
         run_once(b.argv, env)
@@ -268,6 +349,9 @@ def main() -> None:
     print(table(benches))
     print()
     print(ratios(benches))
+    if sizes:
+        print(dense_ratios(benches, sizes))
+        print(csq_line)
 
 
 if __name__ == "__main__":

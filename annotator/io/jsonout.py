@@ -109,7 +109,7 @@ class _Encoder:
             self._other(obj, level)
 
     def _dataclass(self, obj: Any, level: int) -> None:
-        frozen = type(obj).__dataclass_params__.frozen  # type: ignore[attr-defined]
+        frozen = type(obj).__dataclass_params__.frozen
         if not frozen:
             self._items(((f.name, getattr(obj, f.name)) for f in dataclasses.fields(obj)), level)
             return
