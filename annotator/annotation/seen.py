@@ -53,7 +53,8 @@ class SeenAlleles:
         return i < len(codes) and codes[i] == code
 
     def add(self, key: VariantKey, reader_chrom: str, reader_pos: int) -> None:
-        """Add ``key``; the reader is at ``reader_chrom:reader_pos`` (the record's own position)."""
+        """Add ``key`` (not yet in the set: the caller asked); the reader is at
+        ``reader_chrom:reader_pos`` (the record's own position)."""
         self.recent.add(key)
         if len(self.recent) >= self.next_move:
             self._move(reader_chrom, reader_pos)
