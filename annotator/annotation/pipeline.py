@@ -170,7 +170,7 @@ class SampleAnnotator:
         filt = ";".join(rec.filters) if rec.filters else "PASS"
         passed = filt in ("PASS", ".")
         if not passed and not self.options.include_filtered:
-            self.acc.add_record("filtered", filt, rec.where())
+            self.acc.add_record("filtered", filt)  # where: kept for rejected records only
             self._filtered_match(rec, filt)
             return
         if not rec.alts or rec.alts == (".",):
@@ -194,7 +194,7 @@ class SampleAnnotator:
             detail = reasons[0]
         elif bucket == "not_carried":
             detail = next((s.carried_by for s in rec.support if s.carried_by), None)
-        self.acc.add_record(bucket, detail, rec.where())
+        self.acc.add_record(bucket, detail, rec.where() if bucket == "rejected" else None)
 
     def _filtered_match(self, rec: InputRecord, filt: str) -> None:
         """Name a filtered record that would have matched a rule (it is not annotated)."""

@@ -436,12 +436,14 @@ def _read_ad(reader: SupportReader, v: RecordFields, alts: Sequence[str]) -> tup
     numbers = reader.numbers
     out: list[ReadSupport] = []
     for i in range(1, n + 1):
-        rs = ad_support(per, t, i, n, numbers)
-        if rs.alt_count is None or rs.alt_count <= 0:
+        vaf, depth, alt, ref, fields = ad_support(per, t, i, n, numbers)
+        if alt is None or alt <= 0:
             return None  # carriage by GT or by another sample: the general path
-        normal_rs = ad_support(per, nrm, i, n, numbers) if nrm is not None else None
-        out.append(ReadSupport(rs.vaf, rs.depth, rs.alt_count, AD_SOURCE, rs.ref_count, rs.fields,
-                               True, None, normal_rs))
+        normal_rs = None
+        if nrm is not None:
+            nv, nd, na, nr, nf = ad_support(per, nrm, i, n, numbers)
+            normal_rs = ReadSupport(nv, nd, na, AD_SOURCE, nr, nf)
+        out.append(ReadSupport(vaf, depth, alt, AD_SOURCE, ref, fields, True, None, normal_rs))
     return tuple(out)
 
 

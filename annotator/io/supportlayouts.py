@@ -286,9 +286,10 @@ AD_SOURCE = "FORMAT:AD/DP/AF"
 
 
 def ad_support(per: Mapping[str, Sequence[Sequence[Value]]], j: int, i: int, n: int,
-               nb: FieldNumbers) -> ReadSupport:
+               nb: FieldNumbers) -> tuple[float | None, int | None, int | None, int | None, str | None]:
     """``_ad`` for sample ``j`` from the record's converted tags (tag -> per-sample values,
-    integers already without htslib's missing/end markers), without a getter per tag."""
+    integers already without htslib's missing/end markers), without a getter per tag:
+    (vaf, depth, alt reads, ref reads, fields) of ``ReadSupport``."""
     rows = per["AD"]
     counts = rows[j] if j < len(rows) else ()
     r = None
@@ -318,9 +319,9 @@ def ad_support(per: Mapping[str, Sequence[Sequence[Value]]], j: int, i: int, n: 
         vaf, vsrc = _ratio(a, ad_total), "alt/sum(AD)"  # type: ignore[arg-type]
     if depth is None:
         depth, dsrc = ad_total, "sum(FORMAT/AD)"
-    return ReadSupport(vaf, depth, a, AD_SOURCE, r, _fields(  # type: ignore[arg-type]
+    return vaf, depth, a, r, _fields(  # type: ignore[return-value]
         alt=asrc if a is not None else None, ref="FORMAT/AD[0]" if r is not None else None,
-        depth=dsrc if depth is not None else None, vaf=vsrc if vaf is not None else None))
+        depth=dsrc if depth is not None else None, vaf=vsrc if vaf is not None else None)
 
 
 _AD_INDEX = tuple(f"FORMAT/AD[{i}]" for i in range(8))
