@@ -79,7 +79,7 @@ def test_unindexed_reads_match_the_indexed_read(
     (tmp_path / "indexed").mkdir()
     indexed = _key(ctx, _variants(tmp_path / "indexed", "indexed"))
     used: list[str] = []
-    for name in ("_checked_records", "_text_records", "_index_on_the_fly"):
+    for name in ("_checked_records", "_text_records", "_index_on_the_fly", "_near_regions"):
         original = getattr(regionscan, name)
 
         def spy(*args: object, _name: str = name, _f: object = original) -> object:
@@ -92,7 +92,7 @@ def test_unindexed_reads_match_the_indexed_read(
     (tmp_path / kind).mkdir()
     got = _key(ctx, _variants(tmp_path / kind, kind))
     expected_path = {"text": "_text_records", "gzip": "_text_records",
-                     "unindexed-bgzf": "_index_on_the_fly", "bcf": "_checked_records"}[kind]
+                     "unindexed-bgzf": "_near_regions", "bcf": "_checked_records"}[kind]
     assert used == ["_checked_records" if small else expected_path]
     assert got[0] == indexed[0]
     assert {h for _, h in got[0]} == {"p.H1047R", "p.Y537S", "p.D538G", "p.G12D"}

@@ -10,10 +10,7 @@ measures those.
 from __future__ import annotations
 
 import csv
-import dataclasses
-import enum
 import json
-import math
 import random
 from pathlib import Path
 
@@ -148,49 +145,40 @@ def test_html_bound_keeps_claimed_rows_and_small_samples_whole():
     assert f"{left:,} more are counted" in alerts[0]["message"]
 
 
-class _Colour(enum.IntEnum):
-    RED = 3
+def test_streamed_json_is_json_dumps_byte_for_byte(tmp_path: Path, monkeypatch):
+    from annotator.io.jsonindent import Fragments
 
-
-class _Kind(str, enum.Enum):
-    SNV = "snv"
-
-
-@dataclasses.dataclass(frozen=True)
-class _Shared:
-    name: str
-    values: tuple[float, ...]
-
-
-@dataclasses.dataclass
-class _Mutable:
-    items: list
-
-
-def test_streamed_json_is_json_dumps_byte_for_byte(tmp_path: Path):
-    shared = _Shared("mechanism ü", (1.5, math.nan, math.inf, -0.0, 1e-7))
+    shared = {"name": "mechanism ü", "values": [1.5, -0.0, 1e-7, float("nan")], "none": None}
     doc = {
-        "a": [shared, {"again": shared}, [[shared]]],
+        "resmark": {"tool": "resmark", "inputs": [{"path": "a\tb\n\"c\"", "sha256": "0" * 64}]},
         "empty": [{}, [], ()],
-        "set": {3, 1, 2}, "fset": frozenset({"b", "a"}),
-        "enum": [_Colour.RED, _Kind.SNV], "path": Path("x/y.vcf"),
-        "mut": _Mutable([1, None, True, False, "tab\tquote\"\n"]),
-        1: "int key", None: "none key",
-        "rows": [{"pos": i, "vaf": i / 7} for i in range(50)],
+        "rows": [{"pos": i, "vaf": i / 7, "ok": i % 2 == 0} for i in range(60)],
+        "explanations": [{"variant_key": f"k{i}", "matches": [shared, (shared,)]} for i in range(40)],
+        "by_number": {1: "int key", None: "none key"},  # keys json turns into text
+        "tail": "end",
     }
-    expected = json.dumps(jsonout.to_jsonable(doc), indent=2, ensure_ascii=False)
-    assert jsonout.dumps(doc) == expected
-    jsonout.write(tmp_path / "d.json", doc)
-    assert (tmp_path / "d.json").read_text(encoding="utf-8") == expected + "\n"
+    expected = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    monkeypatch.setattr(jsonout, "FLUSH_CHARS", 64)  # many small batches
+    jsonout.write_plain(tmp_path / "a.json", doc)
+    assert (tmp_path / "a.json").read_text(encoding="utf-8") == expected
+    frag = Fragments()
+    frag.constant.add(id(shared))  # encoded once, re-indented where it appears
+    jsonout.write_plain(tmp_path / "b.json", doc, frag)
+    assert (tmp_path / "b.json").read_text(encoding="utf-8") == expected
 
 
 def test_streamed_json_of_a_real_document(dense_run):
-    from annotator.annotation.document import sample_document
+    _, res, out = dense_run
+    text = (out / "T1.resmark.json").read_text(encoding="utf-8")
+    doc = json.loads(text)
+    assert text == json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    assert len(doc["rows"]) == len(res.samples[0].rows)
 
-    _, res, _ = dense_run
-    (s,) = res.samples
-    doc = sample_document(s, res.provenance, __import__("annotator.knowledge", fromlist=["x"]).load_panel())
-    assert jsonout.dumps(doc) == json.dumps(jsonout.to_jsonable(doc), indent=2, ensure_ascii=False)
+
+def test_kept_unmatched_reads_what_qc_counts():
+    from annotator.annotation import qc, seen
+
+    assert (seen.NO_MODEL, seen.NO_SEQUENCE) == (qc.NO_MODEL, qc.NO_SEQUENCE)
 
 
 def test_seen_alleles_is_a_set_also_for_unsorted_input():

@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol, TypeAlias, TypedDict
 
 from annotator.annotation.samplesheet import CohortItem, read_samplesheet
 from annotator.errors import ResmarkError, UsageError
@@ -54,7 +54,9 @@ class SampleFailure:
         return f"{label}{self.message}"
 
 
-ItemResult = Any  # SampleAnnotation | SampleFailure (SampleAnnotation is imported lazily)
+# what one item gives: annotated (Done: and its outputs written), or failed;
+# SampleAnnotation is imported lazily
+ItemResult: TypeAlias = "SampleAnnotation | Done | SampleFailure"
 
 
 class Executor(Protocol):
@@ -98,7 +100,7 @@ def resolve_items(config: AnnotateConfig, samplesheet: str | Path | None) -> lis
 
 def annotate_item(
     item: CohortItem, ctx: RunContext, strict: bool = False, stage: Path | None = None
-) -> ItemResult:
+) -> SampleAnnotation | SampleFailure:
     """Annotate one item; a ``ResmarkError`` (or any bug) becomes a ``SampleFailure``.
 
     ``strict``: raise instead (a run of one input fails with the input's own error).
@@ -131,11 +133,18 @@ def annotate_item(
     return result
 
 
+class _Overrides(TypedDict, total=False):
+    cnv: Path
+    sv: Path
+    tumor_fraction: float
+    prior_therapy: tuple[str, ...]
+
+
 def _item_context(item: CohortItem, ctx: RunContext) -> RunContext:
     """``ctx`` with the sample sheet's per-sample cnv/sv/tumour fraction/therapy, if any."""
     from annotator.annotation.config import RunContext
 
-    overrides: dict[str, Any] = {}
+    overrides: _Overrides = {}
     if item.cnv is not None:
         overrides["cnv"] = item.cnv
     if item.sv is not None:
@@ -148,7 +157,8 @@ def _item_context(item: CohortItem, ctx: RunContext) -> RunContext:
         return ctx
     return RunContext(config=replace(ctx.config, **overrides), panel=ctx.panel,
                       references=ctx.references, progress=ctx.progress,
-                      engines=ctx.engines, regions=ctx.regions)
+                      engines=ctx.engines, regions=ctx.regions, spool=ctx.spool,
+                      documents=ctx.document_cache())
 
 
 def _stage_partition(stage: Path, result: SampleAnnotation, ctx: RunContext) -> None:
@@ -264,7 +274,13 @@ def make_executor(ctx: RunContext, jobs: int, stage: Path | None = None,
 
 # Per-worker-process context, set once by the pool initializer.  Module state is
 # the only channel a ProcessPoolExecutor initializer has to its later tasks.
-_WORKER: dict[str, Any] = {}
+class _WorkerState(TypedDict, total=False):
+    ctx: RunContext
+    stage: Path | None
+    staging: Path | None
+
+
+_WORKER: _WorkerState = {}
 
 
 def _init_worker(config: AnnotateConfig, stage: Path | None, staging: Path | None = None) -> None:
@@ -292,11 +308,13 @@ def _register_reducers() -> None:
     ForkingPickler.register(MappingProxyType, _reduce_mappingproxy)
 
 
-def _reduce_mappingproxy(m: MappingProxyType[Any, Any]) -> tuple[Callable[..., Any], tuple[Any]]:
+def _reduce_mappingproxy(
+    m: MappingProxyType[object, object],
+) -> tuple[Callable[[dict[object, object]], MappingProxyType[object, object]], tuple[dict[object, object]]]:
     return _mappingproxy, (dict(m),)
 
 
-def _mappingproxy(d: dict[Any, Any]) -> MappingProxyType[Any, Any]:
+def _mappingproxy(d: dict[object, object]) -> MappingProxyType[object, object]:
     # the type itself cannot be pickled by name (builtins.mappingproxy does not exist)
     return MappingProxyType(d)
 

@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Protocol
 
 from annotator.annotation.pipeline import REPORT_MODES, PanelRegions, SampleAnnotation
 from annotator.cnv.thresholds import CnThresholds, option_problems
@@ -24,6 +24,9 @@ from annotator.io.atomic import OutputDir
 from annotator.io.inputbytes import Spool, is_regular
 from annotator.knowledge.model import Panel
 from annotator.reference import Reference
+
+if TYPE_CHECKING:
+    from annotator.annotation.document import DocumentCache
 
 log = logging.getLogger(__name__)
 
@@ -66,14 +69,27 @@ class AnnotateConfig:
     prior_therapy: Sequence[str] | None = None
 
 
+class Failure(Protocol):
+    """An input that could not be annotated (``cohort.SampleFailure``; cohort imports this module)."""
+
+    @property
+    def path(self) -> str: ...
+    @property
+    def sample(self) -> str | None: ...
+    @property
+    def message(self) -> str: ...
+    @property
+    def exit_code(self) -> int: ...
+    def one_line(self) -> str: ...
+
+
 @dataclass
 class AnnotateResult:
     samples: list[SampleAnnotation]
     outdir: Path
     outputs: list[Path] = field(default_factory=list)
     provenance: JsonObject = field(default_factory=dict)  # the provenance JSON document
-    # cohort.SampleFailure per failed input (cohort imports this module: no import back)
-    failures: list[Any] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)  # one per input that failed
     dataset: list[Path] = field(default_factory=list)  # partition files written
 
     @property
@@ -96,8 +112,17 @@ class RunContext:
     engines: dict[str, ConsequenceEngine] = field(default_factory=dict)
     regions: dict[str, PanelRegions] = field(default_factory=dict)
     spool: Spool = field(default_factory=Spool)
+    documents: DocumentCache | None = field(default=None, repr=False)  # see document_cache()
     _consulted: dict[str, Reference] = field(default_factory=dict, repr=False)
     _consulted_regions: dict[str, PanelRegions] = field(default_factory=dict, repr=False)
+
+    def document_cache(self) -> DocumentCache:
+        """The panel's plain forms for the sample documents, made once per run (per process)."""
+        if self.documents is None or self.documents.panel is not self.panel:
+            from annotator.annotation.document import DocumentCache
+
+            self.documents = DocumentCache(self.panel)
+        return self.documents
 
     def readable(self, path: str | Path) -> Path:
         """Where the bytes of input ``path`` can be read (a pipe's copy, else the path)."""

@@ -27,17 +27,22 @@ run and the re-render share one path (``annotator.report.html``).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import dataclasses
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from annotator.annotation.qc import sample_qc
+from annotator.core.jsondoc import JsonObject, JsonValue
+from annotator.io.jsonindent import Fragments
 from annotator.report.plain import to_plain
 
 if TYPE_CHECKING:
     from annotator.annotation.pipeline import SampleAnnotation
     from annotator.knowledge.model import Panel
+    from annotator.report.views import PanelInfo
 
 
-def sample_document(s: SampleAnnotation, prov: dict[str, Any], panel: Panel) -> dict[str, Any]:
+def sample_document(s: SampleAnnotation, prov: JsonObject, panel: Panel) -> JsonObject:
     listed = {r.variant_key for r in s.rows}
     explanations = [
         {"variant_key": key, "alteration": alt, "matches": list(matches)}
@@ -61,7 +66,7 @@ def sample_document(s: SampleAnnotation, prov: dict[str, Any], panel: Panel) -> 
     }
 
 
-def _therapy_context(s: SampleAnnotation) -> dict[str, Any]:
+def _therapy_context(s: SampleAnnotation) -> JsonObject:
     """What prior therapy the strategies were ranked for (None given: each states its setting)."""
     given = getattr(s, "prior_therapy", None)
     if given is None:
@@ -71,7 +76,85 @@ def _therapy_context(s: SampleAnnotation) -> dict[str, Any]:
             "note": "strategies tested only in another setting are marked and ranked last"}
 
 
-def plain_document(document: dict[str, Any]) -> dict[str, Any]:
+def plain_document(document: JsonObject) -> JsonObject:
     """The document as JSON values (what a reader of ``<sample>.resmark.json`` gets)."""
-    plain: dict[str, Any] = to_plain(document)
+    plain: JsonObject = to_plain(document)
     return plain
+
+
+class DocumentCache:
+    """The plain (JSON) form of one panel's objects, made once per process.
+
+    Most of a sample document is the panel speaking (each match's mechanism,
+    strategies and evidence, the non-DNA markers), identical from sample to
+    sample.  ``plain(document)`` equals ``to_plain(document)``, but converts
+    each object reachable from the panel only once and hands out the same
+    plain value afterwards; ``fragments`` then lets the JSON writer encode
+    each of those values once (``annotator.io.jsonindent``).  The shared
+    values are read, never changed, by the writers and the report.
+
+    Only objects reachable from the panel are remembered (the panel lives as
+    long as the run), so memory does not grow with the samples.
+    """
+
+    def __init__(self, panel: Panel) -> None:
+        self.panel = panel
+        self._owned = _reachable(panel)
+        self._plain: dict[int, tuple[object, JsonValue]] = {}  # id(panel object) -> (object, plain)
+        self._fields: dict[type, tuple[str, ...]] = {}
+        self.fragments = Fragments()
+        self._panel_info: PanelInfo | None = None
+
+    def plain(self, obj: object) -> JsonValue:
+        """``to_plain(obj)``, with the panel's objects converted once."""
+        if obj is None or isinstance(obj, (str, int, bool)):
+            return obj
+        key = id(obj)
+        hit = self._plain.get(key)
+        if hit is not None:
+            return hit[1]
+        cls = type(obj)
+        names = self._fields.get(cls)
+        if names is None and dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+            names = self._fields[cls] = tuple(f.name for f in dataclasses.fields(obj))
+        value: JsonValue
+        if names is not None:
+            value = {n: self.plain(getattr(obj, n)) for n in names}
+        elif isinstance(obj, Mapping):
+            value = {str(k): self.plain(v) for k, v in obj.items()}
+        elif isinstance(obj, (list, tuple)):
+            value = [self.plain(v) for v in obj]
+        else:
+            return to_plain(obj)  # floats, enums, paths, sets, other objects: the shared rules
+        if key in self._owned:
+            self._plain[key] = (obj, value)  # the object is kept, so its id stays its own
+            self.fragments.constant.add(id(value))
+        return value
+
+    def panel_info(self) -> PanelInfo:
+        """``report.context.panel_info(panel)``, made once."""
+        if self._panel_info is None:
+            from annotator.report.context import panel_info
+
+            self._panel_info = panel_info(self.panel)
+        return self._panel_info
+
+
+def _reachable(panel: Panel) -> set[int]:
+    """Ids of the non-empty containers and dataclass instances the panel holds."""
+    seen: set[int] = set()
+    stack: list[object] = [panel]
+    while stack:
+        obj = stack.pop()
+        if id(obj) in seen:
+            continue
+        if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+            seen.add(id(obj))
+            stack.extend(getattr(obj, f.name) for f in dataclasses.fields(obj))
+        elif isinstance(obj, Mapping) and obj:
+            seen.add(id(obj))
+            stack.extend(obj.values())
+        elif isinstance(obj, (list, tuple)) and obj:
+            seen.add(id(obj))
+            stack.extend(obj)
+    return seen

@@ -28,10 +28,11 @@ import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from annotator.annotation.document import plain_document, sample_document
+from annotator.annotation.document import sample_document
 from annotator.annotation.qc import log_messages
+from annotator.core.jsondoc import JsonObject
 from annotator.core.provenance import InputFile, Provenance, command_line, sha256_file
 from annotator.errors import OutputError, ResmarkError
 from annotator.io import tsvout
@@ -105,8 +106,10 @@ def write_sample(config: AnnotateConfig, ctx: RunContext, s: SampleAnnotation, s
     prov_dict = prov.as_dict()
     stem = safe_name(s.sample)
     done = SampleOutputs(s.sample)
-    # one document per sample: the JSON output and the HTML both render from it
-    document = sample_document(s, prov_dict, ctx.panel)
+    # one document per sample, in plain JSON values: the JSON output and the HTML both
+    # render from it; the panel's part of it is converted (and JSON-encoded) once per process
+    cache = ctx.document_cache()
+    document = cache.plain(sample_document(s, prov_dict, ctx.panel))
     for fmt in [f for f in FORMAT_NAMES if f in config.formats]:  # a fixed order of files
         names = _names(fmt, stem)
         try:
@@ -142,7 +145,7 @@ def _names(fmt: str, stem: str) -> list[str]:
 
 
 def _write_format(fmt: str, paths: list[Path], s: SampleAnnotation, prov: Provenance,
-                  prov_dict: dict[str, Any], document: dict[str, Any], ctx: RunContext) -> dict[str, str]:
+                  prov_dict: JsonObject, document: JsonObject, ctx: RunContext) -> dict[str, str]:
     """Write one format's file(s); returns the digests already known (the VCF hashes as it writes)."""
     target = paths[0]
     if fmt == "tsv":
@@ -154,7 +157,7 @@ def _write_format(fmt: str, paths: list[Path], s: SampleAnnotation, prov: Proven
     elif fmt == "json":
         from annotator.io import jsonout
 
-        jsonout.write(target, document)
+        jsonout.write_plain(target, document, ctx.document_cache().fragments)
     elif fmt == "vcf":
         from annotator.io import vcfout
 
@@ -165,9 +168,8 @@ def _write_format(fmt: str, paths: list[Path], s: SampleAnnotation, prov: Proven
         mafout.write(target, s, prov)
     elif fmt == "html":
         from annotator.report import html
-        from annotator.report.context import panel_info
 
-        html.write_sample_report(target, plain_document(document), panel_info(ctx.panel))
+        html.write_sample_report(target, document, ctx.document_cache().panel_info(), plain=True)
     return {}
 
 
@@ -198,7 +200,7 @@ def write_outputs(
         for n in d.names:
             out.stage(n)
         digests.update(d.sha256)
-    acc_rows: list[tuple[Any, ...]] = [(s.sample, b, dd, n) for s in samples for b, dd, n in s.accounting.rows()]
+    acc_rows: list[tuple[str, str, str, int]] = [(s.sample, b, dd, n) for s in samples for b, dd, n in s.accounting.rows()]
     tsvout.write_table(out.stage("accounting.tsv"), ("sample", "bucket", "detail", "count"), acc_rows)
     if config.run_log is not None:
         out.stage(RUN_LOG).write_text("".join(f"{line}\n" for line in config.run_log), encoding="utf-8")

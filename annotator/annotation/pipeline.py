@@ -25,7 +25,7 @@ import bisect
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from annotator.annotation.seen import SeenAlleles, kept_unmatched
 from annotator.consequence.engine import ConsequenceEngine
@@ -443,7 +443,7 @@ class SampleAnnotator:
         )
 
 
-def apply_flags(result: SampleAnnotation, panel: Panel, prior_therapy: Any = None) -> None:
+def apply_flags(result: SampleAnnotation, panel: Panel, prior_therapy: str | Iterable[str] | None = None) -> None:
     """Sort rows and add the panel's cross-alteration flags (biallelic loss, polyclonal ...).
 
     Runs after copy-number and SV calls were added, so e.g. an RB1 nonsense
@@ -469,7 +469,7 @@ def apply_flags(result: SampleAnnotation, panel: Panel, prior_therapy: Any = Non
     ]
 
 
-def _apply_therapy_context(result: SampleAnnotation, panel: Any, prior_therapy: Any) -> None:
+def _apply_therapy_context(result: SampleAnnotation, panel: Panel, prior_therapy: str | Iterable[str]) -> None:
     from annotator.knowledge.matcher import in_context
     from annotator.knowledge.therapy import resolve
 

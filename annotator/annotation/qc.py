@@ -16,9 +16,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
-from annotator.core.jsondoc import JsonObject
+from annotator.core.jsondoc import JsonObject, JsonValue
+
+if TYPE_CHECKING:
+    from annotator.annotation.pipeline import SampleAnnotation
+    from annotator.core.models import Alteration
+    from annotator.knowledge.model import Panel, RuleMatch
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +39,7 @@ def _genes_text(genes: Sequence[str]) -> str:
     return ", ".join(genes[:8]) + (f" and {len(genes) - 8} more" if len(genes) > 8 else "")
 
 
-def panel_reach(panel: Any, ref_info: Mapping[str, Any]) -> list[JsonObject]:
+def panel_reach(panel: Panel, ref_info: Mapping[str, JsonValue]) -> list[JsonObject]:
     """Rules of ``panel`` that this reference cannot serve, grouped by reason (may be empty)."""
     build = ref_info.get("build", "")
     unlocated = set(ref_info.get("panel_genes_unlocated") or ())
@@ -79,7 +84,7 @@ def panel_reach(panel: Any, ref_info: Mapping[str, Any]) -> list[JsonObject]:
 
 
 def uninterpreted(
-    alterations: Iterable[tuple[str, Any, Any]], ref_info: Mapping[str, Any]
+    alterations: Iterable[tuple[str, Alteration, tuple[RuleMatch, ...]]], ref_info: Mapping[str, JsonValue]
 ) -> list[JsonObject]:
     """This sample's small variants in panel genes that lacked a model or sequence, per gene."""
     models = set(ref_info.get("models") or ())
@@ -104,7 +109,7 @@ def uninterpreted(
     return out
 
 
-def sample_qc(s: Any, prov: Mapping[str, Any], panel: Any) -> JsonObject:
+def sample_qc(s: SampleAnnotation, prov: Mapping[str, JsonValue], panel: Panel) -> JsonObject:
     """The document's ``qc`` section: ``uninterpreted`` variants and ``unreachable_rules``."""
     info = (prov.get("reference") or {}).get(s.build.name) or {}
     if not info:
@@ -118,7 +123,7 @@ def sample_qc(s: Any, prov: Mapping[str, Any], panel: Any) -> JsonObject:
     }
 
 
-def log_messages(where: str, qc: Mapping[str, Any]) -> None:
+def log_messages(where: str, qc: Mapping[str, JsonValue]) -> None:
     """Warn about this sample's uninterpreted variants (the panel-wide gaps are logged at load)."""
     for item in qc.get("uninterpreted") or ():
         log.warning("%s: %s", where, item["message"])

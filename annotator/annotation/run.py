@@ -66,6 +66,7 @@ def _annotate_locked(config: AnnotateConfig, items: list[cohort.CohortItem]) -> 
         with OutputDir(config.outdir, config.force, protect=protect) as out:
             if len(items) == 1:
                 first = cohort.annotate_item(items[0], ctx, strict=True, stage=staged)
+                assert not isinstance(first, cohort.SampleFailure)  # strict: a failure raises
                 run = cohort.CohortRun([first], [])
             else:
                 # each sample's files are written by the process that annotated it

@@ -19,8 +19,12 @@ from __future__ import annotations
 import bisect
 from array import array
 
-from annotator.annotation.qc import NO_MODEL, NO_SEQUENCE
 from annotator.core.models import Alteration, VariantKey
+
+# annotation.qc's NO_MODEL and NO_SEQUENCE (qc reads the pipeline's types: importing it here
+# would close a cycle; tests/test_dense_streaming.py checks the two stay equal)
+NO_MODEL = ("gene_variant",)
+NO_SEQUENCE = "coding_sequence_variant"
 
 _CODE = {"A": 0, "C": 1, "G": 2, "T": 3}
 MOVE_AT = 50_000  # keys in the dict before substitutions behind the reader move to the arrays

@@ -167,8 +167,8 @@ def _run(
         click.echo(f"dataset {config.dataset}: {len(result.dataset)} sample partition(s) written", err=True)
     click.echo(f"results in {result.outdir} (research use only)", err=True)
     if result.failures:
-        for f in result.failures:
-            click.echo(f"resmark: failed: {f.one_line()}", err=True)
+        for failure in result.failures:
+            click.echo(f"resmark: failed: {failure.one_line()}", err=True)
         raise ResmarkError(
             f"{len(result.failures)} of {len(result.failures) + len(result.samples)} inputs failed "
             f"(listed above); the other samples' results are in {result.outdir}"

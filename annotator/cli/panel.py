@@ -6,13 +6,16 @@ import difflib
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import click
 
 from annotator.errors import OutputError, UsageError
 
-F = TypeVar("F", bound=Callable[..., Any])
+if TYPE_CHECKING:
+    from annotator.knowledge.model import Panel
+
+F = TypeVar("F", bound=Callable[..., object])
 
 
 def _panel_options(func: F) -> F:
@@ -31,7 +34,7 @@ def _panel_options(func: F) -> F:
     return func
 
 
-def _load(panel_spec: Path | None, extend: bool) -> Any:
+def _load(panel_spec: Path | None, extend: bool) -> Panel:
     from annotator.knowledge import load_panel
 
     if extend and panel_spec is None:
@@ -39,14 +42,14 @@ def _load(panel_spec: Path | None, extend: bool) -> Any:
     return load_panel(panel_spec, extend=extend)
 
 
-def _header(panel: Any) -> str:
+def _header(panel: Panel) -> str:
     return (
         f"panel {panel.name} {panel.version} ({panel.release_date}) "
         f"sha256:{panel.checksum}\nsource: {panel.source_path}"
     )
 
 
-def _counts(panel: Any) -> str:
+def _counts(panel: Panel) -> str:
     n_evidence = len(panel.evidence)
     return (
         f"{len(panel.genes)} genes, {len(panel.rules)} rules, {len(panel.mechanisms)} mechanisms, "
@@ -119,7 +122,7 @@ def validate_cmd(path: Path, extend: bool) -> None:
     _reach_warnings(panel)
 
 
-def _reach_warnings(panel: Any) -> None:
+def _reach_warnings(panel: Panel) -> None:
     """Rules the embedded reference cannot serve (annotator.annotation.qc), per build."""
     from annotator.annotation.qc import panel_reach
     from annotator.reference import load_reference

@@ -13,8 +13,9 @@ class FiniteRange(click.FloatRange):
 
     name = "number"
 
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        rv = super().convert(value, param, ctx)
+    # value: command-line text or a default (click declares it float, the input is wider)
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        rv: float = super().convert(value, param, ctx)
         if isinstance(rv, float) and not math.isfinite(rv):
             self.fail(f"{value!r} is not a finite number.", param, ctx)
         return rv

@@ -10,10 +10,19 @@ then CRC32 and the uncompressed size.  A virtual offset is
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import io
+import os
 import struct
 import zlib
+from collections.abc import Iterator
 from typing import BinaryIO
+
+try:  # ISA-L: the same deflate format, several times faster than zlib (optional)
+    from isal import isal_zlib as _isal
+except ImportError:  # pragma: no cover - isal is a dependency; zlib is the fallback
+    _isal = None  # type: ignore[assignment]
 
 # bgzip's uncompressed payload per block: the largest that always fits 64 KiB compressed
 BLOCK_DATA = 0xFF00
@@ -66,18 +75,35 @@ class BlockReader:
 
     @staticmethod
     def inflate(block: bytes) -> bytes:
-        return zlib.decompress(block[HEADER_SIZE:-8], -15)
+        return inflate_raw(memoryview(block)[HEADER_SIZE:-8])
 
 
-def encode_block(data: bytes, level: int = 6) -> bytes:
-    """One BGZF block holding ``data`` (at most ``BLOCK_DATA`` bytes)."""
+def inflate_raw(data: bytes | memoryview) -> bytes:
+    """Raw-deflate ``data`` (a block's payload) decompressed."""
+    if _isal is not None:
+        return bytes(_isal.decompress(data, -15))
+    return zlib.decompress(data, -15)
+
+
+def crc32(data: bytes | bytearray | memoryview) -> int:
+    return int(_isal.crc32(data) if _isal is not None else zlib.crc32(data)) & 0xFFFFFFFF
+
+
+def _deflate(data: bytes | bytearray, level: int) -> bytes:
+    if _isal is not None and level > 0:
+        # ISA-L levels 0-3; 3 is within ~15 % of zlib's 6 in size at several times the speed
+        return bytes(_isal.compress(data, 1 if level <= 3 else 3, -15))
     comp = zlib.compressobj(level, zlib.DEFLATED, -15)
-    payload = comp.compress(data) + comp.flush()
+    return comp.compress(data) + comp.flush()
+
+
+def encode_block(data: bytes | bytearray, level: int = 6) -> bytes:
+    """One BGZF block holding ``data`` (at most ``BLOCK_DATA`` bytes)."""
+    payload = _deflate(data, level)
     if len(payload) + HEADER_SIZE + 8 > 0x10000:  # incompressible: store it
-        comp = zlib.compressobj(0, zlib.DEFLATED, -15)
-        payload = comp.compress(data) + comp.flush()
+        payload = _deflate(data, 0)
     head = HEADER.pack(31, 139, 8, 4, 0, 0, 255, 6, 66, 67, 2, len(payload) + HEADER_SIZE + 8 - 1)
-    return head + payload + struct.pack("<II", zlib.crc32(data) & 0xFFFFFFFF, len(data))
+    return head + payload + struct.pack("<II", crc32(data), len(data))
 
 
 class BlockWriter:
@@ -96,7 +122,7 @@ class BlockWriter:
         self.sha256.update(data)
         self.offset += len(data)
 
-    def encode(self, text: bytes) -> list[int]:
+    def encode(self, text: bytes | bytearray) -> list[int]:
         """``text`` as fresh blocks of ``BLOCK_DATA`` bytes; returns each block's offset."""
         offsets = []
         for i in range(0, len(text), BLOCK_DATA):
@@ -121,34 +147,69 @@ class BlockWriter:
         return self.sha256.hexdigest()
 
 
-def copy_range(src: BinaryIO, start: int, end: int, out: BlockWriter, chunk: int = 1 << 22) -> None:
+def copy_range(src: BinaryIO, start: int, end: int, out: BlockWriter, chunk: int = 1 << 23) -> None:
     """Compressed bytes ``[start, end)`` of ``src`` copied to ``out`` unchanged.
 
-    The input is mapped, not read: the bytes go from the page cache to the
-    hash and the output without a copy into Python objects.
+    Between two files the kernel copies the bytes (``os.copy_file_range``: no
+    round trip through Python objects, a reflink where the file system has
+    them); the hash of the output then reads them back in large chunks into
+    one reused buffer.  Elsewhere (no such call, another file system, an
+    in-memory output) the bytes are read, hashed and written chunk by chunk.
     """
     if end <= start:
         return
-    import mmap
-
-    try:
-        mapped = mmap.mmap(src.fileno(), 0, access=mmap.ACCESS_READ)
-    except (OSError, ValueError):  # not mappable (a pipe, an empty file): read it
-        mapped = None
-    if mapped is None:
-        src.seek(start)
-        left = end - start
-        while left > 0:
-            data = src.read(min(chunk, left))
-            if not data:
-                raise BgzfError(f"file ends inside bytes {start}-{end}")
-            out.write_raw(data)
-            left -= len(data)
+    if not _kernel_copy(src, start, end, out):
+        buf = bytearray(min(chunk, end - start))
+        with memoryview(buf) as view:
+            for _, n in _read_chunks(src, start, end, buf):
+                out.write_raw(view[:n])
         return
-    with mapped:
-        if len(mapped) < end:
+    buf = bytearray(min(chunk, end - start))
+    with memoryview(buf) as view:
+        for _, n in _read_chunks(src, start, end, buf):
+            out.sha256.update(view[:n])
+
+
+def _read_chunks(src: BinaryIO, start: int, end: int, buf: bytearray) -> Iterator[tuple[int, int]]:
+    """(offset, length) of each chunk of ``[start, end)`` read into ``buf``."""
+    src.seek(start)
+    at = start
+    with memoryview(buf) as view:
+        while at < end:
+            n = src.readinto(view[: min(len(buf), end - at)])  # type: ignore[attr-defined]
+            if not n:
+                raise BgzfError(f"file ends inside bytes {start}-{end}")
+            yield at, n
+            at += n
+
+
+def _kernel_copy(src: BinaryIO, start: int, end: int, out: BlockWriter) -> bool:
+    """Copy with ``os.copy_file_range``; False (nothing copied) where it cannot be used."""
+    copy = getattr(os, "copy_file_range", None)
+    if copy is None:
+        return False
+    try:
+        src_fd, dst_fd = src.fileno(), out.fh.fileno()
+    except (OSError, AttributeError, io.UnsupportedOperation):
+        return False
+    out.fh.flush()  # buffered bytes first; explicit offsets below, so no file position is shared
+    at, dst = start, out.fh.tell()
+    while at < end:
+        try:
+            n = copy(src_fd, dst_fd, end - at, at, dst)
+        except OSError as e:
+            if at == start and e.errno in _NO_KERNEL_COPY:
+                return False
+            raise
+        if n == 0:
             raise BgzfError(f"file ends inside bytes {start}-{end}")
-        with memoryview(mapped) as view:
-            for at in range(start, end, chunk):
-                with view[at : min(at + chunk, end)] as part:
-                    out.write_raw(part)
+        at += n
+        dst += n
+    out.fh.seek(dst)
+    out.offset += end - start
+    return True
+
+
+# copy_file_range refused: not supported by the kernel or file system, or across file systems
+_NO_KERNEL_COPY = frozenset({errno.ENOSYS, errno.EXDEV, errno.EINVAL, errno.EOPNOTSUPP, errno.EBADF,
+                             errno.ETXTBSY, errno.EPERM})

@@ -31,13 +31,16 @@ import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 from urllib.parse import quote, unquote
 
 from annotator.core.jsondoc import JsonObject
 from annotator.core.rows import COLUMNS, Row, arrow_type_name
 from annotator.errors import OutputError
 from annotator.io.parquetout import ROW_GROUP_SIZE, rows_table
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 log = logging.getLogger(__name__)
 
@@ -203,7 +206,7 @@ def samples_in(root: str | Path) -> list[str]:
     )
 
 
-def read_dataset(root: str | Path, columns: Sequence[str] | None = None) -> Any:
+def read_dataset(root: str | Path, columns: Sequence[str] | None = None) -> pa.Table:
     """The whole dataset as one ``pyarrow.Table`` with the stable schema."""
     import pyarrow.dataset as ds
 

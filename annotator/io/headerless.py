@@ -9,8 +9,9 @@ added (``annotator.io.inputbytes.Spool.headed``) and says so in a warning.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import IO
 
 # a few lines of a tool's log before the header are skipped; more means it is no VCF
 LEAD_LINES = 20
@@ -50,7 +51,7 @@ def missing_header(path: Path) -> tuple[tuple[str, ...], int]:
 def _first_lines(path: Path, n: int) -> list[str]:
     import gzip
 
-    opener: Any = gzip.open if path.suffix == ".gz" else open
+    opener: Callable[..., IO[str]] = gzip.open if path.suffix == ".gz" else open
     out: list[str] = []
     try:
         with opener(path, "rt", errors="replace") as fh:

@@ -17,7 +17,11 @@ import logging
 import os
 import tempfile
 from collections.abc import Iterator
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import ctypes
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +31,7 @@ _HTS_PREFIXES = ("[W::", "[E::", "[I::", "[D::", "[M::", "[bgzf", "[hts")
 KEEP_IN_LOG = 20  # htslib lines copied into the run log per block; the rest are counted
 
 
-def _hts_lib() -> Any:
+def _hts_lib() -> ctypes.CDLL | None:
     import ctypes
 
     import cyvcf2
@@ -142,7 +146,7 @@ def silenced() -> Iterator[None]:
         yield
         return
     old = hts_log_level(HTS_LOG_OFF)
-    pysam: Any
+    pysam: ModuleType | None
     try:
         import pysam
     except ImportError:  # pragma: no cover - pysam is a dependency

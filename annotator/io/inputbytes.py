@@ -23,9 +23,12 @@ import tempfile
 import weakref
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO, cast
 
 from annotator.errors import InputError
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
 
 BLOCK = 1 << 20
 
@@ -54,7 +57,7 @@ class HashingReader(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buf: Any) -> int:
+    def readinto(self, buf: WriteableBuffer) -> int:
         n = self.raw.readinto(buf)  # type: ignore[attr-defined]
         if n:
             self.sha.update(memoryview(buf)[:n])
@@ -169,9 +172,9 @@ class Spool:
                 head = raw.read(2)
                 raw.seek(0)
                 hashing = HashingReader(raw)
-                fh: Any = buffered(hashing)
-                if head == b"\x1f\x8b":
-                    fh = gzip.GzipFile(fileobj=fh, mode="rb")
+                fh: BinaryIO = buffered(hashing)
+                if head == b"\x1f\x8b":  # a GzipFile reads as a binary file (typeshed: not a BinaryIO)
+                    fh = cast(BinaryIO, gzip.GzipFile(fileobj=fh, mode="rb"))
                 with fh, open(target, "wb") as dst:
                     copy(fh, dst)
                     digest = hashing.finish()

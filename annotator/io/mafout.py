@@ -31,10 +31,12 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Protocol
 
 from annotator.core import chromnames
+from annotator.core.genome import GenomeBuild
 from annotator.core.models import CNV_SV_CLASSES
+from annotator.core.provenance import Provenance
 from annotator.core.rows import Row
 from annotator.errors import OutputError
 
@@ -353,7 +355,18 @@ def write_rows(
     return len(small)
 
 
-def write(path: str | Path, sample_annotation: Any, provenance: Any) -> int:
+class AnnotatedSample(Protocol):
+    """What ``write`` reads of an annotated sample (annotation.pipeline.SampleAnnotation)."""
+
+    @property
+    def sample(self) -> str: ...
+    @property
+    def build(self) -> GenomeBuild: ...
+    @property
+    def rows(self) -> Sequence[Row]: ...
+
+
+def write(path: str | Path, sample_annotation: AnnotatedSample, provenance: Provenance) -> int:
     """Write ``<sample>.resmark.maf`` for one annotated sample (called by ``outputs``), and
     cBioPortal's ``<sample>.resmark.data_cna.txt`` / ``data_sv.txt`` when it has such calls."""
     from annotator.io import cbioportal

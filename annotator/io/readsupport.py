@@ -50,7 +50,7 @@ it when the chosen one does not; the pipeline skips such alleles.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from annotator.core.models import ReadSupport
 from annotator.io.supportlayouts import (
@@ -69,7 +69,16 @@ from annotator.io.supportlayouts import (
     split_text,
 )
 
+if TYPE_CHECKING:
+    import numpy as np
+
 __all__ = ["FieldNumbers", "RecordFields", "SupportReader", "normal_from_lines"]
+
+
+class InfoFields(Protocol):
+    """A record's INFO as cyvcf2 gives it: a value, a tuple of values, or None per tag."""
+
+    def get(self, tag: str) -> Value | tuple[Value, ...] | None: ...
 
 
 class RecordFields(Protocol):
@@ -79,15 +88,15 @@ class RecordFields(Protocol):
     def FORMAT(self) -> Sequence[str] | None: ...  # noqa: N802 - cyvcf2's name
 
     @property
-    def INFO(self) -> Any: ...  # noqa: N802 - mapping-like, ``.get(tag)``
+    def INFO(self) -> InfoFields: ...  # noqa: N802 - cyvcf2's name
 
     @property
-    def genotypes(self) -> Sequence[Sequence[Any]]: ...
+    def genotypes(self) -> Sequence[Sequence[int]]: ...  # allele indices, then phased (a bool)
 
-    def format(self, tag: str) -> Any: ...
+    def format(self, tag: str) -> np.ndarray | None: ...
 
 
-def array_values(arr: Any, shortest: dict[float, float]) -> list[list[Value]]:
+def array_values(arr: np.ndarray, shortest: dict[float, float]) -> list[list[Value]]:
     """Every sample's values from a cyvcf2 ``Variant.format`` array (missing -> None).
 
     ``shortest`` caches float32 -> shortest decimal ("0.311", not 0.31099998950958252).
@@ -118,7 +127,7 @@ def _shortest(x: float, cache: dict[float, float]) -> float:
     return got
 
 
-def info_value(value: Any, shortest: dict[float, float]) -> list[Value]:
+def info_value(value: Value | tuple[Value, ...] | None, shortest: dict[float, float]) -> list[Value]:
     """An INFO value as a list; floats (float32 in htslib) to their shortest decimal."""
     if value is None:
         return []
@@ -271,17 +280,17 @@ class _Record:
         self.v = v
         self.reader = reader
         self.n_alts = n_alts
-        self.arrays: dict[str, Any] = {}
+        self.arrays: dict[str, np.ndarray | None] = {}
         self.lists: dict[str, Sequence[list[Value]]] = {}
         self.samples: dict[int, Getter] = {}
         self._info: InfoGet | None = None
-        self._gts: Sequence[Sequence[Any]] | None = None
+        self._gts: Sequence[Sequence[int]] | None = None
         self._gts_read = False
 
-    def array(self, tag: str) -> Any:
+    def array(self, tag: str) -> np.ndarray | None:
         arr = self.arrays.get(tag, _UNREAD)
         if arr is not _UNREAD:
-            return arr
+            return arr  # type: ignore[return-value]
         arr = None
         if tag in self.reader.known:  # cyvcf2 raises for tags htslib has not seen declared
             try:
@@ -346,7 +355,7 @@ class _Record:
             self._info = _info_reader(self.v, self.reader.shortest)
         return self._info
 
-    def genotypes(self) -> Sequence[Sequence[Any]] | None:
+    def genotypes(self) -> Sequence[Sequence[int]] | None:
         if not self._gts_read:
             self._gts_read = True
             if self.reader.has_gt:
@@ -365,7 +374,7 @@ def _carries_by_reads(rs: ReadSupport) -> bool | None:
     return None
 
 
-def _carries_by_gt(gts: Sequence[Sequence[Any]] | None, j: int, i: int) -> bool | None:
+def _carries_by_gt(gts: Sequence[Sequence[int]] | None, j: int, i: int) -> bool | None:
     if gts is None or j >= len(gts):
         return None
     alleles = [a for a in gts[j] if not isinstance(a, bool)]
@@ -447,5 +456,5 @@ def _read_ad(reader: SupportReader, v: RecordFields, alts: Sequence[str]) -> tup
     return tuple(out)
 
 
-def _ints(arr: Any) -> list[list[Value]]:
+def _ints(arr: np.ndarray) -> list[list[Value]]:
     return [[None if x == INT_MISSING else x for x in row if x != INT_VECTOR_END] for row in arr.tolist()]

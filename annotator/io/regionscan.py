@@ -3,10 +3,15 @@
 The cost of annotating should follow the panel, not the file, so records
 outside the regions must not become Python objects:
 
-* a bgzipped VCF is indexed on the fly by htslib (``pysam.tabix_index``
-  into a temporary directory; the input is never touched) and then read
-  through region queries like an indexed file.  Building the index reads
-  the file once in C and keeps only the index in memory;
+* a sorted bgzipped VCF is read once by ``annotator.io.bgzfscan``, which
+  hashes it, counts its records and keeps, under the input's header, the
+  lines that may reach a region (CHROM and POS looked at with numpy over
+  whole chunks of text, no object per record); htslib indexes that small
+  file in a temporary directory and region queries read it exactly as they
+  would the whole file (same records, order and numbering).  A bgzipped
+  file that pass cannot vouch for (unsorted, malformed, damaged) is indexed
+  on the fly by htslib as a whole (``pysam.tabix_index`` into a temporary
+  directory; the input is never touched) and read the same way;
 * a plain or ordinary-gzip VCF (and a bgzipped one htslib cannot index,
   e.g. unsorted) is pre-filtered as text in the same pass that checks its
   structure and hashes it (``annotator.io.vcfcheck.scan_text``): only CHROM,
@@ -43,6 +48,7 @@ from typing import IO, Protocol
 
 from annotator.core import chromnames
 from annotator.errors import InputError
+from annotator.io import bgzfscan
 from annotator.io.vcfcheck import Container, Scan, Select
 from annotator.io.vcfmodel import HtsRecord, HtsVcf, InputRecord, VcfHeader
 
@@ -73,6 +79,8 @@ class RegionReader(Protocol):
     def query(self, vcf: HtsVcf, regions: Sequence[Region]) -> Iterator[InputRecord]: ...
 
     def declare(self, vcf: HtsVcf, names: Iterable[str]) -> None: ...
+
+    def known_sha256(self, digest: str) -> None: ...  # of ``file``, taken by a pass that read it all
 
 
 def file_kind(path: Path) -> str:
@@ -129,6 +137,19 @@ def unindexed_records(source: RegionReader, sets: Sequence[Sequence[Region]]) ->
         return
     if kind == "bgzf":
         with tempfile.TemporaryDirectory(prefix="resmark-index-") as tmp:
+            kept = _near_regions(source, sets, Path(tmp))
+            if kept is not None:
+                vcf, found = kept
+                try:
+                    source.declare(vcf, found.chroms)
+                    source.total_records = found.records
+                    source.known_sha256(found.sha256)
+                    for k, regions in enumerate(sets):
+                        for rec in source.query(vcf, regions):
+                            yield k, rec
+                finally:
+                    vcf.close()
+                return
             index = Path(tmp) / "input.tbi"
             vcf = _index_on_the_fly(path, index)
             if vcf is not None:
@@ -142,6 +163,47 @@ def unindexed_records(source: RegionReader, sets: Sequence[Sequence[Region]]) ->
                     vcf.close()
                 return
     yield from _text_records(source, sets)
+
+
+def _near_regions(source: RegionReader, sets: Sequence[Sequence[Region]], tmp: Path
+                  ) -> tuple[HtsVcf, bgzfscan.Found] | None:
+    """The input's header and its lines near the regions, indexed by htslib in ``tmp``.
+
+    One pass over the file (``annotator.io.bgzfscan``); a query of this small
+    file returns what the same query of the whole file would.  None when the
+    file is not sorted or not as that pass expects (it says why in the log).
+    """
+    import cyvcf2
+    import numpy as np
+    import pysam
+
+    from annotator.io import htslog
+
+    union = {c: (np.array(a, dtype=np.int64), np.array(b, dtype=np.int64))
+             for c, (a, b) in bgzfscan.merged(sets).items()}
+    spans = Spans([])  # only for its CHROM-name cache
+
+    def regions(native: str) -> tuple[np.ndarray, np.ndarray] | None:
+        return union.get(spans.canonical(native))
+
+    kept = tmp / "near-panel.vcf"
+    try:
+        with open(kept, "wb") as sink:
+            found = bgzfscan.scan(source.file, regions, sink)
+    except bgzfscan.GiveUp as e:
+        log.info("%s: indexing the whole file instead of one pass (%s)", source.path, e)
+        return None
+    except OSError as e:
+        raise InputError(f"cannot read ({e.strerror or e})", path=source.path) from e
+    log.debug("%s: %d records, %d near the regions", source.path, found.records, found.kept)
+    try:
+        with htslog.quiet(str(source.path)):
+            gz = pysam.tabix_index(str(kept), preset="vcf", force=True)
+    except OSError as e:
+        log.info("%s: the lines near the regions cannot be indexed (%s); indexing the whole file",
+                 source.path, " ".join(str(e).split()))
+        return None
+    return cyvcf2.VCF(str(gz), gts012=True, lazy=True), found
 
 
 def _index_contigs(path: Path, index: Path) -> list[str]:

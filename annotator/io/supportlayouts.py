@@ -8,7 +8,7 @@ import functools
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from annotator.core.models import ReadSupport
 
@@ -27,11 +27,10 @@ class FieldNumbers:
 
 
 # -- value conversion -----------------------------------------------------------------
-def _num(v: Any) -> float | None:
-    t = type(v)
-    if t is float:  # most values: htslib floats (NaN is missing)
+def _num(v: Value | bytes) -> float | None:
+    if type(v) is float:  # most values: htslib floats (NaN is missing)
         return None if v != v or v <= INT_VECTOR_END else v
-    if t is int:
+    if type(v) is int:
         return None if v <= INT_VECTOR_END else float(v)
     if v is None:
         return None
@@ -56,7 +55,7 @@ def _num(v: Any) -> float | None:
     return f
 
 
-def _int(v: Any) -> int | None:
+def _int(v: Value | bytes) -> int | None:
     if type(v) is int:  # htslib int32 values: int(round(float(v))) is v itself
         return None if v <= INT_VECTOR_END else v
     f = _num(v)

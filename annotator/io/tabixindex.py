@@ -81,6 +81,7 @@ class TabixIndex:
         l_nm = struct.unpack_from("<i", raw, 32)[0]
         names = [n.decode("utf-8", "replace") for n in raw[36 : 36 + l_nm].split(b"\0")[:n_ref]]
         unpack = struct.unpack_from
+        bin_head = struct.Struct("<Ii").unpack_from
         p = 36 + l_nm
         chunk_at: list[int] = []  # start of each run of offsets, and the run's length
         chunk_n: list[int] = []
@@ -93,14 +94,13 @@ class TabixIndex:
                 p += 4
                 n_records = 0
                 for _ in range(n_bin):
-                    b, nc = unpack("<Ii", raw, p)
+                    b, nc = bin_head(raw, p)
                     p += 8
+                    chunk_at.append(p)
                     if b == PSEUDO_BIN:  # first/last offset of the sequence, then two counts
-                        chunk_at.append(p)
                         chunk_n.append(2)
                         n_records = unpack("<Q", raw, p + 16)[0]
                     else:
-                        chunk_at.append(p)
                         chunk_n.append(2 * nc)
                     p += 16 * nc
                 (n_intv,) = unpack("<i", raw, p)
@@ -134,7 +134,7 @@ class TabixIndex:
         """The index (BGZF-compressed) with every virtual offset ``v`` replaced by ``move(v)``."""
         import numpy as np
 
-        from annotator.io.bgzf import BlockWriter
+        from annotator.io.bgzf import EOF_BLOCK, BlockWriter
 
         buf = bytearray(self.raw)
         # offsets sit at any byte alignment: one uint64 view of the buffer per alignment
@@ -153,6 +153,6 @@ class TabixIndex:
         out = io.BytesIO()
         # level 1: the index is rewritten on every run and read once per query; size matters less
         writer = BlockWriter(out, level=1)
-        writer.stream(bytes(buf))
-        writer.finish()
+        writer.encode(buf)
+        writer.write_raw(EOF_BLOCK)
         return out.getvalue()

@@ -388,11 +388,11 @@ class SafeVcf:
         self.raw = 0  # body records consumed from htslib
         self.last_line: int | None = None
 
-    def __getattr__(self, name: str) -> Any:
+    def __getattr__(self, name: str) -> Any:  # a proxy: whatever the cyvcf2.VCF has
         return getattr(self._vcf, name)
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self._vcf(*args, **kwargs)
+    def __call__(self, region: str) -> Iterator[HtsRecord]:
+        return self._vcf(region)
 
     def __iter__(self) -> SafeVcf:
         return self

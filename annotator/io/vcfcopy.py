@@ -287,9 +287,8 @@ def _move(runs: list[_Run], v: np.ndarray) -> np.ndarray:
 
     coff = (v >> np.uint64(16)).astype(np.int64)
     u = (v & np.uint64(0xFFFF)).astype(np.int64)
-    out = v.astype(np.uint64).copy()
     if not runs:
-        return out
+        return v.astype(np.uint64)
     starts = np.array([r.old_start for r in runs], dtype=np.int64)
     ends = np.array([r.old_end for r in runs], dtype=np.int64)
     shift = np.array([r.new_end - r.old_end for r in runs], dtype=np.int64)
@@ -297,11 +296,16 @@ def _move(runs: list[_Run], v: np.ndarray) -> np.ndarray:
     before = k < 0
     kk = np.maximum(k, 0)
     inside = ~before & (coff < ends[kk])
-    raw = ~before & ~inside
-    out[raw] = ((coff[raw] + shift[kk[raw]]).astype(np.uint64) << np.uint64(16)) | u[raw].astype(np.uint64)
-    for r_i in np.unique(kk[inside]).tolist():
+    # in a copied range: the block moved by what the re-encoded runs before it grew or shrank
+    moved = (((coff + shift[kk]) << 16) | u).astype(np.uint64)
+    out = np.where(before | inside, v.astype(np.uint64), moved)
+    hit = np.nonzero(inside)[0]  # few: the offsets inside re-encoded runs
+    order = hit[np.argsort(kk[hit], kind="stable")]
+    groups = np.unique(kk[order], return_index=True)
+    bounds = [*groups[1].tolist(), len(order)]
+    for n, r_i in enumerate(groups[0].tolist()):
         run = runs[r_i]
-        sel = np.nonzero(inside & (kk == r_i))[0]
+        sel = order[bounds[n] : bounds[n + 1]]
         bi = np.searchsorted(np.array(run.old_coffs, dtype=np.int64), coff[sel], side="right") - 1
         off = np.array(run.old_ustart, dtype=np.int64)[bi] + u[sel]
         at = np.frombuffer(run.edit_at, dtype=np.int64) if run.edit_at else np.zeros(0, np.int64)

@@ -18,10 +18,10 @@ import contextlib
 import logging
 import re
 import warnings
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from types import MappingProxyType
-from typing import IO, Any
+from typing import IO
 
 from annotator.core import chromnames
 from annotator.errors import InputError, ResmarkError
@@ -348,6 +348,11 @@ class VcfSource:
                 except Exception as e:  # noqa: BLE001 - cyvcf2 raises bare Exception
                     raise InputError(f"contig name {name!r} is not valid", path=self.path) from e
 
+    def known_sha256(self, digest: str) -> None:
+        """The digest of ``file`` taken by a pass that read all of it (no second read)."""
+        if self._sha256 is None:
+            self._sha256 = digest
+
     def sha256(self) -> str:
         """sha256 of the input's bytes: from the pass that read them, else read for it."""
         scan = self._vcf.scan if getattr(self, "_vcf", None) is not None else None
@@ -464,7 +469,7 @@ def _index_contigs(path: Path) -> list[str]:
 def _first_line(path: Path) -> str:
     import gzip
 
-    opener: Any = gzip.open if path.suffix == ".gz" else open
+    opener: Callable[..., IO[str]] = gzip.open if path.suffix == ".gz" else open
     try:
         with opener(path, "rt", errors="replace") as fh:
             return str(fh.readline(1 << 20))

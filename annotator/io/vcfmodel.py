@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, TypeAlias
 
 from annotator.core import chromnames
 from annotator.core.models import ReadSupport
 from annotator.io.readsupport import FieldNumbers
 
-# cyvcf2 ships no type stubs: its objects are named here, once
-HtsVcf = Any  # cyvcf2.VCF (or annotator.io.vcfcheck.SafeVcf around one)
-HtsRecord = Any  # cyvcf2.Variant
+if TYPE_CHECKING:
+    import cyvcf2
+
+# cyvcf2's classes, named here once (it ships no type stubs: mypy sees them unchecked)
+HtsVcf: TypeAlias = "cyvcf2.VCF"  # (or annotator.io.vcfcheck.SafeVcf, which delegates to one)
+HtsRecord: TypeAlias = "cyvcf2.Variant"
 
 
 @dataclass(frozen=True)

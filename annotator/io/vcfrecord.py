@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from types import MappingProxyType
-from typing import Any
 
 from annotator.io.readsupport import FieldNumbers, SupportReader
 from annotator.io.vcfmodel import HtsRecord, InputRecord, VcfHeader
@@ -18,8 +17,8 @@ CARRIED_INFO = (
     "CHR2", "CT", "INV3", "INV5", "SVINSSEQ",
 )
 _CARRIED = frozenset(CARRIED_INFO)
-FormatGetter = Callable[[str], Sequence[Any]]
-InfoGetter = Callable[[str], Any]
+FormatGetter = Callable[[str], Sequence[float | str]]
+InfoGetter = Callable[[str], object]  # a cyvcf2 INFO value (None: absent), only str()'d
 
 
 def support_reader(header: VcfHeader) -> SupportReader:
@@ -62,7 +61,7 @@ def to_record(
     )
 
 
-def _text(val: Any) -> str:
+def _text(val: object) -> str:
     if isinstance(val, bool):
         return "true" if val else "false"
     if isinstance(val, (tuple, list)):
@@ -72,7 +71,7 @@ def _text(val: Any) -> str:
     return str(val)
 
 
-def _first_float(values: Sequence[Any]) -> float | None:
+def _first_float(values: Sequence[float | str]) -> float | None:
     for x in values:
         try:
             f = float(x)
@@ -83,7 +82,7 @@ def _first_float(values: Sequence[Any]) -> float | None:
 
 
 def _format_getter(v: HtsRecord, t: int | None) -> FormatGetter:
-    def get(name: str) -> Sequence[Any]:
+    def get(name: str) -> Sequence[float | str]:
         if t is None:
             return ()
         try:
@@ -129,7 +128,7 @@ def _info_getter(v: HtsRecord) -> InfoGetter:
     except Exception:  # noqa: BLE001 - malformed INFO values
         return lambda name: None
 
-    def get(name: str) -> Any:
+    def get(name: str) -> object:
         try:
             return info.get(name)
         except Exception:  # noqa: BLE001 - malformed INFO values

@@ -13,8 +13,9 @@ next that DNA cannot show, QC, provenance.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
 
+from annotator.core.jsondoc import JsonObject, JsonValue
+from annotator.report import views
 from annotator.report.htmlbound import bound_rows
 from annotator.report.markers import relevant_markers
 from annotator.report.plain import brief_message, to_plain
@@ -44,28 +45,28 @@ DEFAULT_LEVELS = (
 )
 
 
-def _level_key(level: Any) -> str:
+def _level_key(level: object) -> str:
     return str(level or "").strip().upper()
 
 
-def level_rank(level: Any) -> int:
+def level_rank(level: object) -> int:
     text = _level_key(level)
     return LEVEL_ORDER.index(text) if text in LEVEL_ORDER else len(LEVEL_ORDER)
 
 
-def level_class(level: Any) -> str:
+def level_class(level: object) -> str:
     """CSS class suffix of an evidence level: ``a``..``e``, ``u`` or ``none``."""
     return _LEVEL_CSS.get(_level_key(level), "none")
 
 
-def is_claimed(r: Mapping[str, Any]) -> bool:
+def is_claimed(r: Mapping[str, JsonValue]) -> bool:
     """A rule-matched row that is not a variant of uncertain significance."""
     if not r.get("rule_id") or r.get("over_claim_guard"):
         return False
     return r.get("significance") != "uncertain" and _level_key(r.get("evidence_level")) != "U"
 
 
-def _text(value: Any) -> str:
+def _text(value: object) -> str:
     if value is None:
         return ""
     if isinstance(value, (list, tuple)):
@@ -75,7 +76,7 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def panel_info(panel: Any) -> dict[str, Any]:
+def panel_info(panel: object) -> views.PanelInfo:
     """What the report needs from a loaded panel (any object with the documented fields)."""
     if panel is None:
         return {"evidence_levels": [dict(x) for x in DEFAULT_LEVELS], "non_dna_markers": []}
@@ -94,13 +95,12 @@ def panel_info(panel: Any) -> dict[str, Any]:
 
 
 # ----------------------------------------------------------------- sample
-
-
-def sample_context(document: Mapping[str, Any], panel: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """Template data for one sample from its annotate JSON document."""
-    doc = to_plain(document)
-    info = dict(panel or panel_info(None))
-    rows: list[dict[str, Any]] = [dict(r) for r in doc.get("rows") or [] if isinstance(r, Mapping)]
+def sample_context(document: Mapping[str, JsonValue], panel: views.PanelInfo | None = None, *,
+                   plain: bool = False) -> views.SampleContext:
+    """Template data for one sample from its JSON document (``plain``: JSON values only)."""
+    doc = document if plain else to_plain(document)
+    info = views.PanelInfo(**(panel or panel_info(None)))  # a copy
+    rows: list[JsonObject] = [dict(r) for r in doc.get("rows") or [] if isinstance(r, Mapping)]
     explanations = {e.get("variant_key"): e for e in doc.get("explanations") or [] if isinstance(e, Mapping)}
     # strongest evidence first, then gene and position, so the table opens in reading order
     rows = sorted(rows, key=lambda r: (level_rank(r.get("evidence_level")), not r.get("rule_id"),
@@ -132,7 +132,7 @@ def sample_context(document: Mapping[str, Any], panel: Mapping[str, Any] | None 
         "levels_present": sorted({t["level"] for t in table if t["level"]}, key=level_rank),
         "genes_present": sorted({t["gene"] for t in table if t["gene"]}),
         "evidence": evidence,
-        "markers": relevant_markers(markers, mechanisms, rows),
+        "markers": relevant_markers(markers, mechanisms, rows, plain=True),  # both sources are plain
         "qc": qc_context(doc, rows),
         "interpretation": doc.get("qc") or {},  # annotator.annotation.qc: what could not be read
         "provenance": provenance_context(prov),
@@ -143,7 +143,7 @@ def sample_context(document: Mapping[str, Any], panel: Mapping[str, Any] | None 
     }
 
 
-def _protein(r: Mapping[str, Any]) -> str:
+def _protein(r: Mapping[str, JsonValue]) -> str:
     for key in ("hgvsp_short", "hgvsc"):
         if r.get(key):
             return str(r[key])
@@ -154,14 +154,14 @@ def _protein(r: Mapping[str, Any]) -> str:
     return str(r.get("alteration_class") or r.get("sv_type") or "")
 
 
-def _fmt_vaf(vaf: Any) -> str:
+def _fmt_vaf(vaf: JsonValue) -> str:
     if vaf is None:
         return "n/a"
     pct = float(vaf) * 100
     return f"{pct:.2f}%" if pct < 1 else f"{pct:.1f}%"
 
 
-def _table_row(i: int, r: Mapping[str, Any]) -> dict[str, Any]:
+def _table_row(i: int, r: Mapping[str, JsonValue]) -> views.TableRow:
     vaf = r.get("vaf")
     return {
         "anchor": f"alt-{i}",
@@ -198,14 +198,14 @@ def _table_row(i: int, r: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _matches(expl: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+def _matches(expl: Mapping[str, JsonValue] | None) -> list[JsonObject]:
     if not expl:
         return []
     return [dict(m) for m in expl.get("matches") or [] if isinstance(m, Mapping)]
 
 
-def _evidence_item(ev: Mapping[str, Any]) -> dict[str, Any]:
-    figures = []
+def _evidence_item(ev: Mapping[str, JsonValue]) -> views.EvidenceView:
+    figures: list[views.FigureView] = []
     for f in ev.get("labelled_figures") or ev.get("figures") or []:
         if isinstance(f, Mapping):
             figures.append({"measure": _text(f.get("measure")), "text": _text(f.get("text"))})
@@ -233,7 +233,7 @@ def _evidence_item(ev: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _strategy(s: Mapping[str, Any]) -> dict[str, Any]:
+def _strategy(s: Mapping[str, JsonValue]) -> views.StrategyView:
     evidence = s.get("evidence") or s.get("evidence_items") or []
     return {
         "name": _text(s.get("name")),
@@ -255,11 +255,11 @@ def _strategy(s: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _alteration_evidence(r: Mapping[str, Any], expl: Mapping[str, Any] | None) -> dict[str, Any]:
+def _alteration_evidence(r: Mapping[str, JsonValue], expl: Mapping[str, JsonValue] | None) -> views.AlterationEvidence:
     """The most specific rule speaks for the alteration; broader rules are 'also matched'."""
-    matches = []
+    matches: list[views.MatchView] = []
     all_matches = _matches(expl)
-    also = [
+    also: list[views.AlsoMatched] = [
         {"rule_id": _text(m.get("rule_id")), "match_level": _text(m.get("match_level")),
          "level": _text(m.get("evidence_level")), "level_class": level_class(m.get("evidence_level"))}
         for m in all_matches[1:]
@@ -306,10 +306,10 @@ def _alteration_evidence(r: Mapping[str, Any], expl: Mapping[str, Any] | None) -
 
 
 def summarise_mechanisms(
-    rows: Sequence[Mapping[str, Any]], explanations: Mapping[Any, Mapping[str, Any]]
-) -> list[dict[str, Any]]:
+    rows: Sequence[Mapping[str, JsonValue]], explanations: Mapping[JsonValue, Mapping[str, JsonValue]]
+) -> list[views.MechanismSummary]:
     """One entry per mechanism found, with its alterations and best evidence level."""
-    found: dict[str, dict[str, Any]] = {}
+    found: dict[str, views.MechanismSummary] = {}
     for r in rows:
         matches = _matches(explanations.get(r.get("variant_key")))
         if not matches and r.get("mechanism"):
@@ -351,10 +351,10 @@ def summarise_mechanisms(
 
 
 def summarise_strategies(
-    rows: Sequence[Mapping[str, Any]], explanations: Mapping[Any, Mapping[str, Any]]
-) -> list[dict[str, Any]]:
+    rows: Sequence[Mapping[str, JsonValue]], explanations: Mapping[JsonValue, Mapping[str, JsonValue]]
+) -> list[views.StrategySummary]:
     """Candidate strategies across all alterations, best evidence first; 'avoid' kept apart."""
-    found: dict[str, dict[str, Any]] = {}
+    found: dict[str, views.StrategySummary] = {}
     for r in rows:
         label = f"{r.get('gene') or ''} {_protein(r)}".strip()
         for m in _matches(explanations.get(r.get("variant_key")))[:1]:
@@ -384,11 +384,11 @@ def summarise_strategies(
 # ----------------------------------------------------------------- alerts, QC
 
 
-def _alert(severity: str, title: str, message: str = "", gene: str = "") -> dict[str, str]:
+def _alert(severity: str, title: str, message: str = "", gene: str = "") -> views.Alert:
     return {"severity": severity, "title": title, "message": message, "gene": gene}
 
 
-def sort_alerts(alerts: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+def sort_alerts(alerts: Iterable[Mapping[str, object]]) -> list[dict[str, object]]:
     out = []
     for a in alerts:
         sev = str(a.get("severity") or a.get("level") or "info").lower()
@@ -400,8 +400,8 @@ def sort_alerts(alerts: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     return sorted(out, key=lambda a: SEVERITY_ORDER.index(a["severity"]))
 
 
-def sample_alerts(doc: Mapping[str, Any], rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    alerts: list[dict[str, str]] = []
+def sample_alerts(doc: Mapping[str, JsonValue], rows: Sequence[Mapping[str, JsonValue]]) -> list[dict[str, object]]:
+    alerts: list[views.Alert] = []
     for f in doc.get("flags") or []:
         if isinstance(f, Mapping):
             kind = _text(f.get("kind"))
@@ -446,10 +446,10 @@ def sample_alerts(doc: Mapping[str, Any], rows: Sequence[Mapping[str, Any]]) -> 
     return sort_alerts(alerts)
 
 
-def qc_context(doc: Mapping[str, Any], rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+def qc_context(doc: Mapping[str, JsonValue], rows: Sequence[Mapping[str, JsonValue]]) -> views.QcView:
     acc = dict(doc.get("accounting") or {})
     total = acc.get("records_read") or 0
-    buckets = []
+    buckets: list[views.Bucket] = []
     for name, label in (("annotated", "annotated"), ("off_panel", "off-panel"),
                         ("filtered", "filtered"), ("rejected", "rejected")):
         n = acc.get(name) or 0
@@ -473,11 +473,11 @@ def qc_context(doc: Mapping[str, Any], rows: Sequence[Mapping[str, Any]]) -> dic
     }
 
 
-def provenance_context(prov: Mapping[str, Any]) -> dict[str, Any]:
+def provenance_context(prov: Mapping[str, JsonValue]) -> views.ProvenanceView:
     prov = to_plain(prov) or {}
     panel = prov.get("panel") or {}
     ref = prov.get("reference") or {}
-    reference = []
+    reference: list[views.ReferenceView] = []
     if isinstance(ref, Mapping):
         for build, d in ref.items():
             if isinstance(d, Mapping):

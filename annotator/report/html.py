@@ -22,12 +22,17 @@ import logging
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Literal
 
 from annotator.core.about import RESEARCH_USE_ONLY, __version__
+from annotator.core.jsondoc import JsonObject, JsonValue
 from annotator.errors import OutputError
 from annotator.report import context as ctxmod
+from annotator.report import views
 from annotator.report.svg import sanitize_svg, trajectory_svg
+
+if TYPE_CHECKING:
+    import jinja2
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +40,7 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
 @functools.cache
-def _environment() -> Any:
+def _environment() -> jinja2.Environment:
     # one environment per process: it caches the compiled templates (a cohort renders
     # hundreds of reports; compiling them again for each was most of the HTML cost)
     import jinja2
@@ -51,7 +56,7 @@ def _environment() -> Any:
     return env
 
 
-def _pct(v: Any) -> str:
+def _pct(v: JsonValue) -> str:
     if v is None or v == "":
         return ""
     try:
@@ -61,7 +66,7 @@ def _pct(v: Any) -> str:
     return f"{f:.1f}%"
 
 
-def _num(v: Any) -> str:
+def _num(v: object) -> str:
     if v is None or v == "":
         return ""
     if isinstance(v, float):
@@ -71,16 +76,19 @@ def _num(v: Any) -> str:
     return str(v)
 
 
+@functools.cache
 def _static(name: str) -> str:
+    # read once per process: a cohort inlines the same CSS/JS in every report
     return (TEMPLATES / name).read_text(encoding="utf-8")
 
 
+@functools.cache
 def _csp_hash(script: str) -> str:
     digest = hashlib.sha256(script.encode("utf-8")).digest()
     return "sha256-" + base64.b64encode(digest).decode("ascii")
 
 
-def _render(template: str, data: Mapping[str, Any]) -> str:
+def _render(template: str, data: Mapping[str, object]) -> str:
     env = _environment()
     css = _static("report.css")
     js = _static("report.js")
@@ -107,16 +115,22 @@ def _write_text(path: str | Path, text: str) -> None:
 # ----------------------------------------------------------------- sample
 
 
-def render_sample_document(document: Mapping[str, Any], panel: Mapping[str, Any] | None = None) -> str:
-    """HTML for one sample from its JSON document; ``panel`` from ``context.panel_info``."""
-    return _render("sample.html.j2", ctxmod.sample_context(document, panel))
+def render_sample_document(document: Mapping[str, JsonValue], panel: views.PanelInfo | None = None,
+                           *, plain: bool = False) -> str:
+    """HTML for one sample from its JSON document; ``panel`` from ``context.panel_info``.
+
+    ``plain``: the document holds only JSON values already (as read from the JSON
+    output, or from ``annotation.document.DocumentCache``), so it is not converted again.
+    """
+    return _render("sample.html.j2", ctxmod.sample_context(document, panel, plain=plain))
 
 
 def write_sample_report(
-    path: str | Path, document: Mapping[str, Any], panel: Mapping[str, Any] | None = None
+    path: str | Path, document: Mapping[str, JsonValue], panel: views.PanelInfo | None = None,
+    *, plain: bool = False,
 ) -> None:
     """Write ``<sample>.report.html`` from the sample document (``annotator.annotation.document``)."""
-    _write_text(path, render_sample_document(document, panel))
+    _write_text(path, render_sample_document(document, panel, plain=plain))
 
 
 # ----------------------------------------------------------------- patient
@@ -136,14 +150,14 @@ def _strategy_name_level(text: str, default_level: str) -> tuple[str, str]:
 def render_patient_report(
     *,
     patient: str,
-    timepoints: Sequence[Any],
-    rows: Sequence[Mapping[str, Any]],
-    alerts: Sequence[Mapping[str, Any]] = (),
+    timepoints: Sequence[object],
+    rows: Sequence[Mapping[str, JsonValue]],
+    alerts: Sequence[Mapping[str, object]] = (),
     trajectory_svg_text: str | None = None,
-    provenance: Mapping[str, Any] | None = None,
-    panel: Any = None,
+    provenance: Mapping[str, JsonValue] | None = None,
+    panel: object = None,
     notes: Sequence[str] = (),
-    document: Mapping[str, Any] | None = None,
+    document: Mapping[str, JsonValue] | None = None,
 ) -> str:
     """HTML for one patient across timepoints (see ``write_patient_report``)."""
     data = patient_context(
@@ -158,14 +172,14 @@ def write_patient_report(
     path: str | Path,
     *,
     patient: str,
-    timepoints: Sequence[Any],
-    rows: Sequence[Mapping[str, Any]],
-    alerts: Sequence[Mapping[str, Any]] = (),
+    timepoints: Sequence[object],
+    rows: Sequence[Mapping[str, JsonValue]],
+    alerts: Sequence[Mapping[str, object]] = (),
     trajectory_svg_text: str | None = None,
-    provenance: Mapping[str, Any] | None = None,
-    panel: Any = None,
+    provenance: Mapping[str, JsonValue] | None = None,
+    panel: object = None,
     notes: Sequence[str] = (),
-    document: Mapping[str, Any] | None = None,
+    document: Mapping[str, JsonValue] | None = None,
 ) -> None:
     """Write a patient's ``report.html``.
 
@@ -201,7 +215,7 @@ _CORE_LONG = ("timepoint", "gene", "change", "vaf", "depth", "alt_count", "statu
               "evidence_level")
 
 
-def _tp_label(tp: Any) -> str:
+def _tp_label(tp: object) -> str:
     if isinstance(tp, Mapping):
         for k in _TP_KEYS:
             if tp.get(k) not in (None, ""):
@@ -210,11 +224,11 @@ def _tp_label(tp: Any) -> str:
     return str(tp)
 
 
-def _protein(r: Mapping[str, Any]) -> str:
+def _protein(r: Mapping[str, JsonValue]) -> str:
     return str(r.get("hgvsp_short") or r.get("hgvsc") or r.get("alteration_class") or r.get("protein") or "")
 
 
-def _vaf2(v: Any) -> str:
+def _vaf2(v: JsonValue) -> str:
     """A VAF fraction as a percentage to two significant figures; '' when unknown."""
     from annotator.report.trajectory import pct2
 
@@ -224,14 +238,14 @@ def _vaf2(v: Any) -> str:
         return str(v)
 
 
-def _text(v: Any) -> str:
+def _text(v: object) -> str:
     """Cell text: None/NaN empty, vocabulary underscores as spaces."""
     if v is None or (isinstance(v, float) and v != v):
         return ""
     return str(v).replace("_", " ")
 
 
-def _row_texts(r: dict[str, Any]) -> None:
+def _row_texts(r: JsonObject) -> None:
     """Pre-formatted cells of one long-table row (no 'None' ever reaches the page)."""
     r["vaf_text"] = _vaf2(r.get("vaf"))
     lo, hi = r.get("vaf_ci_low"), r.get("vaf_ci_high")
@@ -244,7 +258,7 @@ def _row_texts(r: dict[str, Any]) -> None:
     r["date_text"] = _text(r.get("date"))
 
 
-def _timepoint_texts(t: dict[str, Any]) -> None:
+def _timepoint_texts(t: JsonObject) -> None:
     sheet, used = t.get("tumor_fraction"), t.get("tf")
     t["sheet_tf_text"] = _vaf2(sheet) if isinstance(sheet, (int, float)) else _text(sheet)
     lo, hi = t.get("tf_ci_low"), t.get("tf_ci_high")
@@ -268,8 +282,8 @@ def _timepoint_texts(t: dict[str, Any]) -> None:
     t["input_text"] = _text(t.get("input") or t.get("path") or t.get("vcf"))
 
 
-def _timepoint_rows(tps: list[dict[str, Any]], labels: list[str],
-                    document: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+def _timepoint_rows(tps: list[JsonValue], labels: list[str],
+                    document: Mapping[str, JsonValue] | None) -> list[JsonObject]:
     """Timepoint table rows: what the caller gave, completed from the track document."""
     doc_tps = {str(t.get("label")): t for t in (document or {}).get("timepoints") or []}
     out = []
@@ -283,8 +297,8 @@ def _timepoint_rows(tps: list[dict[str, Any]], labels: list[str],
     return out
 
 
-def _dated_alerts(alerts: Sequence[Mapping[str, Any]], document: Mapping[str, Any] | None,
-                  labels: list[str], rows: list[dict[str, Any]]) -> Sequence[Mapping[str, Any]]:
+def _dated_alerts(alerts: Sequence[Mapping[str, object]], document: Mapping[str, JsonValue] | None,
+                  labels: list[str], rows: list[JsonObject]) -> Sequence[Mapping[str, object]]:
     """Add the draw date to alert titles (the track document says which timepoint each is)."""
     doc_alerts = list((document or {}).get("alerts") or [])
     dates = {r["label"]: r.get("date") for r in rows}
@@ -302,15 +316,15 @@ def _dated_alerts(alerts: Sequence[Mapping[str, Any]], document: Mapping[str, An
 def patient_context(
     *,
     patient: str,
-    timepoints: Sequence[Any],
-    rows: Sequence[Mapping[str, Any]],
-    alerts: Sequence[Mapping[str, Any]],
+    timepoints: Sequence[object],
+    rows: Sequence[Mapping[str, JsonValue]],
+    alerts: Sequence[Mapping[str, object]],
     trajectory_svg_text: str | None,
-    provenance: Mapping[str, Any],
-    panel: Any,
+    provenance: Mapping[str, JsonValue],
+    panel: object,
     notes: Sequence[str],
-    document: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
+    document: Mapping[str, JsonValue] | None = None,
+) -> views.PatientContext:
     tps = [ctxmod.to_plain(t) for t in timepoints]
     labels = [_tp_label(t) for t in tps]
     long_rows = [ctxmod.to_plain(dict(r)) for r in rows]
@@ -318,7 +332,7 @@ def patient_context(
         r["protein"] = _protein(r)
         _row_texts(r)
     # one line per alteration with its VAF at each timepoint
-    matrix: dict[str, dict[str, Any]] = {}
+    matrix: dict[str, views.AlterationLine] = {}
     for r in long_rows:
         key = str(r.get("variant_key") or f"{r.get('gene', '')} {r['protein']}")
         entry = matrix.setdefault(key, {
@@ -326,6 +340,7 @@ def patient_context(
             "mechanism": "", "level": "", "strategies": "", "cells": {}, "status": "",
         })
         entry["cells"][str(r.get("timepoint"))] = r
+        dst: Literal["mechanism", "level", "strategies", "status"]
         for src, dst in (("mechanism", "mechanism"), ("evidence_level", "level"),
                          ("strategies", "strategies"), ("status", "status")):
             if r.get(src) and (dst != "level" or not entry[dst]
@@ -336,7 +351,7 @@ def patient_context(
         vafs = [entry["cells"].get(t, {}).get("vaf") for t in labels]
         entry["vafs"] = vafs
         entry["tp_cells"] = [entry["cells"].get(t, {}) for t in labels]
-        last: dict[str, Any] = next((c for c in reversed(entry["tp_cells"]) if c), {})
+        last: JsonObject = next((c for c in reversed(entry["tp_cells"]) if c), {})
         entry["status"] = str(last.get("status") or entry["status"] or "")
         entry["level_class"] = ctxmod.level_class(entry["level"])
         entry["level_rank"] = ctxmod.level_rank(entry["level"])
@@ -356,7 +371,7 @@ def patient_context(
         {k for r in long_rows for k in r} - set(_CORE_LONG)
         - {"hgvsp_short", "hgvsc", "variant_key", "sample", "patient", "strategies",
            "rule_id", "alteration_class", "protein"})[:6]
-    mechanisms: dict[str, dict[str, Any]] = {}
+    mechanisms: dict[str, views.NamedLevel] = {}
     for a in alterations:
         if a["mechanism"]:
             label = f"{a['gene']} {a['change']}".strip()
@@ -366,7 +381,7 @@ def patient_context(
                 m["alterations"].append(label)
             if ctxmod.level_rank(a["level"]) < ctxmod.level_rank(m["level"]):
                 m["level"] = a["level"]
-    strategies: dict[str, dict[str, Any]] = {}
+    strategies: dict[str, views.NamedLevel] = {}
     for a in alterations:
         for text in [s.strip() for s in a["strategies"].split(";") if s.strip()]:
             name, level = _strategy_name_level(text, a["level"])

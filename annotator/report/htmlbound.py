@@ -14,17 +14,18 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TypeVar
+
+from annotator.core.jsondoc import JsonValue
+from annotator.report.views import Alert
 
 HTML_ROW_LIMIT = 1_000  # listed rows up to which the report shows every one
 OTHERS_SHOWN = 500  # rows not claimed shown above the limit (strongest evidence first)
 
-Row = Mapping[str, Any]
+Row = TypeVar("Row", bound=Mapping[str, JsonValue])
 
 
-def bound_rows(
-    rows: Sequence[Row], claimed: Callable[[Row], bool]
-) -> tuple[Sequence[Row], list[dict[str, str]]]:
+def bound_rows(rows: Sequence[Row], claimed: Callable[[Row], bool]) -> tuple[Sequence[Row], list[Alert]]:
     """(the rows to list, in their order; alerts that say what was left out)."""
     if len(rows) <= HTML_ROW_LIMIT:
         return rows, []

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
 
+from annotator.core.jsondoc import JsonValue
 from annotator.report.plain import to_plain
+from annotator.report.views import MarkersView, MarkerView
 
 
-def _text(value: Any) -> str:
+def _text(value: object) -> str:
     if value is None:
         return ""
     if isinstance(value, (list, tuple)):
@@ -16,13 +17,13 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def _level_class(level: Any) -> str:
+def _level_class(level: object) -> str:
     text = str(level or "").strip().upper()[:1]
     return {"L1": "a", "L2": "b", "L3": "c", "L4": "e", "R1": "d", "R2": "d", "R3": "e", "U": "u"}.get(
         str(level or "").strip().upper(), text.lower() if text in "ABCDE" and text else "none")
 
 
-def _marker_links(m: Mapping[str, Any]) -> set[str]:
+def _marker_links(m: Mapping[str, JsonValue]) -> set[str]:
     links: set[str] = set()
     for key in ("mechanisms", "mechanism_ids", "mechanism", "related_mechanisms", "genes", "gene",
                 "relevant_genes", "when_mechanisms", "relevant_when"):
@@ -37,13 +38,17 @@ def _marker_links(m: Mapping[str, Any]) -> set[str]:
 
 
 def relevant_markers(
-    markers: Iterable[Any], mechanisms: Sequence[Mapping[str, Any]], rows: Sequence[Mapping[str, Any]]
-) -> dict[str, Any]:
-    """Non-DNA markers to test next: those linked to a mechanism or gene found, else all."""
-    items = [m for m in (_plain(x) for x in markers) if isinstance(m, Mapping)]
+    markers: Iterable[object], mechanisms: Sequence[Mapping[str, JsonValue]],
+    rows: Sequence[Mapping[str, JsonValue]], *, plain: bool = False,
+) -> MarkersView:
+    """Non-DNA markers to test next: those linked to a mechanism or gene found, else all.
+
+    ``plain``: the markers are JSON values already (no copy is made of them).
+    """
+    items = [m for m in (x if plain else _plain(x) for x in markers) if isinstance(m, Mapping)]
     found = {m["id"] for m in mechanisms if m.get("id")} | {m["name"] for m in mechanisms}
     found |= {str(r.get("gene")) for r in rows if r.get("gene")}
-    shaped = []
+    shaped: list[MarkerView] = []
     for m in items:
         links = _marker_links(m)
         shaped.append({
@@ -66,5 +71,5 @@ def relevant_markers(
     return {"entries": relevant or shaped, "all_shown": not relevant, "total": len(shaped)}
 
 
-def _plain(x: Any) -> Any:
+def _plain(x: object) -> JsonValue:
     return to_plain(x)

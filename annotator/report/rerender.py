@@ -17,9 +17,14 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
+from annotator.core.jsondoc import JsonObject
 from annotator.errors import InputError, OutputError, UsageError
+
+if TYPE_CHECKING:
+    from annotator.core.rows import Row
+    from annotator.report.views import PanelInfo
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +39,7 @@ class RerenderResult:
     panel_matched: bool = False
 
 
-def _panel_for(doc: dict[str, Any]) -> tuple[dict[str, Any] | None, bool]:
+def _panel_for(doc: JsonObject) -> tuple[PanelInfo | None, bool]:
     from annotator.report.context import panel_info
 
     meta = (doc.get("resmark") or {}).get("panel") or {}
@@ -63,7 +68,7 @@ def _atomic_write(path: Path, text: str) -> None:
         raise OutputError(f"cannot write ({e.strerror})", path=path) from e
 
 
-def _header_lines(prov: dict[str, Any]) -> list[str]:
+def _header_lines(prov: JsonObject) -> list[str]:
     from annotator.core.about import RESEARCH_USE_ONLY
 
     panel = prov.get("panel") or {}
@@ -82,7 +87,7 @@ def _header_lines(prov: dict[str, Any]) -> list[str]:
     return lines
 
 
-def rows_from_document(doc: dict[str, Any]) -> list[Any]:
+def rows_from_document(doc: JsonObject) -> list[Row]:
     from annotator.core.rows import Row
 
     names = {f.name for f in fields(Row)}
@@ -107,7 +112,7 @@ def rerender(
     dest = Path(target) if target is not None else src
     dest.mkdir(parents=True, exist_ok=True)
     result = RerenderResult(outdir=dest)
-    cached: dict[str, tuple[dict[str, Any] | None, bool]] = {}
+    cached: dict[str, tuple[PanelInfo | None, bool]] = {}
     for path in docs:
         try:
             doc = json.loads(path.read_text(encoding="utf-8"))

@@ -14,7 +14,8 @@ import logging
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
-from typing import Any
+
+from annotator.core.jsondoc import JsonValue
 
 log = logging.getLogger(__name__)
 
@@ -102,8 +103,8 @@ def _write(el: ET.Element, out: list[str], top: bool = False) -> None:
 
 
 def trajectory_svg(
-    timepoints: Sequence[Any],
-    series: Sequence[Mapping[str, Any]],
+    timepoints: Sequence[object],
+    series: Sequence[Mapping[str, JsonValue]],
     *,
     width: int = 900,
     title: str = "Variant allele fraction by timepoint",

@@ -27,9 +27,10 @@ import datetime as dt
 import html
 import math
 import statistics
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+
+from annotator.core.jsondoc import JsonValue
 
 PALETTE = ("#1f5fa8", "#c2410c", "#15803d", "#7c3aed", "#b91c1c", "#0e7490", "#a16207",
            "#be185d", "#4d7c0f", "#334155", "#9333ea", "#0f766e")
@@ -37,6 +38,8 @@ THERAPY_FILLS = ("#e0ecf8", "#fdebd3", "#e3f4e1", "#efe4f8", "#f8e1e1", "#e0f2f4
 FLOOR = 1e-5  # lowest VAF the axis ever shows (0.001 %)
 MRD_TEXT = {"positive": "MRD+", "negative": "MRD\u2212", "not_assessable": "MRD n/a"}
 INCREASE_ALERTS = frozenset({"emerging", "rising", "polyclonal"})
+_X = Callable[[int], float]  # timepoint index -> x
+_Y = Callable[[float | None], float]  # VAF -> y
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +93,7 @@ class Trajectory:
 # ----------------------------------------------------------------- joining
 
 
-def _num(v: Any) -> float | None:
+def _num(v: JsonValue) -> float | None:
     if isinstance(v, bool) or v is None or v == "":
         return None
     try:
@@ -100,12 +103,12 @@ def _num(v: Any) -> float | None:
     return None if math.isnan(f) else f
 
 
-def _int(v: Any) -> int | None:
+def _int(v: JsonValue) -> int | None:
     f = _num(v)
     return None if f is None else int(f)
 
 
-def _date(v: Any) -> dt.date | None:
+def _date(v: object) -> dt.date | None:
     if isinstance(v, dt.date):
         return v
     try:
@@ -114,13 +117,13 @@ def _date(v: Any) -> dt.date | None:
         return None
 
 
-def protein_label(gene: Any, row: Mapping[str, Any]) -> str:
+def protein_label(gene: object, row: Mapping[str, JsonValue]) -> str:
     what = row.get("hgvsp_short") or row.get("hgvsc") or row.get("alteration_class") or row.get("label") \
         or row.get("variant_key") or ""
     return f"{gene} {what}".strip() if gene and not str(what).startswith(str(gene)) else str(what)
 
 
-def from_track(document: Mapping[str, Any], rows: Sequence[Mapping[str, Any]] = ()) -> Trajectory:
+def from_track(document: Mapping[str, JsonValue], rows: Sequence[Mapping[str, JsonValue]] = ()) -> Trajectory:
     """A ``Trajectory`` from a track patient document (+ its long-table rows, for CIs and LoDs)."""
     tps = []
     for t in document.get("timepoints") or []:
@@ -165,7 +168,7 @@ def from_track(document: Mapping[str, Any], rows: Sequence[Mapping[str, Any]] = 
                       tuple(marks))
 
 
-def from_values(timepoints: Sequence[Any], series: Sequence[Mapping[str, Any]], title: str) -> Trajectory:
+def from_values(timepoints: Sequence[object], series: Sequence[Mapping[str, JsonValue]], title: str) -> Trajectory:
     """The simple form: timepoint labels (or dicts with label/date) and per-series VAF lists."""
     tps = []
     for t in timepoints:
@@ -283,7 +286,7 @@ def draw(t: Trajectory, *, width: int = 900) -> str:
     return "".join(out)
 
 
-def _therapy_bands(t: Trajectory, x: Any, y0: float, left: float, pw: float) -> list[str]:
+def _therapy_bands(t: Trajectory, x: _X, y0: float, left: float, pw: float) -> list[str]:
     out: list[str] = []
     groups: list[tuple[int, int, str]] = []
     for i, tp in enumerate(t.timepoints):
@@ -306,7 +309,7 @@ def _therapy_bands(t: Trajectory, x: Any, y0: float, left: float, pw: float) -> 
     return out
 
 
-def _lod_band(t: Trajectory, x: Any, y: Any, floor_y: float) -> list[str]:
+def _lod_band(t: Trajectory, x: _X, y: _Y, floor_y: float) -> list[str]:
     lods = []
     for i in range(len(t.timepoints)):
         vals = [s.points[i].lod for s in t.series if s.points[i].lod is not None]
@@ -325,7 +328,7 @@ def _lod_band(t: Trajectory, x: Any, y: Any, floor_y: float) -> list[str]:
             'fill-opacity="0.16" stroke="#8a8a8a" stroke-dasharray="3 3" stroke-width="0.8"/></g>']
 
 
-def _alert_marks(t: Trajectory, x: Any, top: float, ph: float) -> list[str]:
+def _alert_marks(t: Trajectory, x: _X, top: float, ph: float) -> list[str]:
     """One marker per timepoint with alerts (a count when several), every alert in its tooltip."""
     out: list[str] = []
     index = {tp.label: i for i, tp in enumerate(t.timepoints)}
@@ -349,7 +352,7 @@ def _alert_marks(t: Trajectory, x: Any, top: float, ph: float) -> list[str]:
     return out
 
 
-def _tumour_fraction(t: Trajectory, x: Any, y: Any) -> list[str]:
+def _tumour_fraction(t: Trajectory, x: _X, y: _Y) -> list[str]:
     pts = [(i, tp) for i, tp in enumerate(t.timepoints) if tp.tf is not None]
     if not pts:
         return []
@@ -375,7 +378,7 @@ def _whisker(xx: float, y_low: float, y_high: float, colour: str) -> str:
             'stroke-width="1" class="whisker"/>')
 
 
-def _series(s: Series, colour: str, t: Trajectory, x: Any, y: Any) -> list[str]:
+def _series(s: Series, colour: str, t: Trajectory, x: _X, y: _Y) -> list[str]:
     width = 3 if s.emphasis else 1.6
     out = [f'<g class="series{" emphasis" if s.emphasis else ""}"><title>{html.escape(s.label)}</title>']
     segment: list[str] = []
@@ -425,7 +428,7 @@ def _marker(status: str | None, cx: float, cy: float, colour: str, tip: str) -> 
             f'{cy - 4:.1f}" stroke="{colour}" stroke-width="1.6" class="dot not-assessable">{tip}</path>')
 
 
-def _mrd_row(t: Trajectory, x: Any, yy: float) -> list[str]:
+def _mrd_row(t: Trajectory, x: _X, yy: float) -> list[str]:
     out = ['<g class="mrd-row">', f'<text x="6" y="{yy:.1f}" font-size="10" fill="#555">MRD</text>']
     for i, tp in enumerate(t.timepoints):
         if not tp.mrd_call:

@@ -22,9 +22,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, TypedDict
 
-from annotator.track.model import INCREASES, Observation, Thresholds
+from annotator.track.model import INCREASES, Observation, Thresholds, TimepointSpec
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from annotator.track.mrd import MrdCall, TumourFraction
 
 # Which therapy words belong to which knowledge-base drug class, to say whether an
 # alert concerns the therapy the patient is on (free text in the sample sheet).
@@ -78,11 +83,11 @@ class TimepointSummary:
 
 def summarise_timepoints(
     columns: Sequence[Sequence[Observation]],
-    specs: Sequence[Any],
+    specs: Sequence[TimepointSpec],
     baseline_index: int,
     th: Thresholds,
-    tfs: Sequence[Any] | None = None,
-    mrd: Sequence[Any] | None = None,
+    tfs: Sequence[TumourFraction | None] | None = None,
+    mrd: Sequence[MrdCall | None] | None = None,
 ) -> list[TimepointSummary]:
     """``columns[t]`` holds every observation at timepoint t; ``tfs``/``mrd`` from annotator.track.mrd."""
     out = []
@@ -123,7 +128,20 @@ def summarise_timepoints(
     return out
 
 
-def _replace(s: TimepointSummary, **kw: Any) -> TimepointSummary:
+class _Changes(TypedDict, total=False):
+    """The ``TimepointSummary`` fields set after the first pass (response, alerts)."""
+
+    paired_variants: int
+    paired_mean_vaf: float
+    baseline_paired_mean_vaf: float
+    mean_vaf_ratio: float
+    tf_ratio: float
+    response_basis: str
+    molecular_response: str
+    alerts_here: int
+
+
+def _replace(s: TimepointSummary, **kw: Unpack[_Changes]) -> TimepointSummary:
     from dataclasses import replace
 
     return replace(s, **kw)
@@ -142,7 +160,7 @@ def _response(
     bs: TimepointSummary, th: Thresholds,
 ) -> TimepointSummary:
     """Molecular response vs baseline: tumour-fraction ratio, else the paired mean-VAF ratio."""
-    kw: dict[str, Any] = {}
+    kw: _Changes = {}
     base_by_key = {o.variant.variant_key: o for o in base}
     pairs = [
         (base_by_key[o.variant.variant_key], o) for o in col
@@ -155,7 +173,7 @@ def _response(
     if pairs:
         b = sum(p[0].vaf or 0.0 for p in pairs) / len(pairs)
         c = sum(p[1].vaf or 0.0 for p in pairs) / len(pairs)
-        kw.update(paired_variants=len(pairs), paired_mean_vaf=c, baseline_paired_mean_vaf=b)
+        kw.update({"paired_variants": len(pairs), "paired_mean_vaf": c, "baseline_paired_mean_vaf": b})
         if b > 0:
             kw["mean_vaf_ratio"] = c / b
             label, kw["response_basis"] = _label(c / b, th), "mean_vaf"
@@ -181,11 +199,21 @@ def with_alerts(summaries: Sequence[TimepointSummary], alerts: Sequence[Alert]) 
     out = []
     for s in summaries:
         here = [a for a in alerts if a.timepoint == s.timepoint and a.confidence == "supported"]
-        kw: dict[str, Any] = {"alerts_here": len(here)}
+        kw: _Changes = {"alerts_here": len(here)}
         if here and s.molecular_response in ("stable", "response", "clearance", "not_evaluable"):
             kw["molecular_response"] = "emerging_resistance"
         out.append(_replace(s, **kw))
     return out
+
+
+class AlertMember(TypedDict):
+    """One alteration of a polyclonal alert."""
+
+    variant_key: str
+    label: str
+    vaf: float | None
+    change_vs_previous: str | None
+    change_vs_baseline: str | None
 
 
 @dataclass(frozen=True)
@@ -214,7 +242,7 @@ class Alert:
     p_value_vs_baseline: float | None = None
     q_value_vs_baseline: float | None = None
     message: str = ""
-    members: tuple[dict[str, Any], ...] = field(default_factory=tuple)
+    members: tuple[AlertMember, ...] = field(default_factory=tuple)
 
 
 def related_therapy(drug_classes: str | None, therapy: str | None) -> bool | None:

@@ -14,7 +14,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from annotator.errors import InputError, ResmarkError, TimepointError, UsageError, raise_collected
 from annotator.track import background
@@ -40,6 +40,14 @@ from annotator.track.samplesheet import (
 )
 from annotator.track.sites import WhiteCells, origin_of, site_background, wbc_from_vcf_rows
 from annotator.track.status import compare, evidence_for, observe
+
+if TYPE_CHECKING:
+    from annotator.core.models import VariantKey
+    from annotator.track.background import Background
+    from annotator.track.model import Evidence, Observation, TrackedVariant
+    from annotator.track.mrd import TumourFraction
+    from annotator.track.pon import Pon
+    from annotator.track.regenotype import AlleleCounts, Fetch, ReadGenotyper
 
 log = logging.getLogger(__name__)
 
@@ -208,7 +216,7 @@ def _sheet_counts(
     from annotator.track.regenotype import ReadGenotyper
 
     th = ctx.thresholds
-    per_patient: dict[str, tuple[str, list[Any]]] = {}  # patient -> (build, tracked small variants)
+    per_patient: dict[str, tuple[str, list[TrackedVariant]]] = {}  # patient -> (build, tracked small variants)
     for name, specs in groups.items():
         calls = [_calls(s, ctx) for s in order_timepoints(specs, [])]
         build = check_builds(calls)
@@ -237,13 +245,13 @@ def _sheet_counts(
     return out
 
 
-def _key(v: Any) -> Any:
+def _key(v: TrackedVariant) -> VariantKey:
     from annotator.core.models import VariantKey
 
     return VariantKey(v.chrom, v.pos, v.ref, v.alt)
 
 
-def _with_tf(o: Any, tf: Any, bg: Any) -> Any:
+def _with_tf(o: Observation, tf: TumourFraction, bg: Background | None) -> Observation:
     if tf.value is None or o.vaf is None or o.variant.is_copy_number:
         return replace(o, tumor_fraction=tf.value)
     e = o.evidence
@@ -251,14 +259,16 @@ def _with_tf(o: Any, tf: Any, bg: Any) -> Any:
     return replace(o, tumor_fraction=tf.value, vaf_tf=corrected / tf.value if tf.value > 0 else None)
 
 
-def _patient_pon(ctx: TrackContext, build: str) -> Any:
+def _patient_pon(ctx: TrackContext, build: str) -> Pon | None:
     pon = ctx.pon
     if pon is not None and pon.build != build:
         raise InputError(f"PON is {pon.build} but the samples are {build}", path=pon.path / "pon.json")
     return pon
 
 
-def _background_notes(name: str, backgrounds: dict[str, Any], pon: Any, by_variant: dict[str, Any]) -> list[str]:
+def _background_notes(
+    name: str, backgrounds: dict[str, Background], pon: Pon | None, by_variant: dict[str, list[Observation]]
+) -> list[str]:
     """What the backgrounds rest on, said once per patient (summary JSON and HTML notes)."""
     sources: dict[str, int] = {}
     for b in backgrounds.values():
@@ -282,7 +292,7 @@ def _background_notes(name: str, backgrounds: dict[str, Any], pon: Any, by_varia
 
 
 def _white_cells(
-    name: str, specs: Sequence[TimepointSpec], variants: Sequence[Any], build: str, ctx: TrackContext
+    name: str, specs: Sequence[TimepointSpec], variants: Sequence[TrackedVariant], build: str, ctx: TrackContext
 ) -> dict[str, WhiteCells]:
     """White-cell evidence per variant from the patient's wbc_bam / wbc_vcf (first given)."""
     from annotator.track.regenotype import ReadGenotyper
@@ -321,7 +331,9 @@ def _position_option(ctx: TrackContext) -> dict[str, bool]:
 AMPLICON_COLLAPSE = 0.9  # collapsing by position removes more than this: amplicons share ends
 
 
-def _count_all(g: Any, variants: Sequence[Any], ctx: TrackContext, path: Path) -> dict[str, Any]:
+def _count_all(
+    g: ReadGenotyper, variants: Sequence[TrackedVariant], ctx: TrackContext, path: Path
+) -> dict[str, AlleleCounts]:
     """Counts of every variant in one BAM; unmarked duplicates collapsed by position when ``auto``.
 
     ``by_position`` None (auto): when no read at the sites carries a UMI tag or a duplicate
@@ -358,7 +370,7 @@ def _no_calls(spec: TimepointSpec) -> TimepointCalls:
     return TimepointCalls(spec, "", "", {})
 
 
-def _check_contigs(g: Any, small: Sequence[Any], path: Path, spec: TimepointSpec) -> None:
+def _check_contigs(g: ReadGenotyper, small: Sequence[TrackedVariant], path: Path, spec: TimepointSpec) -> None:
     from annotator.core import chromnames
 
     native = getattr(g, "native", None)
@@ -372,15 +384,15 @@ def _check_contigs(g: Any, small: Sequence[Any], path: Path, spec: TimepointSpec
 
 
 def _gather_evidence(
-    variants: Sequence[Any], calls: Sequence[TimepointCalls], build: str, ctx: TrackContext
-) -> dict[str, list[Any]]:
+    variants: Sequence[TrackedVariant], calls: Sequence[TimepointCalls], build: str, ctx: TrackContext
+) -> dict[str, list[Evidence]]:
     from annotator.track.regenotype import ReadGenotyper
 
     th = ctx.thresholds
-    out: dict[str, list[Any]] = {v.variant_key: [] for v in variants}
+    out: dict[str, list[Evidence]] = {v.variant_key: [] for v in variants}
     small = [v for v in variants if not v.is_copy_number]
     for tp in calls:
-        counts: dict[str, Any] = {}
+        counts: dict[str, AlleleCounts] = {}
         if tp.spec.reads is not None and small:
             fetch = _fetcher(ctx, build)
             try:
@@ -398,7 +410,7 @@ def _gather_evidence(
     return out
 
 
-def _fetcher(ctx: TrackContext, build: str) -> Any:
+def _fetcher(ctx: TrackContext, build: str) -> Fetch | None:
     try:
         ref = ctx.run.reference(build)
     except (ResmarkError, AttributeError) as e:

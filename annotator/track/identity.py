@@ -16,12 +16,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, TypedDict
 
 from annotator.core.models import CNV_SV_CLASSES
 from annotator.core.rows import Row
 from annotator.errors import TimepointError
 from annotator.track.model import TimepointSpec, TrackedVariant
+
+if TYPE_CHECKING:
+    from annotator.annotation.config import RunContext
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +65,17 @@ def calls_from_rows(
     return TimepointCalls(spec, build, sample, calls, cn_assessed)
 
 
-def read_timepoint(spec: TimepointSpec, run: Any) -> TimepointCalls:
+# the per-timepoint settings of the sample sheet (``AnnotateConfig`` fields)
+class _CnvSetting(TypedDict, total=False):
+    cnv: str
+    tumor_fraction: float | None
+
+
+class _TherapySetting(TypedDict, total=False):
+    prior_therapy: tuple[str, ...]
+
+
+def read_timepoint(spec: TimepointSpec, run: RunContext) -> TimepointCalls:
     """Annotate one timepoint's VCF (column ``spec.sample``) in memory."""
     from dataclasses import replace
 
@@ -71,10 +84,10 @@ def read_timepoint(spec: TimepointSpec, run: Any) -> TimepointCalls:
 
     ctx = run
     # the sheet's therapy at this timepoint is the history the strategies are ranked for
-    therapy = {"prior_therapy": (spec.therapy,)} if spec.therapy else {}
+    therapy: _TherapySetting = {"prior_therapy": (spec.therapy,)} if spec.therapy else {}
     if spec.cnv is not None or therapy:
         # per-timepoint inputs: a context of its own, sharing panel and references
-        cnv = {"cnv": str(spec.cnv), "tumor_fraction": spec.tumor_fraction} if spec.cnv is not None else {}
+        cnv: _CnvSetting = {"cnv": str(spec.cnv), "tumor_fraction": spec.tumor_fraction} if spec.cnv is not None else {}
         ctx = RunContext(
             config=replace(run.config, **cnv, **therapy),
             panel=run.panel,

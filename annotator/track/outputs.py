@@ -14,9 +14,11 @@ import json
 import logging
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from annotator.core.jsondoc import JsonObject
 from annotator.core.provenance import InputFile, Provenance, command_line, sha256_file
+from annotator.core.rows import Cell
 from annotator.io import jsonout, tsvout
 from annotator.io.atomic import OutputDir, safe_name
 from annotator.track import plots
@@ -32,6 +34,7 @@ from annotator.track.model import (
 from annotator.track.table import LONG_COLUMNS, LONG_SCHEMA, long_row, wide_rows
 
 if TYPE_CHECKING:
+    from annotator.track.alerts import TimepointSummary
     from annotator.track.result import PatientTrack, TrackContext, TrackResult
 
 log = logging.getLogger(__name__)
@@ -71,7 +74,7 @@ STATISTICS = {
 }
 
 
-def long_records(result: TrackResult) -> list[dict[str, Any]]:
+def long_records(result: TrackResult) -> list[dict[str, Cell]]:
     rows = []
     for p in result.patients:
         specs = {s.label: s for s in p.timepoints}
@@ -82,7 +85,7 @@ def long_records(result: TrackResult) -> list[dict[str, Any]]:
     return rows
 
 
-def _write_parquet(path: Path, rows: list[dict[str, Any]], provenance: dict[str, Any]) -> None:
+def _write_parquet(path: Path, rows: list[dict[str, Cell]], provenance: JsonObject) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -95,7 +98,7 @@ def _write_parquet(path: Path, rows: list[dict[str, Any]], provenance: dict[str,
     pq.write_table(table, path, compression="zstd")
 
 
-def patient_document(p: PatientTrack) -> dict[str, Any]:
+def patient_document(p: PatientTrack) -> JsonObject:
     by_variant = p.by_variant()
     return {
         "patient": p.patient,
@@ -139,7 +142,7 @@ def patient_document(p: PatientTrack) -> dict[str, Any]:
     }
 
 
-def _pon_doc(ctx: TrackContext) -> dict[str, Any] | None:
+def _pon_doc(ctx: TrackContext) -> JsonObject | None:
     pon = getattr(ctx, "pon", None)
     if pon is None:
         return None
@@ -152,7 +155,7 @@ def _samples(p: PatientTrack) -> list[str | None]:
     return list(p.samples) if p.samples else [None] * len(p.timepoints)
 
 
-def _summary_fields(s: Any) -> dict[str, Any]:
+def _summary_fields(s: TimepointSummary) -> JsonObject:
     d = asdict(s)
     for k in ("timepoint", "date", "tumor_fraction", "therapy"):
         d.pop(k, None)
@@ -255,8 +258,8 @@ _SEVERITY = {"emerging": "high", "rising": "high", "polyclonal": "high", "unconf
 
 
 def _write_patient_html(
-    path: Path, p: PatientTrack, rows: list[dict[str, Any]], svg_text: str | None,
-    prov: dict[str, Any], ctx: TrackContext, warnings: list[str], document: dict[str, Any] | None = None,
+    path: Path, p: PatientTrack, rows: list[dict[str, Cell]], svg_text: str | None,
+    prov: JsonObject, ctx: TrackContext, warnings: list[str], document: JsonObject | None = None,
 ) -> None:
     from annotator.report.html import write_patient_report
 

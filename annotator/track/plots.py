@@ -18,18 +18,25 @@ import logging
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
-from annotator.report.trajectory import PALETTE, THERAPY_FILLS, Trajectory, draw, from_track
+from annotator.core.jsondoc import JsonValue
+from annotator.report.trajectory import PALETTE, THERAPY_FILLS, Point, Trajectory, draw, from_track
+
+if TYPE_CHECKING:
+    import datetime as dt
+
+    from matplotlib.axes import Axes
+    from matplotlib.ticker import FuncFormatter
 
 log = logging.getLogger(__name__)
 
 
-def svg_text(document: Mapping[str, Any], rows: Sequence[Mapping[str, Any]] = ()) -> str:
+def svg_text(document: Mapping[str, JsonValue], rows: Sequence[Mapping[str, JsonValue]] = ()) -> str:
     return draw(from_track(document, rows)) + "\n"
 
 
-def write_svg(path: Path, document: Mapping[str, Any], rows: Sequence[Mapping[str, Any]] = ()) -> None:
+def write_svg(path: Path, document: Mapping[str, JsonValue], rows: Sequence[Mapping[str, JsonValue]] = ()) -> None:
     path.write_text(svg_text(document, rows), encoding="utf-8")
 
 
@@ -41,7 +48,7 @@ def matplotlib_available() -> bool:
     return True
 
 
-def write_png(path: Path, document: Mapping[str, Any], rows: Sequence[Mapping[str, Any]] = ()) -> bool:
+def write_png(path: Path, document: Mapping[str, JsonValue], rows: Sequence[Mapping[str, JsonValue]] = ()) -> bool:
     """PNG via matplotlib's object API (no pyplot global state); False when unavailable."""
     try:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -83,8 +90,8 @@ def write_png(path: Path, document: Mapping[str, Any], rows: Sequence[Mapping[st
     return True
 
 
-def _segments(points: Sequence[Any], xs: list[Any], floor: float) -> list[list[tuple[Any, float]]]:
-    out: list[list[tuple[Any, float]]] = [[]]
+def _segments(points: Sequence[Point], xs: list[dt.date | int], floor: float) -> list[list[tuple[dt.date | int, float]]]:
+    out: list[list[tuple[dt.date | int, float]]] = [[]]
     for i, p in enumerate(points):
         if p.vaf is None:
             out.append([])
@@ -93,9 +100,9 @@ def _segments(points: Sequence[Any], xs: list[Any], floor: float) -> list[list[t
     return [seg for seg in out if seg]
 
 
-def _x_values(t: Trajectory) -> list[Any]:
+def _x_values(t: Trajectory) -> list[dt.date | int]:
     if t.timepoints and all(tp.date for tp in t.timepoints):
-        return [tp.date for tp in t.timepoints]
+        return [tp.date for tp in t.timepoints if tp.date is not None]  # all are, checked above
     return list(range(len(t.timepoints)))
 
 
@@ -105,7 +112,7 @@ def _floor(t: Trajectory) -> float:
     return 10.0 ** math.floor(math.log10(min(vals))) if vals else 1e-3
 
 
-def _draw_context(ax: Any, t: Trajectory, xs: list[Any], floor: float) -> None:
+def _draw_context(ax: Axes, t: Trajectory, xs: list[dt.date | int], floor: float) -> None:
     """Therapy bands, LoD band, tumour fraction, alert lines, MRD calls and x labels."""
     colours: dict[str, str] = {}
     for i, tp in enumerate(t.timepoints):
@@ -142,7 +149,7 @@ def _draw_context(ax: Any, t: Trajectory, xs: list[Any], floor: float) -> None:
     ax.set_xticklabels(labels, fontsize=7)
 
 
-def _percent_formatter() -> Any:
+def _percent_formatter() -> FuncFormatter:
     from matplotlib.ticker import FuncFormatter
 
     return FuncFormatter(lambda v, _pos: f"{100 * v:g}%")

@@ -29,9 +29,10 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from annotator.core import chromnames
+from annotator.core.jsondoc import JsonObject
 from annotator.core.models import VariantKey
 from annotator.errors import InputError, UsageError
 from annotator.track.background import DEFAULT_CV, DEFAULT_FLOOR, Background, fit
@@ -39,6 +40,10 @@ from annotator.track.regenotype import MIN_BASE_QUALITY, MIN_MAPPING_QUALITY, SK
 
 if TYPE_CHECKING:
     import numpy as np
+    import pyarrow as pa
+    import pysam
+
+    from annotator.knowledge.model import Panel
 
 log = logging.getLogger(__name__)
 
@@ -99,14 +104,14 @@ def _merge(regions: Sequence[tuple[str, int, int]]) -> list[tuple[str, int, int]
     return out
 
 
-def _bam_build(path: Path, bam: Any) -> str | None:
+def _bam_build(path: Path, bam: pysam.AlignmentFile) -> str | None:
     from annotator.core import genome
 
     lengths = dict(zip(bam.references, bam.lengths, strict=True))
     return genome.infer_build(lengths, None).build
 
 
-def _sample_name(bam: Any, path: Path) -> str:
+def _sample_name(bam: pysam.AlignmentFile, path: Path) -> str:
     for rg in bam.header.to_dict().get("RG", []):
         if rg.get("SM"):
             return str(rg["SM"])
@@ -115,7 +120,7 @@ def _sample_name(bam: Any, path: Path) -> str:
 
 def count_normal(
     path: Path, regions: Sequence[tuple[str, int, int]], min_bq: int, min_mapq: int, build: str | None,
-) -> tuple[dict[str, list[Any]], str, str | None]:
+) -> tuple[dict[str, list[np.ndarray]], str, str | None]:
     """Per-position A/C/G/T counts of one normal over ``regions``: (columns, sample, build)."""
     import numpy as np
     import pysam
@@ -139,10 +144,10 @@ def count_normal(
                 f"none of the BAM's contigs ({', '.join(list(bam.references)[:5])}...) match the "
                 f"regions' chromosomes ({', '.join(sorted({r[0] for r in regions})[:5])}...)", path=path)
 
-        def keep(read: Any) -> bool:
+        def keep(read: pysam.AlignedSegment) -> bool:
             return not (read.flag & SKIP_FLAGS) and read.mapping_quality >= min_mapq
 
-        cols: dict[str, list[Any]] = {"chrom": [], "pos": [], **{b: [] for b in BASES}}
+        cols: dict[str, list[np.ndarray]] = {"chrom": [], "pos": [], **{b: [] for b in BASES}}
         for chrom, start, end in usable:
             acgt = bam.count_coverage(native[chrom], start - 1, end, quality_threshold=min_bq,
                                       read_callback=keep)
@@ -175,11 +180,11 @@ def build_pon(config: PonBuildConfig) -> Path:
     build = _resolve_build(config, normals)
     regions, region_meta, panel = _regions(config, build)
     tables = []
-    meta_normals: list[dict[str, Any]] = []
+    meta_normals: list[JsonObject] = []
     for i, p in enumerate(normals):
         cols, sample, _ = count_normal(p, regions, config.min_base_quality, config.min_mapping_quality, build)
         n = sum(len(x) for x in cols["pos"])
-        data: dict[str, Any] = {
+        data: dict[str, pa.Array] = {
             "chrom": pa.array(np.concatenate(cols["chrom"]) if n else [], pa.string()),
             "pos": pa.array(np.concatenate(cols["pos"]) if n else [], pa.int32()),
             "normal": pa.array(np.full(n, i, dtype=np.int16), pa.int16()),
@@ -254,14 +259,14 @@ def _resolve_build(config: PonBuildConfig, normals: Sequence[Path]) -> str:
     return found.pop()
 
 
-def _regions(config: PonBuildConfig, build: str) -> tuple[list[tuple[str, int, int]], dict[str, Any], Any]:
+def _regions(config: PonBuildConfig, build: str) -> tuple[list[tuple[str, int, int]], JsonObject, Panel]:
     from annotator.core.provenance import sha256_file
     from annotator.knowledge import load_panel
 
     panel = load_panel(config.panel, extend=config.panel_extend)
     if config.regions is not None:
         regions = _merge(read_bed(config.regions))
-        meta: dict[str, Any] = {"source": "bed", "path": str(config.regions),
+        meta: JsonObject = {"source": "bed", "path": str(config.regions),
                                 "sha256": sha256_file(config.regions)}
     else:
         from annotator.annotation.config import AnnotateConfig, RunContext
@@ -285,7 +290,7 @@ class Pon:
     """A loaded PON: per-chromosome sorted positions with per-normal counts."""
 
     path: Path
-    manifest: dict[str, Any]
+    manifest: JsonObject  # pon.json
     arrays: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
 
     @property
@@ -327,7 +332,7 @@ class Pon:
         return fit(c[0], c[1], "pon", floor=floor, cv=cv)
 
 
-def load(path: str | Path, *, build: str | None = None, panel: Any = None) -> Pon:
+def load(path: str | Path, *, build: str | None = None, panel: Panel | None = None) -> Pon:
     """Read PON_DIR; checks format, version, build and (for panel PONs) the panel."""
     import pyarrow.parquet as pq
 

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypedDict
 
 from annotator.core import chromnames, genome
 from annotator.core.models import VariantKey
@@ -48,6 +48,7 @@ from annotator.track.molecules import FragmentTally, fragments, molecules
 
 if TYPE_CHECKING:
     from pysam import AlignedSegment, AlignmentFile, PileupColumn
+    from typing_extensions import Unpack
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,17 @@ MAX_PILEUP_DEPTH = 10_000_000
 
 # fetch(chrom, start, end) -> plus-strand bases (1-based inclusive) or None
 Fetch = Callable[[str, int, int], "str | None"]
+
+
+class _ReadCounts(TypedDict, total=False):  # the AlleleCounts fields from_reads passes through
+    discordant_pairs: int
+    filtered_reads: int
+    low_quality: int
+    discordant_molecules: int
+    duplex_molecules: int
+    duplex_alt_molecules: int
+    duplicate_reads: int
+    unit: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +108,7 @@ class AlleleCounts:
     unit: str = "reads"
 
     @classmethod
-    def from_reads(cls, alt: int, ref: int, other: int, **kw: Any) -> AlleleCounts:
+    def from_reads(cls, alt: int, ref: int, other: int, **kw: Unpack[_ReadCounts]) -> AlleleCounts:
         """Counts without molecule information (molecules = fragments)."""
         return cls(alt, ref, other, alt_molecules=alt, ref_molecules=ref, other_molecules=other, **kw)
 
@@ -180,12 +192,11 @@ class ReadGenotyper:
     def _open(self, fasta: str | Path | None) -> AlignmentFile:
         import pysam
 
-        kwargs: dict[str, Any] = {}
-        if fasta is not None:
-            kwargs["reference_filename"] = str(fasta)
+        reference = str(fasta) if fasta is not None else None  # None: pysam's default
         try:
             with silenced():
-                return pysam.AlignmentFile(str(self.path), "rc" if self._is_cram() else "rb", **kwargs)
+                return pysam.AlignmentFile(str(self.path), "rc" if self._is_cram() else "rb",
+                                           reference_filename=reference)
         except (OSError, ValueError) as e:
             raise InputError(f"cannot open as BAM/CRAM ({_one_line(e)})", path=self.path) from e
 

@@ -5,11 +5,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
+from annotator.core.jsondoc import JsonObject
 from annotator.track.alerts import Alert, TimepointSummary
 from annotator.track.identity import TimepointCalls, read_timepoint
 from annotator.track.model import Observation, Thresholds, TimepointSpec, TrackConfig
+
+if TYPE_CHECKING:
+    from annotator.annotation.config import RunContext
+    from annotator.track.background import Background
+    from annotator.track.pon import Pon
 
 
 @dataclass
@@ -22,7 +28,7 @@ class PatientTrack:
     summaries: list[TimepointSummary]
     alerts: list[Alert]
     samples: list[str] = field(default_factory=list)  # VCF column read per timepoint
-    backgrounds: dict[str, Any] = field(default_factory=dict)  # variant_key -> background.Background
+    backgrounds: dict[str, Background] = field(default_factory=dict)  # variant_key -> its background
     notes: list[str] = field(default_factory=list)  # what the statistics rest on (no PON, artefacts)
 
     def by_variant(self) -> dict[str, list[Observation]]:
@@ -38,7 +44,7 @@ class TrackResult:
     outdir: Path
     outputs: list[Path] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-    provenance: dict[str, Any] = field(default_factory=dict)
+    provenance: JsonObject = field(default_factory=dict)  # the provenance JSON document
 
     @property
     def alerts(self) -> list[Alert]:
@@ -56,7 +62,7 @@ class TrackResult:
 
 
 # reader(spec, run) -> TimepointCalls; replaceable so tests can feed calls without a panel
-Reader = Callable[[TimepointSpec, Any], TimepointCalls]
+Reader = Callable[[TimepointSpec, "RunContext"], TimepointCalls]
 
 
 @dataclass
@@ -64,10 +70,10 @@ class TrackContext:
     """Per-run state: configuration, annotate's run context, warnings, the reader."""
 
     config: TrackConfig
-    run: Any  # annotator.annotation.config.RunContext
+    run: RunContext
     warnings: list[str] = field(default_factory=list)
     reader: Reader = read_timepoint
-    pon: Any = None  # annotator.track.pon.Pon when --pon is given
+    pon: Pon | None = None  # when --pon is given
     calls_cache: dict[tuple[str, str], TimepointCalls] = field(default_factory=dict)
     # without a PON: variant_key -> (patient, alt, depth) in other patients' reads
     sheet_counts: dict[str, list[tuple[str, int, int]]] = field(default_factory=dict)

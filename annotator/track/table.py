@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
+from annotator.core.rows import Cell
 from annotator.track.model import Observation
 
 # (column, arrow type); the order is the long table's column order
@@ -43,7 +43,7 @@ LONG_COLUMNS = tuple(c for c, _ in LONG_SCHEMA)
 
 
 def long_row(o: Observation, *, baseline: str, build: str, tumor_fraction: float | None,
-             therapy: str | None) -> dict[str, Any]:
+             therapy: str | None) -> dict[str, Cell]:
     v, e = o.variant, o.evidence
     p, b = o.vs_previous, o.vs_baseline
     return {
@@ -78,7 +78,7 @@ def long_row(o: Observation, *, baseline: str, build: str, tumor_fraction: float
     }
 
 
-def _detection(o: Observation) -> dict[str, Any]:
+def _detection(o: Observation) -> dict[str, Cell]:
     d = o.detection
     if d is None:
         return {"background_rate": None, "background_rho": None, "background_source": None,
@@ -96,13 +96,13 @@ WIDE_PER_TIMEPOINT = ("vaf", "alt_depth", "status", "change")
 
 def wide_rows(
     by_variant: dict[str, list[Observation]], labels: Sequence[str]
-) -> tuple[list[str], list[list[Any]]]:
+) -> tuple[list[str], list[list[Cell]]]:
     """Variants x timepoints: VAF, alt/depth, status and change vs previous per timepoint."""
     header = list(WIDE_FIXED) + [f"{lab}:{what}" for lab in labels for what in WIDE_PER_TIMEPOINT]
     rows = []
     for obs in by_variant.values():
         v = obs[0].variant
-        row: list[Any] = [v.variant_key, v.gene, v.hgvsp_short, v.alteration_class, v.rule_id, v.mechanism]
+        row: list[Cell] = [v.variant_key, v.gene, v.hgvsp_short, v.alteration_class, v.rule_id, v.mechanism]
         for o in obs:
             e = o.evidence
             counts = f"{e.alt_count}/{e.depth}" if e.alt_count is not None and e.depth is not None else None
