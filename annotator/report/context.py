@@ -100,7 +100,8 @@ def sample_context(document: Mapping[str, JsonValue], panel: views.PanelInfo | N
     """Template data for one sample from its JSON document (``plain``: JSON values only)."""
     doc = document if plain else to_plain(document)
     info = views.PanelInfo(**(panel or panel_info(None)))  # a copy
-    rows: list[JsonObject] = [dict(r) for r in doc.get("rows") or [] if isinstance(r, Mapping)]
+    rows: list[JsonObject] = [r if isinstance(r, dict) else dict(r) for r in doc.get("rows") or []
+                              if isinstance(r, Mapping)]  # read, not changed: no copy (MBs when dense)
     explanations = {e.get("variant_key"): e for e in doc.get("explanations") or [] if isinstance(e, Mapping)}
     # strongest evidence first, then gene and position, so the table opens in reading order
     rows = sorted(rows, key=lambda r: (level_rank(r.get("evidence_level")), not r.get("rule_id"),
