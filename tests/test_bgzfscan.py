@@ -168,7 +168,9 @@ def test_damaged_files_give_up(tmp_path: Path) -> None:
     corrupt = tmp_path / "corrupt.vcf.gz"
     crc_at = len(data) - 28 - 8  # the last data block's CRC-32, before the EOF block
     corrupt.write_bytes(data[:crc_at] + bytes([data[crc_at] ^ 1]) + data[crc_at + 1:])
-    for p in (truncated, corrupt):
+    damaged = tmp_path / "damaged.vcf.gz"  # deflate data of a block garbled
+    damaged.write_bytes(data[:100] + bytes(b ^ 0x5A for b in data[100:400]) + data[400:])
+    for p in (truncated, corrupt, damaged):
         with pytest.raises(bgzfscan.GiveUp):
             bgzfscan.scan(p, _regions, io.BytesIO())  # type: ignore[arg-type]
 
