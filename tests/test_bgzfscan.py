@@ -113,9 +113,7 @@ def test_region_reads_equal_the_former_whole_file_index(tmp_path: Path, monkeypa
     lines = _records(seed=2)
     path = _bgzip(tmp_path, lines)
     other = [("chr2", 60_000, 95_000), ("chr3", 1, 400_000)]  # a second, overlapping region set
-    used: list[bool] = []
-    real = regionscan._near_regions
-    monkeypatch.setattr(regionscan, "_near_regions", lambda *a: used.append(True) or real(*a))
+    used = _watch_the_pass(monkeypatch)
     fast = _read(path, [REGIONS, other])
     assert used == [True]
     monkeypatch.setattr(regionscan, "_near_regions", lambda *a: None)
@@ -126,6 +124,20 @@ def test_region_reads_equal_the_former_whole_file_index(tmp_path: Path, monkeypa
     assert digest == hashlib.sha256(path.read_bytes()).hexdigest()
     truth = {(x.split("\t")[0], int(x.split("\t")[1]), x.split("\t")[3]) for x in lines if _reaches(x)}
     assert {(r.chrom, r.pos, r.ref) for k, r in records if k == 0} == truth
+
+
+def _watch_the_pass(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """For each read: True when the one pass read the file (it did not give up)."""
+    used: list[bool] = []
+    real = regionscan._near_regions
+
+    def near(*a: object) -> object:
+        got = real(*a)  # type: ignore[arg-type]
+        used.append(got is not None)
+        return got
+
+    monkeypatch.setattr(regionscan, "_near_regions", near)
+    return used
 
 
 def _gives_up(tmp_path: Path, lines: list[str], header: list[str] = HEADER) -> str:
@@ -197,3 +209,36 @@ def test_undeclared_end_is_looked_for(tmp_path: Path) -> None:
     bgzfscan.scan(path, _regions, sink)  # type: ignore[arg-type]
     kept = set(sink.getvalue().decode().splitlines(keepends=True))
     assert {x for x in lines if _reaches(x)} <= kept
+
+
+@pytest.mark.parametrize("variant", ["crlf", "no-final-newline", "header-only", "one-record", "nc-names"])
+def test_edge_files_read_as_the_former_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, variant: str) -> None:
+    monkeypatch.setattr(regionscan, "SMALL_FILE", 0)
+    monkeypatch.setattr(bgzfscan, "TEXT_BYTES", 4_000)
+    lines = _records(seed=9, n=3_000)
+    header = HEADER
+    if variant == "header-only":
+        lines = []
+    elif variant == "one-record":
+        lines = [x for x in lines if _reaches(x)][:1]
+    elif variant == "nc-names":  # RefSeq accessions as CHROM: the regions' names are canonical
+        names = {"chr1": "NC_000001.11", "chr2": "NC_000002.12", "chr3": "NC_000003.12", "chrX": "NC_000023.11"}
+        lines = [names[x.split("\t", 1)[0]] + "\t" + x.split("\t", 1)[1] for x in lines]
+        header = [h.replace("ID=chr1,", "ID=NC_000001.11,").replace("ID=chr2,", "ID=NC_000002.12,")
+                  .replace("ID=chr3,", "ID=NC_000003.12,").replace("ID=chrX,", "ID=NC_000023.11,") for h in HEADER]
+    path = _bgzip(tmp_path, lines, header)
+    if variant == "crlf":
+        text = (tmp_path / "calls.vcf").read_text().replace("\n", "\r\n")
+        (tmp_path / "calls.vcf").write_text(text, newline="")
+        pysam.tabix_compress(str(tmp_path / "calls.vcf"), str(path), force=True)
+    elif variant == "no-final-newline":
+        (tmp_path / "calls.vcf").write_text((tmp_path / "calls.vcf").read_text().rstrip("\n"))
+        pysam.tabix_compress(str(tmp_path / "calls.vcf"), str(path), force=True)
+    used = _watch_the_pass(monkeypatch)
+    fast = _read(path, [REGIONS])
+    monkeypatch.setattr(regionscan, "_near_regions", lambda *a: None)
+    former = _read(path, [REGIONS])
+    assert used == [True] and fast == former
+    assert fast[1] == len(lines)
+    if lines and variant != "one-record":
+        assert fast[0]  # some records in the regions
