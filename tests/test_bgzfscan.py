@@ -242,3 +242,47 @@ def test_edge_files_read_as_the_former_path(tmp_path: Path, monkeypatch: pytest.
     assert fast[1] == len(lines)
     if lines and variant != "one-record":
         assert fast[0]  # some records in the regions
+
+
+def test_external_vcfs_read_as_the_former_path(shared_dir: Path, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Real callers' bgzipped VCFs (../shared/external), forced through the large-file paths."""
+    import gzip
+
+    from annotator.annotation.pipeline import PanelRegions
+    from annotator.knowledge import load_panel
+    from annotator.reference import load_reference
+
+    monkeypatch.setattr(regionscan, "SMALL_FILE", 0)
+    sets = []
+    for build in ("GRCh38", "GRCh37"):
+        ref = load_reference(build)
+        genes = set(load_panel(None).gene_symbols())
+        sets.append(PanelRegions.build((r.chrom, r.start, r.end, r.gene)
+                                       for r in ref.gene_regions(extra_genes=genes)).query_regions())
+    files = sorted(p for p in (shared_dir / "external" / "vcf").rglob("*.vcf.gz")
+                   if regionscan.file_kind(p) == "bgzf")
+    assert files
+    read_by_the_pass = opened = 0
+    original = regionscan._near_regions
+    for path in files:
+        copy = tmp_path / path.name  # no index beside it
+        copy.write_bytes(path.read_bytes())
+        monkeypatch.setattr(regionscan, "_near_regions", original)
+        used = _watch_the_pass(monkeypatch)
+        try:
+            fast = _read(copy, sets)
+        except Exception as e:  # noqa: BLE001 - the former path must fail alike
+            monkeypatch.setattr(regionscan, "_near_regions", lambda *a: None)
+            with pytest.raises(type(e)):
+                _read(copy, sets)
+            continue  # e.g. several samples and none named the tumour: refused when opened
+        opened += 1
+        monkeypatch.setattr(regionscan, "_near_regions", lambda *a: None)
+        assert fast == _read(copy, sets), path
+        with gzip.open(path, "rt", errors="replace") as fh:
+            body = [x for x in fh if not x.startswith("#") and x.strip()]
+        assert fast[1] == len(body), path
+        read_by_the_pass += used == [True]
+    assert opened >= len(files) // 2
+    assert read_by_the_pass == opened  # real callers' files are sorted and well formed
