@@ -8,6 +8,8 @@ when missing (same seed, same files).
 
     python3 bench/run.py                      # 5M and 50k WGS, indexed and not
     python3 bench/run.py --repeats 5 --cohort # + 1,000 panel VCFs, --jobs 1 and 2
+    python3 bench/run.py --repeats 3 --cohort-only  # the cohort commands alone
+    python3 bench/run.py --only "indexed, 5M" --only unindexed --only "view -T"  # issue 17.1/17.2 ratios
     python3 bench/run.py --dense --skip-wgs   # panel-dense 10k/100k/1M: resmark vs bcftools csq
 
 Both the default command a user types (default formats: TSV, JSON, Parquet,
@@ -109,11 +111,18 @@ def ensure_inputs(records: list[int], cohort: int | None) -> dict[str, Path]:
         _same_panel(paths[big], bed, records[0] // records[1], same)
     paths["samepanel"] = same
     if cohort:
-        d = WORK / f"cohort{cohort}"
-        if not (d / "samplesheet.tsv").exists():
-            subprocess.run([*gen, "cohort", "--samples", str(cohort), "-o", str(d)], check=True)
-        paths["cohort"] = d / "samplesheet.tsv"
+        paths["cohort"] = ensure_cohort(cohort)
     return paths
+
+
+def ensure_cohort(samples: int) -> Path:
+    """The sample sheet of ``samples`` generated panel VCFs (~300 records each)."""
+    d = WORK / f"cohort{samples}"
+    if not (d / "samplesheet.tsv").exists():
+        WORK.mkdir(parents=True, exist_ok=True)
+        subprocess.run([PY, str(REPO / "bench" / "generate.py"), "cohort", "--samples", str(samples),
+                        "-o", str(d)], check=True)
+    return d / "samplesheet.tsv"
 
 
 def _same_panel(src: Path, bed: Path, keep_every: int, out: Path) -> None:
@@ -165,18 +174,23 @@ def build(paths: dict[str, Path], big: str, small: str, jobs: int) -> list[Bench
         Bench(f"bare cyvcf2 loop, {big}", [PY, "-c", CYVCF2_LOOP, str(paths[f"{big}-unindexed"])]),
     ]
     if "cohort" in paths:
-        ds = WORK / "out" / "cohort_dataset"
-        b.append(Bench(
-            f"resmark cohort, 1,000 panel VCFs, --jobs {jobs}",
-            [*resmark("cohort", "--samplesheet", str(paths["cohort"]), "--jobs", str(jobs),
-                      "--dataset", str(ds))],
-        ))
-        b.extend(
-            Bench(f"resmark cohort default formats, --jobs {j}",
-                  resmark(f"cohort_default_{j}", "--samplesheet", str(paths["cohort"]), "--jobs", str(j),
-                          formats=None))
-            for j in (1, jobs)
-        )
+        b.extend(cohort_benches(paths["cohort"], jobs))
+    return b
+
+
+def cohort_benches(sheet: Path, jobs: int) -> list[Bench]:
+    """The cohort: TSV + the Parquet dataset, and the default formats at --jobs 1 and --jobs N."""
+    ds = WORK / "out" / "cohort_dataset"
+    n = max(0, len(sheet.read_text().splitlines()) - 1)
+    b = [Bench(
+        f"resmark cohort, {n:,} panel VCFs, --jobs {jobs}",
+        [*resmark("cohort", "--samplesheet", str(sheet), "--jobs", str(jobs), "--dataset", str(ds))],
+    )]
+    b.extend(  # the default command a user types for a cohort, serial and parallel
+        Bench(f"resmark cohort default formats, --jobs {j}",
+              resmark(f"cohort_default_{j}", "--samplesheet", str(sheet), "--jobs", str(j), formats=None))
+        for j in (1, jobs)
+    )
     return b
 
 
@@ -271,8 +285,14 @@ def ratios(benches: list[Bench]) -> str:
     coh = {b.name.rsplit(" ", 1)[-1]: b for b in benches if b.name.startswith("resmark cohort default")}
     if "1" in coh and len(coh) == 2:
         other = next(v for k, v in coh.items() if k != "1")
-        out_default.append(f"- cohort default formats, --jobs 1 / --jobs {other.name.rsplit(' ', 1)[-1]}: "
-                           f"{coh['1'].median / other.median:.2f}x wall (the parallel speed-up)")
+        jobs = other.name.rsplit(" ", 1)[-1]
+        out_default.append(f"- cohort default formats, --jobs 1 / --jobs {jobs}: "
+                           f"{coh['1'].median / other.median:.2f}x wall (the parallel speed-up; "
+                           f"issue 17.4: >= 1.6x), {coh['1'].cpu / other.cpu:.2f}x CPU")
+        n = cohort_size(benches)
+        out_default.append(f"- cohort default formats, --jobs {jobs}: {other.median:.1f} s wall (issue 17.4: "
+                           f"< 30 s), {other.cpu:.1f} s CPU in all processes"
+                           + (f" ({1000 * other.cpu / n:.0f} ms per sample)" if n else ""))
     out = []
     if len(idx) == 3:
         out.append(f"- indexed {idx[0].name.split(', ')[-1]} / {idx[1].name.split(', ')[-1]}: "
@@ -284,7 +304,8 @@ def ratios(benches: list[Bench]) -> str:
     r = next((b for b in benches if b.name.startswith("bcftools view -R")), None)
     cy = next((b for b in benches if b.name.startswith("bare cyvcf2")), None)
     if un and t:
-        out.append(f"- unindexed resmark / bcftools view -T: {un.median / t.median:.2f}x")
+        out.append(f"- unindexed resmark / bcftools view -T: {un.median / t.median:.2f}x wall, "
+                   f"{un.cpu / t.cpu:.2f}x CPU")
     if idx and r:
         out.append(f"- indexed resmark / bcftools view -R: {idx[0].median / r.median:.2f}x")
     if un and cy:
@@ -292,6 +313,15 @@ def ratios(benches: list[Bench]) -> str:
     if idx and r and r.cpu > 0:
         out.append(f"- indexed resmark / bcftools view -R, CPU: {idx[0].cpu / r.cpu:.2f}x")
     return "\n".join(out_default + out)
+
+
+def cohort_size(benches: list[Bench]) -> int:
+    """Samples in the cohort's sample sheet (0 when no cohort was timed)."""
+    for b in benches:
+        if "--samplesheet" in b.argv:
+            sheet = Path(b.argv[b.argv.index("--samplesheet") + 1])
+            return max(0, len(sheet.read_text().splitlines()) - 1)
+    return 0
 
 
 def machine() -> str:
@@ -303,7 +333,8 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    bcf = subprocess.run(["bcftools", "--version"], capture_output=True, text=True).stdout.split("\n")[0]
+    bcf = (subprocess.run(["bcftools", "--version"], capture_output=True, text=True).stdout.split("\n")[0]
+           if shutil.which("bcftools") else "no bcftools")
     load = os.getloadavg()
     return (f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, {bcf}; "
             f"load average before the run {load[0]:.2f}")
@@ -317,24 +348,35 @@ def main() -> None:
     ap.add_argument("--cohort", nargs="?", const=1000, type=int, default=None,
                     help="also time a cohort of N panel VCFs (default 1000)")
     ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--cohort-only", action="store_true",
+                    help="time only the cohort commands (implies --cohort)")
+    ap.add_argument("--only", action="append", default=None, metavar="WORDS",
+                    help="time only the commands whose name holds WORDS (repeatable), e.g. "
+                         "--only 'indexed, 5M' --only unindexed --only 'view -T'")
     ap.add_argument("--dense", nargs="?", const="10000,100000,1000000", default=None,
                     help="also time panel-dense VCFs of these sizes against bcftools csq "
                          "(default 10000,100000,1000000; needs ../shared/reference or RESMARK_SHARED)")
     ap.add_argument("--skip-wgs", action="store_true", help="leave out the WGS and cohort commands")
     args = ap.parse_args()
-    if shutil.which("bcftools") is None:
-        raise SystemExit("bcftools is needed for the reference commands")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
     benches: list[Bench] = []
-    if not args.skip_wgs:
+    if args.cohort_only:
+        benches = cohort_benches(ensure_cohort(args.cohort or 1000), args.jobs)
+    elif not args.skip_wgs:
+        if shutil.which("bcftools") is None:
+            raise SystemExit("bcftools is needed for the reference commands")
         paths = ensure_inputs([args.big, args.small], args.cohort)
         benches = build(paths, _label(args.big), _label(args.small), args.jobs)
     sizes = [int(x) for x in args.dense.split(",")] if args.dense else []
     csq_line = ""
     if sizes:
+        if shutil.which("bcftools") is None:
+            raise SystemExit("bcftools is needed for bcftools csq")
         dpaths, fasta, gff = dense_inputs(sizes)
         csq_line = check_csq(dpaths, fasta, gff)
         benches += dense_benches(dpaths, fasta, gff)
+    if args.only:
+        benches = [b for b in benches if any(w in b.name for w in args.only)]
     print(machine(), file=sys.stderr)
     for b in benches:  # warm the page cache and imports once, untimed
         run_once(b.argv, env)

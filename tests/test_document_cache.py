@@ -45,6 +45,7 @@ def _stdlib(value: object) -> str:
 ])
 def test_dumps_is_the_stdlib_text(value: object) -> None:
     assert jsonindent.dumps(value) == _stdlib(value)
+    assert jsonindent.dumps(value, ensure_ascii=True) == json.dumps(value, indent=2)  # provenance.json
 
 
 def test_dumps_refuses_what_the_stdlib_refuses() -> None:

@@ -19,6 +19,7 @@ The sample sheet (``--samplesheet``) is read by ``annotator.annotation.sampleshe
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import logging
 from collections.abc import Callable, Sequence
@@ -110,7 +111,7 @@ def annotate_item(
 
     item_ctx = _item_context(item, ctx)
     try:
-        column = item.vcf_sample or _column_named(item)
+        column = item.vcf_sample or _column_named(item, item_ctx)
         result = annotate_file(item.path, item_ctx, column)
         if item.sheet is not None:
             result.side_inputs.append(item.sheet)
@@ -170,18 +171,22 @@ def _stage_partition(stage: Path, result: SampleAnnotation, ctx: RunContext) -> 
     dataset.write_sample(stage, dataset.SampleRows(result.sample, result.rows, prov))
 
 
-def _column_named(item: CohortItem) -> str | None:
+def _column_named(item: CohortItem, ctx: RunContext) -> str | None:
     """The sheet's sample name selects the tumour column when the VCF has one so named."""
     if item.sample is None:
         return None
-    from annotator.io.vcfin import VcfSource
+    import cyvcf2
 
     try:
-        source = VcfSource(item.path, item.sample)  # header only; raises if no such column
-    except ResmarkError:
-        return None  # no such column, or a broken file that annotate_file will report
-    source.close()
-    return item.sample
+        # the header's names only (htslib, ~0.3 ms); the reader opens the file next and
+        # reports a broken one; a pipe is read from the run's copy of it
+        vcf = cyvcf2.VCF(str(ctx.readable(item.path)), lazy=True)
+    except Exception:  # noqa: BLE001 - cyvcf2 raises bare Exception; annotate_file says why
+        return None
+    try:
+        return item.sample if item.sample in vcf.samples else None
+    finally:
+        vcf.close()
 
 
 def _relabel(result: SampleAnnotation, sample: str) -> None:
@@ -250,8 +255,9 @@ class ProcessExecutor:
             return []
         _register_reducers()
         workers = min(self.jobs, len(items))
-        # small chunks keep both workers busy to the end; large enough to amortise IPC
-        chunk = max(1, min(32, len(items) // (workers * 8)))
+        # small chunks keep the workers busy to the end (a chunk of 32 ~60 ms samples left
+        # one worker idle for up to 2 s); a task costs ~0.1 ms of IPC, a sample ~50 ms
+        chunk = max(1, min(4, len(items) // (workers * 8)))
         # spawn: the parent may hold threads (pyarrow, htslib), which fork would copy badly
         mp = multiprocessing.get_context("spawn")
         try:
@@ -275,6 +281,7 @@ def make_executor(ctx: RunContext, jobs: int, stage: Path | None = None,
 # Per-worker-process context, set once by the pool initializer.  Module state is
 # the only channel a ProcessPoolExecutor initializer has to its later tasks.
 class _WorkerState(TypedDict, total=False):
+    quiet: contextlib.ExitStack[bool | None]
     ctx: RunContext
     stage: Path | None
     staging: Path | None
@@ -285,9 +292,14 @@ _WORKER: _WorkerState = {}
 
 def _init_worker(config: AnnotateConfig, stage: Path | None, staging: Path | None = None) -> None:
     from annotator.annotation.config import RunContext
+    from annotator.io.htslog import silenced
     from annotator.knowledge import load_panel
 
     _register_reducers()
+    # htslib's log off for the worker's life, as the parent's for a serial run (run.py)
+    quiet = contextlib.ExitStack()
+    quiet.enter_context(silenced())
+    _WORKER["quiet"] = quiet
     panel = load_panel(config.panel, extend=config.panel_extend)
     _WORKER["ctx"] = RunContext(config=config, panel=panel)
     _WORKER["stage"] = stage

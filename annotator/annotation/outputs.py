@@ -24,7 +24,6 @@ kept, as for any other write error.
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,7 +34,7 @@ from annotator.annotation.qc import log_messages
 from annotator.core.jsondoc import JsonObject
 from annotator.core.provenance import InputFile, Provenance, command_line, sha256_file
 from annotator.errors import OutputError, ResmarkError
-from annotator.io import tsvout
+from annotator.io import jsonindent, tsvout
 from annotator.io.atomic import OutputDir, safe_name
 
 if TYPE_CHECKING:
@@ -215,7 +214,8 @@ def write_outputs(
     if failures:
         final["output_failures"] = failures
     with open(out.stage(OutputDir.MARKER), "w", encoding="utf-8") as fh:
-        json.dump(final, fh, indent=2)
+        # json.dump(final, fh, indent=2)'s text; its pure-Python encoder took ~0.5 s for 1,000 samples
+        fh.write(jsonindent.dumps(final, ensure_ascii=True))
         fh.write("\n")
     result_files = [Path(config.outdir) / n for n in out.names if (out.staging / n).exists()]
     if failures:

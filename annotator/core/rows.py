@@ -95,8 +95,8 @@ class Row:
     normal_vaf: float | None = None
 
     def as_dict(self) -> dict[str, Cell]:
-        # every field is a scalar: getattr gives what dataclasses.asdict's deep copy gave, ~10x faster
-        return {name: getattr(self, name) for name in COLUMNS}
+        # every column is a scalar: getattr gives what dataclasses.asdict's deep copy gave
+        return {c: getattr(self, c) for c in COLUMNS}
 
 
 COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(Row))

@@ -14,10 +14,12 @@ each is encoded once at indentation 0 and re-indented where it appears
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from json.encoder import encode_basestring
+from json.encoder import encode_basestring, encode_basestring_ascii
 
 _INFINITY = float("inf")
+_Str = Callable[[str], str]  # a string's JSON text (the standard library's C encoders)
 
 
 @dataclass
@@ -28,10 +30,11 @@ class Fragments:
     text: dict[int, str] = field(default_factory=dict)
 
 
-def dumps(value: object, fragments: Fragments | None = None) -> str:
-    """``json.dumps(value, indent=2, ensure_ascii=False)``; ``fragments``: texts to reuse."""
+def dumps(value: object, fragments: Fragments | None = None, *, ensure_ascii: bool = False) -> str:
+    """``json.dumps(value, indent=2, ensure_ascii=ensure_ascii)``; ``fragments``: texts to reuse
+    (the caller uses one ``Fragments`` with one ``ensure_ascii``)."""
     parts: list[str] = []
-    _encode(value, "\n", parts, fragments)
+    _encode(value, "\n", parts, fragments, encode_basestring_ascii if ensure_ascii else encode_basestring)
     return "".join(parts)
 
 
@@ -62,11 +65,11 @@ def _key(k: object) -> str:
     raise TypeError(f"keys must be str, int, float, bool or None, not {k.__class__.__name__}")
 
 
-def _encode(o: object, nl: str, parts: list[str], frag: Fragments | None) -> None:
+def _encode(o: object, nl: str, parts: list[str], frag: Fragments | None, enc: _Str) -> None:
     """Append the text of ``o``; ``nl`` is a newline and the indentation of ``o``'s line."""
     # the standard library's order of tests (a str subclass is a string, a bool is not an int)
     if isinstance(o, str):
-        parts.append(encode_basestring(o))
+        parts.append(enc(o))
         return
     if o is None:
         parts.append("null")
@@ -87,14 +90,14 @@ def _encode(o: object, nl: str, parts: list[str], frag: Fragments | None) -> Non
         text = frag.text.get(id(o))
         if text is None:
             sub: list[str] = []
-            _encode_container(o, "\n", sub, frag)
+            _encode_container(o, "\n", sub, frag, enc)
             text = frag.text[id(o)] = "".join(sub)
         parts.append(text if nl == "\n" else text.replace("\n", nl))
         return
-    _encode_container(o, nl, parts, frag)
+    _encode_container(o, nl, parts, frag, enc)
 
 
-def _encode_container(o: object, nl: str, parts: list[str], frag: Fragments | None) -> None:
+def _encode_container(o: object, nl: str, parts: list[str], frag: Fragments | None, enc: _Str) -> None:
     inner = nl + "  "
     if isinstance(o, (list, tuple)):
         if not o:
@@ -103,7 +106,7 @@ def _encode_container(o: object, nl: str, parts: list[str], frag: Fragments | No
         sep = "[" + inner
         for v in o:
             parts.append(sep)
-            _encode(v, inner, parts, frag)
+            _encode(v, inner, parts, frag, enc)
             sep = "," + inner
         parts.append(nl + "]")
         return
@@ -113,8 +116,8 @@ def _encode_container(o: object, nl: str, parts: list[str], frag: Fragments | No
             return
         sep = "{" + inner
         for k, v in o.items():
-            parts.append(sep + encode_basestring(_key(k)) + ": ")
-            _encode(v, inner, parts, frag)
+            parts.append(sep + enc(_key(k)) + ": ")
+            _encode(v, inner, parts, frag, enc)
             sep = "," + inner
         parts.append(nl + "}")
         return
