@@ -34,6 +34,8 @@ Real GRCh38 positions (hotspot codons of the panel genes, bench/data), REF
 bases from the embedded reference; everything else invented.
 
     python3 bench/ctdna_sim.py OUTDIR [--seed 1] [--patients 12] [--timepoints 5]
+        [--min-depth 500 --max-depth 5000] [--min-error 0.001 --max-error 0.005]
+        [--min-tf 0.01 --max-tf 0.2] [--normals 8 --normal-depth 2000] [--modes umi]
 """
 
 from __future__ import annotations
@@ -106,9 +108,9 @@ class Sample:
 # ----------------------------------------------------------------------------- sites
 
 
-def site_pool(fetch: Fetch, rng: random.Random) -> list[Site]:
+def site_pool(fetch: Fetch, rng: random.Random, error_range: tuple[float, float] = (0.001, 0.005)) -> list[Site]:
     """One position per hotspot codon (the middle base) of a gene of the built-in panel, >= 2 kb
-    apart, a random ALT."""
+    apart, a random ALT, a per-base error rate log-uniform in ``error_range``."""
     from annotator.knowledge import load_panel
 
     genes = set(load_panel(None).gene_symbols())
@@ -126,7 +128,7 @@ def site_pool(fetch: Fetch, rng: random.Random) -> list[Site]:
             continue
         ref = window[WINDOW].upper()
         alt = rng.choice([b for b in BASES if b != ref])
-        rate = math.exp(rng.uniform(math.log(0.001), math.log(0.005)))
+        rate = math.exp(rng.uniform(math.log(error_range[0]), math.log(error_range[1])))
         sites.append(Site(r["chrom"], pos, ref, alt, r["gene"], round(rate, 5)))
     return sites
 
@@ -250,8 +252,9 @@ def write_sample(sample: Sample) -> None:
 # ----------------------------------------------------------------------------- trajectories
 
 
-def tumour_fractions(course: str, n: int, rng: random.Random) -> list[float]:
-    tf0 = round(math.exp(rng.uniform(math.log(0.01), math.log(0.2))), 4)
+def tumour_fractions(course: str, n: int, rng: random.Random,
+                     tf_range: tuple[float, float] = (0.01, 0.2)) -> list[float]:
+    tf0 = round(math.exp(rng.uniform(math.log(tf_range[0]), math.log(tf_range[1]))), 4)
     low = round(tf0 / 8, 5)
     if course == "stable":
         return [tf0] * n
@@ -301,6 +304,10 @@ class Params:
     normal_depth: int = 2000
     modes: tuple[str, ...] = ("umi",)
     max_sites: int | None = None  # smaller pool (tests)
+    min_error: float = 0.001  # per-base error rate of a site: log-uniform in [min_error, max_error]
+    max_error: float = 0.005
+    min_tf: float = 0.01  # baseline tumour fraction: log-uniform in [min_tf, max_tf]
+    max_tf: float = 0.2
 
 
 def simulate(outdir: Path, p: Params, fetch: Fetch | None = None) -> dict[str, Path]:
@@ -312,7 +319,7 @@ def simulate(outdir: Path, p: Params, fetch: Fetch | None = None) -> dict[str, P
         fetch = load_reference("GRCh38").sequence
     rng = random.Random(p.seed)
     nprng = random.Random(p.seed * 7919 + 1)
-    pool = site_pool(fetch, rng)
+    pool = site_pool(fetch, rng, (p.min_error, p.max_error))
     if p.max_sites is not None:
         pool = rng.sample(pool, min(p.max_sites, len(pool)))
     rng.shuffle(pool)
@@ -352,7 +359,7 @@ def simulate(outdir: Path, p: Params, fetch: Fetch | None = None) -> dict[str, P
         pid = f"P{k}"
         course = COURSES[(k - 1) % len(COURSES)]
         mode = p.modes[(k - 1) % len(p.modes)]
-        tfs = tumour_fractions(course, p.timepoints, rng)
+        tfs = tumour_fractions(course, p.timepoints, rng, (p.min_tf, p.max_tf))
         chosen = rng.sample(others, min(len(others), 5))
         roles: list[tuple[Site, str]] = [(chosen[0], "truncal"), (chosen[1], "truncal"),
                                          (chosen[2], "sensitive"), (chosen[3], "resistance"),
@@ -425,14 +432,24 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-depth", type=int, default=5000)
     ap.add_argument("--normal-depth", type=int, default=2000)
     ap.add_argument("--modes", default="umi", help=f"comma list from {','.join(MODES)}, cycled over samples")
+    ap.add_argument("--min-error", type=float, default=0.001, help="per-base error rate of a site, log-uniform from")
+    ap.add_argument("--max-error", type=float, default=0.005, help="... to")
+    ap.add_argument("--min-tf", type=float, default=0.01,
+                    help="baseline tumour fraction, log-uniform from (truncal VAF = TF/2, subclones x CCF 0.2-0.8)")
+    ap.add_argument("--max-tf", type=float, default=0.2, help="... to")
     args = ap.parse_args(argv)
     modes = tuple(m.strip() for m in args.modes.split(",") if m.strip())
     if not modes or any(m not in MODES for m in modes):
         ap.error(f"--modes: choose from {', '.join(MODES)}")
     if args.timepoints < 2:
         ap.error("--timepoints must be >= 2")
+    if not (0 < args.min_error <= args.max_error < 0.5 and 0 < args.min_tf <= args.max_tf <= 1
+            and 0 < args.min_depth <= args.max_depth):
+        ap.error("need 0 < --min-error <= --max-error < 0.5, 0 < --min-tf <= --max-tf <= 1, "
+                 "0 < --min-depth <= --max-depth")
     p = Params(seed=args.seed, patients=args.patients, timepoints=args.timepoints, normals=args.normals,
-               min_depth=args.min_depth, max_depth=args.max_depth, normal_depth=args.normal_depth, modes=modes)
+               min_depth=args.min_depth, max_depth=args.max_depth, normal_depth=args.normal_depth, modes=modes,
+               min_error=args.min_error, max_error=args.max_error, min_tf=args.min_tf, max_tf=args.max_tf)
     out = simulate(args.outdir, p)
     print(f"wrote {p.patients} patients x {p.timepoints} timepoints, {p.normals} normals in {args.outdir}; "
           f"truth: {out['truth']}", file=sys.stderr)

@@ -33,7 +33,7 @@ MASKS = (
     (re.compile(r'"created": "[^"]*"'), '"created": X'),
     (re.compile(r"created=[^,>\s\"]*"), "created=X"),
     (re.compile(r'"sha256": "[0-9a-f]{64}"'), '"sha256": X'),
-    (re.compile(r"\.resmark-staging-\w+"), ".resmark-staging-X"),
+    (re.compile(r"\.resmark-staging-[\w-]+"), ".resmark-staging-X"),
     (re.compile(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(,\d+|\+00:00)?"), "TIME"),
 )
 

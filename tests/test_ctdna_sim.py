@@ -128,3 +128,17 @@ def test_regenotyper_counts_the_simulated_fragments(sim: tuple[Path, list[dict[s
         else:
             assert c.unit == "reads"
     assert checked_molecules > 0
+
+
+def test_error_and_tumour_fraction_ranges_are_honoured(tmp_path: Path) -> None:
+    m = _sim()
+    p = m.Params(seed=5, patients=2, timepoints=2, normals=1, min_depth=60, max_depth=80, normal_depth=60,
+                 max_sites=7, min_error=0.002, max_error=0.003, min_tf=0.05, max_tf=0.06)
+    files = m.simulate(tmp_path / "s", p)
+    with open(files["truth"], encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh, delimiter="\t"))
+    assert rows and all(0.002 <= float(r["error_rate"]) <= 0.003 for r in rows)
+    baseline = [float(r["tumor_fraction"]) for r in rows if r["timepoint"] == "T0"]
+    assert baseline and all(0.05 <= tf <= 0.06 for tf in baseline)
+    truncal = [r for r in rows if r["role"] == "truncal" and r["timepoint"] == "T0"]
+    assert all(float(r["true_vaf"]) == round(float(r["tumor_fraction"]) / 2, 6) for r in truncal)

@@ -94,6 +94,6 @@ def test_cached_panel_objects_are_not_changed_by_the_report(tmp_path: Path) -> N
     page = html.render_sample_document(plain, cache.panel_info(), plain=True)
     assert json.dumps(plain) == before
     assert page == html.render_sample_document(to_plain(doc), context.panel_info(panel))
-    jsonout.write(tmp_path / "x.json", plain, plain=True, fragments=cache.fragments)
+    jsonout.write_plain(tmp_path / "x.json", plain, cache.fragments)
     jsonout.write(tmp_path / "y.json", doc)
     assert (tmp_path / "x.json").read_bytes() == (tmp_path / "y.json").read_bytes()

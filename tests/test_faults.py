@@ -248,7 +248,9 @@ def test_disk_full_while_writing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
         Path(path).write_text('{"partial": ')
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
+    # both JSON writers: which one a run uses is the outputs module's choice
     monkeypatch.setattr(jsonout, "write", full)
+    monkeypatch.setattr(jsonout, "write_plain", full)
     out = tmp_path / "o"
     code, err = annotate(str(DEMO), "-o", str(out))
     assert_refused(code, err, out, "No space left on device", "nothing was kept")

@@ -156,7 +156,7 @@ def _write_format(fmt: str, paths: list[Path], s: SampleAnnotation, prov: Proven
     elif fmt == "json":
         from annotator.io import jsonout
 
-        jsonout.write(target, document, plain=True, fragments=ctx.document_cache().fragments)
+        jsonout.write_plain(target, document, ctx.document_cache().fragments)
     elif fmt == "vcf":
         from annotator.io import vcfout
 

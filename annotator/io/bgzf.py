@@ -81,7 +81,10 @@ class BlockReader:
 def inflate_raw(data: bytes | memoryview) -> bytes:
     """Raw-deflate ``data`` (a block's payload) decompressed."""
     if _isal is not None:
-        return bytes(_isal.decompress(data, -15))
+        try:
+            return bytes(_isal.decompress(data, -15))
+        except Exception as e:  # noqa: BLE001 - IsalError, not a zlib.error subclass: callers catch zlib's
+            raise zlib.error(str(e)) from e
     return zlib.decompress(data, -15)
 
 
@@ -164,10 +167,32 @@ def copy_range(src: BinaryIO, start: int, end: int, out: BlockWriter, chunk: int
             for _, n in _read_chunks(src, start, end, buf):
                 out.write_raw(view[:n])
         return
+    _hash_range(src, start, end, out.sha256, chunk)
+
+
+def _hash_range(src: BinaryIO, start: int, end: int, sha: hashlib._Hash, chunk: int) -> None:
+    """Bytes ``[start, end)`` of ``src`` into ``sha``: from read-only maps of the file, one
+    chunk at a time (no copy through a buffer; resident memory stays one chunk), else read."""
+    import mmap
+
+    try:
+        fd = src.fileno()
+        mappable = os.fstat(fd).st_size >= end
+    except (OSError, AttributeError, io.UnsupportedOperation):
+        mappable = False
+    if mappable:
+        grain = mmap.ALLOCATIONGRANULARITY
+        for at in range(start, end, chunk):
+            stop = min(at + chunk, end)
+            base = at - at % grain
+            with mmap.mmap(fd, stop - base, access=mmap.ACCESS_READ, offset=base) as mapped, \
+                    memoryview(mapped) as view, view[at - base : stop - base] as part:
+                sha.update(part)
+        return
     buf = bytearray(min(chunk, end - start))
     with memoryview(buf) as view:
         for _, n in _read_chunks(src, start, end, buf):
-            out.sha256.update(view[:n])
+            sha.update(view[:n])
 
 
 def _read_chunks(src: BinaryIO, start: int, end: int, buf: bytearray) -> Iterator[tuple[int, int]]:

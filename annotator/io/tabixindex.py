@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 MAGIC = b"TBI\x01"
 PSEUDO_BIN = 37450
 LINEAR_SHIFT = 14
+_SLICE = 1 << 16  # offsets moved at a time
 
 
 class IndexFormatError(ValueError):
@@ -39,7 +40,7 @@ class IndexFormatError(ValueError):
 
 def _inflate_all(data: bytes) -> bytes:
     """All BGZF (or plain gzip) members of ``data``, decompressed."""
-    from annotator.io.bgzf import HEADER_SIZE, block_size
+    from annotator.io.bgzf import HEADER_SIZE, block_size, inflate_raw
 
     out = []
     at = 0
@@ -47,7 +48,7 @@ def _inflate_all(data: bytes) -> bytes:
         size = block_size(data[at : at + HEADER_SIZE])
         if size is None:  # not BGZF: let gzip find the members
             return gzip.decompress(data)
-        out.append(zlib.decompress(data[at + HEADER_SIZE : at + size - 8], -15))
+        out.append(inflate_raw(memoryview(data)[at + HEADER_SIZE : at + size - 8]))
         at += size
     return b"".join(out)
 
@@ -88,13 +89,28 @@ class TabixIndex:
         refs: dict[str, _Ref] = {}
         linear_at: list[int] = []
         linear_n: list[int] = []
+        single_at: list[np.ndarray] = []  # bins of one chunk: where their two offsets start
         try:
             for name in names:
                 (n_bin,) = unpack("<i", raw, p)
                 p += 4
                 n_records = 0
-                for _ in range(n_bin):
-                    b, nc = bin_head(raw, p)
+                left = n_bin
+                while left:
+                    # almost every bin holds one chunk (24 bytes): take each stretch of those at once
+                    fit = min(left, (len(raw) - p) // 24)
+                    n_chunk = np.ndarray((fit,), dtype="<i4", buffer=raw, offset=p + 4, strides=(24,))
+                    other = np.flatnonzero(n_chunk != 1)
+                    run = int(other[0]) if len(other) else fit
+                    if run:
+                        single_at.append(p + 8 + 24 * np.arange(run, dtype=np.int64))
+                        p += 24 * run
+                        left -= run
+                    if not left:
+                        break
+                    b, nc = bin_head(raw, p)  # a bin of several chunks, or the pseudo-bin
+                    if nc < 0:
+                        raise IndexFormatError(f"tabix index {path} is damaged (negative chunk count)")
                     p += 8
                     chunk_at.append(p)
                     if b == PSEUDO_BIN:  # first/last offset of the sequence, then two counts
@@ -103,6 +119,7 @@ class TabixIndex:
                     else:
                         chunk_n.append(2 * nc)
                     p += 16 * nc
+                    left -= 1
                 (n_intv,) = unpack("<i", raw, p)
                 p += 4
                 refs[name] = _Ref(p, n_intv, n_records)
@@ -112,10 +129,14 @@ class TabixIndex:
         except struct.error as e:
             raise IndexFormatError(f"tabix index {path} is truncated") from e
         n_no_coor = unpack("<Q", raw, p)[0] if len(raw) >= p + 8 else 0
-        starts = np.array(chunk_at + linear_at, dtype=np.int64)
-        counts = np.array(chunk_n + linear_n, dtype=np.int64)
-        first = np.repeat(np.cumsum(counts) - counts, counts)
-        offset_at = np.repeat(starts, counts) + 8 * (np.arange(int(counts.sum()), dtype=np.int64) - first)
+        starts = np.concatenate([np.array(chunk_at + linear_at, dtype=np.int64), *single_at])
+        counts = np.concatenate([np.array(chunk_n + linear_n, dtype=np.int64),
+                                 np.full(sum(len(a) for a in single_at), 2, dtype=np.int64)])
+        # field k of a run starting at byte s, the n-th offset overall: s + 8 * (n - first of its run);
+        # built in place (fresh temporaries of the index's size cost page faults)
+        offset_at = np.arange(int(counts.sum()), dtype=np.int64)
+        offset_at *= 8
+        offset_at += np.repeat(starts - 8 * (np.cumsum(counts) - counts), counts)
         return cls(raw, names, refs, offset_at, n_no_coor)
 
     @property
@@ -137,19 +158,12 @@ class TabixIndex:
         from annotator.io.bgzf import EOF_BLOCK, BlockWriter
 
         buf = bytearray(self.raw)
-        # offsets sit at any byte alignment: one uint64 view of the buffer per alignment
-        align = self.offset_at % 8
-        old = np.empty(len(self.offset_at), dtype="<u8")
-        views = []
-        for a in range(8):
-            view = np.frombuffer(buf, dtype="<u8", count=(len(buf) - a) // 8, offset=a)
-            sel = np.nonzero(align == a)[0]
-            slot = (self.offset_at[sel] - a) // 8
-            old[sel] = view[slot]
-            views.append((view, sel, slot))
-        new = np.asarray(move(old), dtype="<u8")
-        for view, sel, slot in views:
-            view[slot] = new[sel]
+        # offsets sit at any byte alignment: a 64-bit view with a stride of one byte reads and
+        # writes each in place; in slices, so that temporaries stay small and are reused
+        words = np.ndarray((len(buf) - 7,), dtype="<u8", buffer=buf, strides=(1,))
+        for i in range(0, len(self.offset_at), _SLICE):
+            at = self.offset_at[i : i + _SLICE]
+            words[at] = np.asarray(move(words[at]), dtype="<u8")
         out = io.BytesIO()
         # level 1: the index is rewritten on every run and read once per query; size matters less
         writer = BlockWriter(out, level=1)

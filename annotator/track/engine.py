@@ -1,7 +1,8 @@
 """``track(TrackConfig) -> TrackResult``: serial-sample tracking of one or more patients.
 
 Steps per patient: order timepoints (date; duplicates are errors), annotate
-each VCF, check one build, collect tracked variants (PASS at any timepoint),
+each VCF, check one build, collect tracked variants (PASS at any timepoint; filtered-only ones
+when every timepoint has reads),
 gather evidence (reads > VCF record > none), site backgrounds (PON > the
 sheet's reads > floor), statuses against background, origin (germline /
 CHIP), beta-binomial comparisons, tumour fraction, pooled MRD call, patient
@@ -153,7 +154,9 @@ def track_patient(name: str, specs: Sequence[TimepointSpec], ctx: TrackContext) 
     calls = [_calls(s, ctx) for s in ordered]
     build = check_builds(calls)
     pon = _patient_pon(ctx, build)
-    variants = tracked_variants(calls)
+    # with reads at every timepoint the reads decide each status: variants with filtered records only
+    # are tracked too (not as MRD / tumour-fraction sites)
+    variants = tracked_variants(calls, filtered=all(s.reads is not None for s in ordered))
     evidence = _gather_evidence(variants, calls, build, ctx)
     backgrounds = {}
     for v in variants:

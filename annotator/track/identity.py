@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, TypedDict
 
 from annotator.core.models import CNV_SV_CLASSES
@@ -77,8 +77,6 @@ class _TherapySetting(TypedDict, total=False):
 
 def read_timepoint(spec: TimepointSpec, run: RunContext) -> TimepointCalls:
     """Annotate one timepoint's VCF (column ``spec.sample``) in memory."""
-    from dataclasses import replace
-
     from annotator.annotation.config import RunContext
     from annotator.annotation.single import annotate_file
 
@@ -112,14 +110,28 @@ def check_builds(timepoints: Sequence[TimepointCalls]) -> str:
     return first.build
 
 
-def tracked_variants(timepoints: Sequence[TimepointCalls]) -> list[TrackedVariant]:
-    """Every key with a PASS call at one or more timepoints, in genome order."""
+def tracked_variants(timepoints: Sequence[TimepointCalls], filtered: bool = False) -> list[TrackedVariant]:
+    """Every key with a PASS call at one or more timepoints, in genome order.
+
+    ``filtered``: also small variants whose only records are filtered but carry alt reads
+    (``tracked_by="filtered"``); used when reads decide every status, so a caller's filter
+    (e.g. too few alt reads) does not hide a variant the reads can test against background.
+    """
     chosen: dict[str, Row] = {}
     for tp in timepoints:
         for key, call in tp.calls.items():
             if call.passed and key not in chosen:
                 chosen[key] = call.row
     out = [_tracked(r) for r in chosen.values()]
+    if filtered:
+        extra: dict[str, Row] = {}
+        for tp in timepoints:
+            for key, call in tp.calls.items():
+                r = call.row
+                if key in chosen or key in extra or call.is_copy_number or not (r.alt_count or 0) > 0:
+                    continue
+                extra[key] = r
+        out += [replace(_tracked(r), tracked_by="filtered") for r in extra.values()]
     return sorted(out, key=lambda v: (_chrom_rank(v.chrom), v.pos, v.ref, v.alt, v.variant_key))
 
 

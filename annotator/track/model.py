@@ -27,13 +27,13 @@ STATUS_REASONS = (
 )
 CHANGES = (
     "baseline",  # the reference timepoint itself
-    "emerging",  # significant increase from not detected
-    "rising",  # significant increase from detected, fold >= min_fold_change
-    "stable",  # detected at both, no significant change of sufficient size
-    "falling",  # significant decrease, still detected (or absence underpowered)
-    "cleared",  # significant decrease to not detected (with power)
-    "inconclusive",  # detected at one timepoint only, difference not significant
-    "absent",  # not detected at either timepoint
+    "emerging",  # significant big increase to detected, no level established before
+    "rising",  # significant big increase to detected from an established level
+    "stable",  # no significant big change; established level before and alt evidence now
+    "falling",  # significant big decrease from an established level (absence not powered)
+    "cleared",  # significant decrease from an established level to not detected (with power)
+    "inconclusive",  # no significant change, evidence on one side only
+    "absent",  # not shown present at either draw (below detection at both; docs/track.md)
     "not_evaluable",  # read counts missing at one of the two timepoints
 )
 RESPONSES = (
@@ -215,7 +215,12 @@ class Evidence:
 
 @dataclass(frozen=True, slots=True)
 class TrackedVariant:
-    """A variant called (PASS) at one or more timepoints, with its annotation."""
+    """A variant called (PASS) at one or more timepoints, with its annotation.
+
+    ``tracked_by``: ``pass`` (a PASS record with alt reads somewhere), or ``filtered``
+    (only filtered records with alt reads, tracked when reads decide the status; such
+    variants are not tumour-informed MRD / tumour-fraction sites).
+    """
 
     variant_key: str
     chrom: str
@@ -235,6 +240,7 @@ class TrackedVariant:
     drug_classes: str | None
     evidence_level: str | None
     is_copy_number: bool = False
+    tracked_by: str = "pass"
 
     @property
     def label(self) -> str:
@@ -250,6 +256,10 @@ class Comparison:
     vaf_delta: float | None = None
     log2_fc: float | None = None
     against: str | None = None  # label of the earlier timepoint
+    # vs previous only: the earlier draws consistent with ``against``, pooled to show presence (issue 16)
+    pooled_from: str | None = None  # earliest timepoint of the pooled run (None: the pair alone)
+    pooled_alt: int | None = None
+    pooled_depth: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -51,9 +51,10 @@ class TumourFraction:
 
 
 def informative(o: Observation) -> bool:
-    """Used for MRD, tumour fraction and response: a measured small tumour-origin, monitorable site."""
+    """Used for MRD, tumour fraction and response: a measured small tumour-origin, monitorable site
+    with a PASS record somewhere (tumour-informed; a variant with filtered records only is not)."""
     e = o.evidence
-    return (not o.variant.is_copy_number and not o.excluded and o.monitorable
+    return (not o.variant.is_copy_number and not o.excluded and o.monitorable and o.variant.tracked_by == "pass"
             and e.alt_count is not None and bool(e.depth))
 
 

@@ -4,8 +4,11 @@ Evidence priority at a timepoint: re-genotyped reads (when a BAM/CRAM is
 given; molecules when the reads carry UMI families) > the VCF record at the
 same key (PASS or filtered) > nothing ("not_assessed").  Each count is tested
 against the site's background (``annotator.track.background``); changes by a
-beta-binomial likelihood-ratio test (``stats.bb_change``) with a minimum
-effect.  See docs/track.md for every definition.
+beta-binomial likelihood-ratio test (``stats.bb_change``) of the two draws
+with a minimum effect; whether the variant was *established* before a draw
+(the previous draw detected, or the earlier draws consistent with it
+significant together, ``pooled_run``) decides emerging vs rising and stable vs
+inconclusive.  See docs/track.md for every definition.
 """
 
 from __future__ import annotations
@@ -165,65 +168,138 @@ def _testable(o: Observation) -> bool:
     return e.alt_count is not None and bool(e.depth)
 
 
-def _raw(prev: Observation, cur: Observation, rho: float) -> Comparison:
-    """p-value and effect sizes before correction; change filled in later."""
+def _counts(o: Observation) -> tuple[int, int]:
+    a, n = o.evidence.alt_count, o.evidence.depth
+    assert a is not None and n is not None
+    return a, n
+
+
+def pooled_run(obs: Sequence[Observation], i: int, th: Thresholds) -> list[int]:
+    """Indices of the draws pooled with the previous one (``i - 1``) when testing draw ``i``.
+
+    Walking back from ``i - 1``, each earlier draw joins while its counts are consistent
+    with the pooled counts of the run so far (two-sided ``bb_change`` p > alpha); the walk
+    stops at the first draw that is not, or that has no counts.  A shallow previous draw
+    is thereby tested with the earlier draws at the same level (docs/track.md).
+    """
+    prev = obs[i - 1]
+    if prev.variant.is_copy_number or not _testable(prev):
+        return [i - 1]
+    run = [i - 1]
+    k, n = _counts(prev)
+    for j in range(i - 2, -1, -1):
+        if not _testable(obs[j]):
+            break
+        a, d = _counts(obs[j])
+        if stats.bb_change(a, d, k, n, th.change_rho) <= th.alpha:
+            break
+        run.append(j)
+        k, n = k + a, n + d
+    return sorted(run)
+
+
+def _raw(prev: Observation, cur: Observation, rho: float, run: Sequence[Observation] = ()) -> Comparison:
+    """p-value and effect sizes of the two draws before correction; change filled in later.
+
+    ``run`` (earlier draws consistent with ``prev``, ``prev`` among them) is recorded as the
+    level the variant was established at before ``cur`` (presence only: a change test
+    against pooled draws chosen for their agreement with ``prev`` is biased toward
+    ``prev``'s value and raised false changes on the benchmark, docs/track.md).
+    """
     if prev.variant.is_copy_number:
         return Comparison("pending", against=prev.timepoint)
     if not (_testable(prev) and _testable(cur)):
         delta = cur.vaf - prev.vaf if cur.vaf is not None and prev.vaf is not None else None
         return Comparison("pending", vaf_delta=delta, against=prev.timepoint)
-    a1, n1 = prev.evidence.alt_count, prev.evidence.depth
-    a2, n2 = cur.evidence.alt_count, cur.evidence.depth
-    assert a1 is not None and n1 is not None and a2 is not None and n2 is not None
+    a1, n1 = _counts(prev)
+    a2, n2 = _counts(cur)
+    pooled = len(run) > 1
     return Comparison(
-        "pending",
-        p_value=stats.bb_change(a1, n1, a2, n2, rho),
-        vaf_delta=a2 / n2 - a1 / n1,
-        log2_fc=stats.log2_fold_change(a1, n1, a2, n2),
-        against=prev.timepoint,
+        "pending", p_value=stats.bb_change(a1, n1, a2, n2, rho), vaf_delta=a2 / n2 - a1 / n1,
+        log2_fc=stats.log2_fold_change(a1, n1, a2, n2), against=prev.timepoint,
+        pooled_from=run[0].timepoint if pooled else None,
+        pooled_alt=sum(_counts(o)[0] for o in run) if pooled else None,
+        pooled_depth=sum(_counts(o)[1] for o in run) if pooled else None,
     )
 
 
-def classify_change(prev: Observation, cur: Observation, c: Comparison, th: Thresholds) -> str:
-    """The change vocabulary (docs/track.md): significance, a minimum effect and both statuses."""
+def classify_change(
+    prev: Observation, cur: Observation, c: Comparison, th: Thresholds,
+    group: Sequence[Observation] | None = None,
+) -> str:
+    """The change vocabulary (docs/track.md): significance, a minimum effect and presence.
+
+    ``group``: the earlier draws consistent with ``prev`` (``pooled_run``, ``prev`` among
+    them) followed by ``cur``.  The level before ``cur`` is *established* when ``prev`` is
+    detected or those earlier draws together are significant against the background; a
+    change is tested on the two draws alone (``c``).
+    """
     if prev.variant.is_copy_number:
         return _cn_change(prev, cur, th)
     if "not_assessed" in (prev.status, cur.status) or c.p_value is None:
         return "not_evaluable"
-    prev_det, cur_det = prev.status == "detected", cur.status == "detected"
+    members = list(group) if group is not None else [prev, cur]
+    earlier = [o for o in members if o is not cur]
     tested = c.q_value if th.adjust == "bh" else c.p_value
     significant = tested is not None and tested <= th.alpha
     big = abs(c.log2_fc or 0.0) >= math.log2(th.min_fold_change)
     up, down = (c.vaf_delta or 0) > 0, (c.vaf_delta or 0) < 0
+    cur_det = cur.status == "detected"
+    before = prev.status == "detected" or established(earlier, th)
     if significant and big and up and cur_det:
-        return "rising" if prev_det else "emerging"
-    if significant and down and prev_det:
+        return "rising" if before else "emerging"
+    if significant and down and before:
         if cur.status == "not_detected":
             return "cleared"
         if big:
             return "falling"  # still detected, low level, or absence not powered: not cleared
-    if prev_det and cur_det:
-        return "stable"
-    if _present_over_pair(prev, cur, th):
-        return "stable"  # alt counts at both, significant together, no significant change
-    if not prev_det and not cur_det:
-        return "absent"
-    return "inconclusive"
+    if before:
+        # no significant change from an established level: stable when the current draw shows
+        # the variant (detected or alt counts above the background mean), else not decidable
+        return "stable" if cur.status in ("detected", "low_level") else "inconclusive"
+    if cur_det:
+        return "inconclusive"  # detected now, not established before: a possible emergence not shown
+    if present(prev, members, th) and present(cur, members, th):
+        return "stable"  # two low-level draws shown present together
+    return "absent"
 
 
-def _present_over_pair(prev: Observation, cur: Observation, th: Thresholds) -> bool:
-    """Alt counts > 0 at both timepoints whose sum is significant against the site background.
-
-    A variant below the LoD at each draw can still be shown present over the two; with no
-    significant change between them that is a stable variant, not an absent one.
-    """
-    a, b = prev.evidence, cur.evidence
-    d = prev.detection or cur.detection
-    if d is None or not a.alt_count or not b.alt_count or not a.depth or not b.depth:
+def established(run: Sequence[Observation], th: Thresholds) -> bool:
+    """The pooled counts of ``run`` (draws consistent with one VAF) significant against the background."""
+    draws = [o for o in run if _testable(o) and o.detection is not None]
+    if not draws:
         return False
+    d = draws[-1].detection
+    assert d is not None
+    k = sum(_counts(o)[0] for o in draws)
+    n = sum(_counts(o)[1] for o in draws)
+    return _significant(k, n, d, th)
+
+
+def _significant(k: int, n: int, d: Detection, th: Thresholds) -> bool:
     bg = Background(d.background_rate, d.background_rho, d.background_source, d.background_samples)
-    k, n = a.alt_count + b.alt_count, a.depth + b.depth
     return k >= min_alt_needed(n, th) and background.p_value(k, n, bg) <= th.detection_alpha
+
+
+def present(draw: Observation, group: Sequence[Observation], th: Thresholds) -> bool:
+    """The variant is shown present at ``draw`` by its own or its low-level neighbours' counts.
+
+    Detected there; or low-level evidence there (alt count above the background mean) and
+    the pooled counts of the *non-detected* draws of ``group`` (``draw`` among them;
+    consistent with one VAF) significant against the site background.  A detected draw
+    lends no presence here: this is the test for two draws neither of which is detected.
+    """
+    if draw.status == "detected":
+        return True
+    d = draw.detection
+    if draw.status != "low_level" or d is None or not _testable(draw):
+        return False
+    quiet = [o for o in group if o.status != "detected" and _testable(o)]
+    if draw not in quiet:
+        quiet.append(draw)
+    k = sum(_counts(o)[0] for o in quiet)
+    n = sum(_counts(o)[1] for o in quiet)
+    return _significant(k, n, d, th)
 
 
 def _cn_change(prev: Observation, cur: Observation, th: Thresholds) -> str:
@@ -251,10 +327,13 @@ def compare(
 ) -> dict[str, list[Observation]]:
     """Add vs-previous and vs-baseline comparisons, BH-corrected over the patient's tests."""
     raw: list[tuple[str, int, str, Comparison]] = []
+    runs: dict[tuple[str, int], list[int]] = {}
     for key, obs in by_variant.items():
         for i, cur in enumerate(obs):
             if i > 0:
-                raw.append((key, i, "prev", _raw(obs[i - 1], cur, th.change_rho)))
+                runs[(key, i)] = pooled_run(obs, i, th)
+                run = [obs[j] for j in runs[(key, i)]]
+                raw.append((key, i, "prev", _raw(obs[i - 1], cur, th.change_rho, run)))
             if i != baseline_index and not (i > 0 and i - 1 == baseline_index):
                 raw.append((key, i, "base", _raw(obs[baseline_index], cur, th.change_rho)))
     tested = [j for j, (_, _, _, c) in enumerate(raw) if c.p_value is not None]
@@ -265,7 +344,8 @@ def compare(
         obs = out[key]
         prev = obs[i - 1] if kind == "prev" else obs[baseline_index]
         c = replace(c, q_value=qmap.get(j))
-        c = replace(c, change=classify_change(prev, obs[i], c, th))
+        group = [obs[j] for j in runs[(key, i)]] + [obs[i]] if kind == "prev" else [prev, obs[i]]
+        c = replace(c, change=classify_change(prev, obs[i], c, th, group))
         if kind == "prev":
             obs[i] = replace(obs[i], vs_previous=c)
             if i - 1 == baseline_index:

@@ -38,6 +38,9 @@ LONG_SCHEMA: tuple[tuple[str, str], ...] = (
     ("lob_vaf", "float64"), ("lod_vaf", "float64"), ("artefact_site", "bool"),
     ("origin", "string"), ("origin_reason", "string"),
     ("tf", "float64"), ("vaf_tf", "float64"),
+    # tracked from a PASS or only filtered records; the earlier draws pooled with the previous one
+    ("tracked_by", "string"), ("pooled_from", "string"), ("pooled_alt_count", "int64"),
+    ("pooled_depth", "int64"),
 )
 LONG_COLUMNS = tuple(c for c, _ in LONG_SCHEMA)
 
@@ -75,6 +78,9 @@ def long_row(o: Observation, *, baseline: str, build: str, tumor_fraction: float
         **_detection(o),
         "origin": o.origin, "origin_reason": o.origin_reason,
         "tf": o.tumor_fraction, "vaf_tf": o.vaf_tf,
+        "tracked_by": v.tracked_by,
+        "pooled_from": p.pooled_from if p else None,
+        "pooled_alt_count": p.pooled_alt if p else None, "pooled_depth": p.pooled_depth if p else None,
     }
 
 
