@@ -72,3 +72,15 @@ def test_blocks_decode_with_gzip(monkeypatch: pytest.MonkeyPatch, isal: bool) ->
         assert bgzf.BlockReader.inflate(block) == text[i * bgzf.BLOCK_DATA : (i + 1) * bgzf.BLOCK_DATA]
     incompressible = random.Random(3).randbytes(bgzf.BLOCK_DATA)
     assert gzip.decompress(bgzf.encode_block(incompressible)) == incompressible
+
+
+@pytest.mark.parametrize("isal", [True, False])
+def test_damaged_deflate_data_raises_zlib_error(monkeypatch: pytest.MonkeyPatch, isal: bool) -> None:
+    import zlib
+
+    if not isal:
+        monkeypatch.setattr(bgzf, "_isal", None)
+    block = bgzf.encode_block(b"chr1\t1\t.\tA\tC\n" * 500)
+    payload = bytes(b ^ 0x5A for b in block[bgzf.HEADER_SIZE : -8])
+    with pytest.raises(zlib.error):
+        bgzf.inflate_raw(payload)

@@ -113,9 +113,7 @@ def test_region_reads_equal_the_former_whole_file_index(tmp_path: Path, monkeypa
     lines = _records(seed=2)
     path = _bgzip(tmp_path, lines)
     other = [("chr2", 60_000, 95_000), ("chr3", 1, 400_000)]  # a second, overlapping region set
-    used: list[bool] = []
-    real = regionscan._near_regions
-    monkeypatch.setattr(regionscan, "_near_regions", lambda *a: used.append(True) or real(*a))
+    used = _watch_the_pass(monkeypatch)
     fast = _read(path, [REGIONS, other])
     assert used == [True]
     monkeypatch.setattr(regionscan, "_near_regions", lambda *a: None)
@@ -126,6 +124,20 @@ def test_region_reads_equal_the_former_whole_file_index(tmp_path: Path, monkeypa
     assert digest == hashlib.sha256(path.read_bytes()).hexdigest()
     truth = {(x.split("\t")[0], int(x.split("\t")[1]), x.split("\t")[3]) for x in lines if _reaches(x)}
     assert {(r.chrom, r.pos, r.ref) for k, r in records if k == 0} == truth
+
+
+def _watch_the_pass(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """For each read: True when the one pass read the file (it did not give up)."""
+    used: list[bool] = []
+    real = regionscan._near_regions
+
+    def near(*a: object) -> object:
+        got = real(*a)  # type: ignore[arg-type]
+        used.append(got is not None)
+        return got
+
+    monkeypatch.setattr(regionscan, "_near_regions", near)
+    return used
 
 
 def _gives_up(tmp_path: Path, lines: list[str], header: list[str] = HEADER) -> str:
@@ -168,7 +180,9 @@ def test_damaged_files_give_up(tmp_path: Path) -> None:
     corrupt = tmp_path / "corrupt.vcf.gz"
     crc_at = len(data) - 28 - 8  # the last data block's CRC-32, before the EOF block
     corrupt.write_bytes(data[:crc_at] + bytes([data[crc_at] ^ 1]) + data[crc_at + 1:])
-    for p in (truncated, corrupt):
+    damaged = tmp_path / "damaged.vcf.gz"  # deflate data of a block garbled
+    damaged.write_bytes(data[:100] + bytes(b ^ 0x5A for b in data[100:400]) + data[400:])
+    for p in (truncated, corrupt, damaged):
         with pytest.raises(bgzfscan.GiveUp):
             bgzfscan.scan(p, _regions, io.BytesIO())  # type: ignore[arg-type]
 
@@ -195,3 +209,80 @@ def test_undeclared_end_is_looked_for(tmp_path: Path) -> None:
     bgzfscan.scan(path, _regions, sink)  # type: ignore[arg-type]
     kept = set(sink.getvalue().decode().splitlines(keepends=True))
     assert {x for x in lines if _reaches(x)} <= kept
+
+
+@pytest.mark.parametrize("variant", ["crlf", "no-final-newline", "header-only", "one-record", "nc-names"])
+def test_edge_files_read_as_the_former_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, variant: str) -> None:
+    monkeypatch.setattr(regionscan, "SMALL_FILE", 0)
+    monkeypatch.setattr(bgzfscan, "TEXT_BYTES", 4_000)
+    lines = _records(seed=9, n=3_000)
+    header = HEADER
+    if variant == "header-only":
+        lines = []
+    elif variant == "one-record":
+        lines = [x for x in lines if _reaches(x)][:1]
+    elif variant == "nc-names":  # RefSeq accessions as CHROM: the regions' names are canonical
+        names = {"chr1": "NC_000001.11", "chr2": "NC_000002.12", "chr3": "NC_000003.12", "chrX": "NC_000023.11"}
+        lines = [names[x.split("\t", 1)[0]] + "\t" + x.split("\t", 1)[1] for x in lines]
+        header = [h.replace("ID=chr1,", "ID=NC_000001.11,").replace("ID=chr2,", "ID=NC_000002.12,")
+                  .replace("ID=chr3,", "ID=NC_000003.12,").replace("ID=chrX,", "ID=NC_000023.11,") for h in HEADER]
+    path = _bgzip(tmp_path, lines, header)
+    if variant == "crlf":
+        text = (tmp_path / "calls.vcf").read_text().replace("\n", "\r\n")
+        (tmp_path / "calls.vcf").write_text(text, newline="")
+        pysam.tabix_compress(str(tmp_path / "calls.vcf"), str(path), force=True)
+    elif variant == "no-final-newline":
+        (tmp_path / "calls.vcf").write_text((tmp_path / "calls.vcf").read_text().rstrip("\n"))
+        pysam.tabix_compress(str(tmp_path / "calls.vcf"), str(path), force=True)
+    used = _watch_the_pass(monkeypatch)
+    fast = _read(path, [REGIONS])
+    monkeypatch.setattr(regionscan, "_near_regions", lambda *a: None)
+    former = _read(path, [REGIONS])
+    assert used == [True] and fast == former
+    assert fast[1] == len(lines)
+    if lines and variant != "one-record":
+        assert fast[0]  # some records in the regions
+
+
+def test_external_vcfs_read_as_the_former_path(shared_dir: Path, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Real callers' bgzipped VCFs (../shared/external), forced through the large-file paths."""
+    import gzip
+
+    from annotator.annotation.pipeline import PanelRegions
+    from annotator.knowledge import load_panel
+    from annotator.reference import load_reference
+
+    monkeypatch.setattr(regionscan, "SMALL_FILE", 0)
+    sets = []
+    for build in ("GRCh38", "GRCh37"):
+        ref = load_reference(build)
+        genes = set(load_panel(None).gene_symbols())
+        sets.append(PanelRegions.build((r.chrom, r.start, r.end, r.gene)
+                                       for r in ref.gene_regions(extra_genes=genes)).query_regions())
+    files = sorted(p for p in (shared_dir / "external" / "vcf").rglob("*.vcf.gz")
+                   if regionscan.file_kind(p) == "bgzf")
+    assert files
+    read_by_the_pass = opened = 0
+    original = regionscan._near_regions
+    for path in files:
+        copy = tmp_path / path.name  # no index beside it
+        copy.write_bytes(path.read_bytes())
+        monkeypatch.setattr(regionscan, "_near_regions", original)
+        used = _watch_the_pass(monkeypatch)
+        try:
+            fast = _read(copy, sets)
+        except Exception as e:  # noqa: BLE001 - the former path must fail alike
+            monkeypatch.setattr(regionscan, "_near_regions", lambda *a: None)
+            with pytest.raises(type(e)):
+                _read(copy, sets)
+            continue  # e.g. several samples and none named the tumour: refused when opened
+        opened += 1
+        monkeypatch.setattr(regionscan, "_near_regions", lambda *a: None)
+        assert fast == _read(copy, sets), path
+        with gzip.open(path, "rt", errors="replace") as fh:
+            body = [x for x in fh if not x.startswith("#") and x.strip()]
+        assert fast[1] == len(body), path
+        read_by_the_pass += used == [True]
+    assert opened >= len(files) // 2
+    assert read_by_the_pass == opened  # real callers' files are sorted and well formed

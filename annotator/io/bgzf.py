@@ -81,7 +81,10 @@ class BlockReader:
 def inflate_raw(data: bytes | memoryview) -> bytes:
     """Raw-deflate ``data`` (a block's payload) decompressed."""
     if _isal is not None:
-        return bytes(_isal.decompress(data, -15))
+        try:
+            return bytes(_isal.decompress(data, -15))
+        except Exception as e:  # noqa: BLE001 - IsalError, not a zlib.error subclass: callers catch zlib's
+            raise zlib.error(str(e)) from e
     return zlib.decompress(data, -15)
 
 

@@ -35,6 +35,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -118,7 +119,10 @@ def scan(path: Path, regions: Regions, sink: IO[bytes]) -> Found:
                 if len(raw) - at < n:
                     break
                 block = memoryview(raw)[at : at + n]
-                text = inflate_raw(block[HEADER_SIZE:-8])
+                try:
+                    text = inflate_raw(block[HEADER_SIZE:-8])
+                except zlib.error as e:
+                    raise GiveUp(f"BGZF block at byte {fh.tell() - len(raw) + at} is damaged ({e})") from e
                 crc, isize = int.from_bytes(block[-8:-4], "little"), int.from_bytes(block[-4:], "little")
                 if len(text) != isize or crc32(text) != crc:
                     raise GiveUp(f"BGZF block at byte {fh.tell() - len(raw) + at} fails its CRC or size check")

@@ -40,7 +40,7 @@ class IndexFormatError(ValueError):
 
 def _inflate_all(data: bytes) -> bytes:
     """All BGZF (or plain gzip) members of ``data``, decompressed."""
-    from annotator.io.bgzf import HEADER_SIZE, block_size
+    from annotator.io.bgzf import HEADER_SIZE, block_size, inflate_raw
 
     out = []
     at = 0
@@ -48,7 +48,7 @@ def _inflate_all(data: bytes) -> bytes:
         size = block_size(data[at : at + HEADER_SIZE])
         if size is None:  # not BGZF: let gzip find the members
             return gzip.decompress(data)
-        out.append(zlib.decompress(data[at + HEADER_SIZE : at + size - 8], -15))
+        out.append(inflate_raw(memoryview(data)[at + HEADER_SIZE : at + size - 8]))
         at += size
     return b"".join(out)
 
@@ -89,13 +89,28 @@ class TabixIndex:
         refs: dict[str, _Ref] = {}
         linear_at: list[int] = []
         linear_n: list[int] = []
+        single_at: list[np.ndarray] = []  # bins of one chunk: where their two offsets start
         try:
             for name in names:
                 (n_bin,) = unpack("<i", raw, p)
                 p += 4
                 n_records = 0
-                for _ in range(n_bin):
-                    b, nc = bin_head(raw, p)
+                left = n_bin
+                while left:
+                    # almost every bin holds one chunk (24 bytes): take each stretch of those at once
+                    fit = min(left, (len(raw) - p) // 24)
+                    n_chunk = np.ndarray((fit,), dtype="<i4", buffer=raw, offset=p + 4, strides=(24,))
+                    other = np.flatnonzero(n_chunk != 1)
+                    run = int(other[0]) if len(other) else fit
+                    if run:
+                        single_at.append(p + 8 + 24 * np.arange(run, dtype=np.int64))
+                        p += 24 * run
+                        left -= run
+                    if not left:
+                        break
+                    b, nc = bin_head(raw, p)  # a bin of several chunks, or the pseudo-bin
+                    if nc < 0:
+                        raise IndexFormatError(f"tabix index {path} is damaged (negative chunk count)")
                     p += 8
                     chunk_at.append(p)
                     if b == PSEUDO_BIN:  # first/last offset of the sequence, then two counts
@@ -104,6 +119,7 @@ class TabixIndex:
                     else:
                         chunk_n.append(2 * nc)
                     p += 16 * nc
+                    left -= 1
                 (n_intv,) = unpack("<i", raw, p)
                 p += 4
                 refs[name] = _Ref(p, n_intv, n_records)
@@ -113,8 +129,9 @@ class TabixIndex:
         except struct.error as e:
             raise IndexFormatError(f"tabix index {path} is truncated") from e
         n_no_coor = unpack("<Q", raw, p)[0] if len(raw) >= p + 8 else 0
-        starts = np.array(chunk_at + linear_at, dtype=np.int64)
-        counts = np.array(chunk_n + linear_n, dtype=np.int64)
+        starts = np.concatenate([np.array(chunk_at + linear_at, dtype=np.int64), *single_at])
+        counts = np.concatenate([np.array(chunk_n + linear_n, dtype=np.int64),
+                                 np.full(sum(len(a) for a in single_at), 2, dtype=np.int64)])
         # field k of a run starting at byte s, the n-th offset overall: s + 8 * (n - first of its run);
         # built in place (fresh temporaries of the index's size cost page faults)
         offset_at = np.arange(int(counts.sum()), dtype=np.int64)
