@@ -255,11 +255,9 @@ def classify_change(
             return "falling"  # still detected, low level, or absence not powered: not cleared
     if before:
         # no significant change from an established level: stable when the current draw shows
-        # the variant (detected, or low level with at least --min-alt-reads: one read or
-        # molecule does not show presence) and agrees with the pooled level too, not only with
-        # the previous draw; else not decidable
-        shows = cur.status == "detected" or (
-            cur.status == "low_level" and (cur.evidence.alt_count or 0) >= min_alt_needed(cur.evidence.depth or 0, th))
+        # the variant (detected or alt counts above the background mean) and agrees with the
+        # pooled level too, not only with the previous draw; else not decidable
+        shows = cur.status in ("detected", "low_level")
         return "stable" if shows and _agrees_with_run(c, cur, th) else "inconclusive"
     if cur_det:
         return "inconclusive"  # detected now, not established before: a possible emergence not shown
