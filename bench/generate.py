@@ -8,6 +8,9 @@
 * ``panel``: a panel-sized (targeted ctDNA) VCF: records inside panel
   regions (~80 %) and nearby (~20 %), deep coverage, 0-4 hotspots.
 * ``cohort``: N panel VCFs plus a sample sheet (sample, patient, timepoint, vcf).
+* ``dense``: a panel-dense VCF (deep ctDNA panel, many low-VAF calls, gVCF-like):
+  N records packed inside the panel genes' regions (``bench/dense.py``), and
+  beside it the FASTA and GFF3 that ``bcftools csq`` needs for the same records.
 
 Same seed, same bytes.  Text is formatted in chunks and compressed by
 ``bgzip -@2`` when available (else pysam's BGZF writer).
@@ -17,6 +20,7 @@ Usage::
     python3 bench/generate.py wgs --records 5000000 -o bench/generated/wgs_5M.vcf.gz --index
     python3 bench/generate.py panel -o bench/generated/panel.vcf.gz
     python3 bench/generate.py cohort --samples 1000 -o bench/generated/cohort
+    python3 bench/generate.py dense --records 1000000 -o bench/generated/dense_1M.vcf.gz --index
 """
 
 from __future__ import annotations
@@ -339,7 +343,7 @@ def _check_hotspots(hotspots: Sequence[Hotspot], refs: RefBases) -> None:
 
 def main(argv: Sequence[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("kind", choices=("wgs", "panel", "cohort"))
+    ap.add_argument("kind", choices=("wgs", "panel", "cohort", "dense"))
     ap.add_argument("-o", "--out", required=True, type=Path)
     ap.add_argument("--records", type=int, default=None, help="records (wgs: 5,000,000; panel: 300)")
     ap.add_argument("--samples", type=int, default=1000, help="cohort size")
@@ -348,6 +352,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap.add_argument("--index", action="store_true", help="also write a tabix index")
     args = ap.parse_args(argv)
 
+    if args.kind == "dense":
+        import dense  # type: ignore[import-not-found]
+
+        gene_regions = dense.load_regions()
+        n = write_vcf(args.out, args.sample,
+                      dense.dense_lines(args.records or 100_000, args.seed, gene_regions,
+                                       panel_regions("GRCh38")), args.index)
+        fasta, gff = dense.write_csq_reference(args.out.parent, gene_regions)
+        print(f"{args.out}: {n} records; bcftools csq inputs {fasta}, {gff}")
+        return
     regions = panel_regions("GRCh38")
     refs = RefBases(regions)
     hotspots = load_hotspots()

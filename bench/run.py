@@ -10,6 +10,7 @@ when missing (same seed, same files).
     python3 bench/run.py --repeats 5 --cohort # + 1,000 panel VCFs, --jobs 1 and 2
     python3 bench/run.py --repeats 3 --cohort-only  # the cohort commands alone
     python3 bench/run.py --only "indexed, 5M" --only unindexed --only "view -T"  # issue 17.1/17.2 ratios
+    python3 bench/run.py --dense --skip-wgs   # panel-dense 10k/100k/1M: resmark vs bcftools csq
 
 Both the default command a user types (default formats: TSV, JSON, Parquet,
 annotated VCF, HTML) and ``--formats tsv`` are timed, in the same rounds as
@@ -193,6 +194,74 @@ def cohort_benches(sheet: Path, jobs: int) -> list[Bench]:
     return b
 
 
+def dense_inputs(sizes: list[int]) -> tuple[dict[int, Path], Path, Path]:
+    """Panel-dense VCFs (``generate.py dense``) and the FASTA + GFF3 bcftools csq reads."""
+    import dense  # type: ignore[import-not-found]
+
+    gen = [PY, str(REPO / "bench" / "generate.py")]
+    paths = {}
+    for n in sizes:
+        p = WORK / f"dense_{_label(n)}.vcf.gz"
+        if not (p.exists() and Path(f"{p}.tbi").exists()):
+            subprocess.run([*gen, "dense", "--records", str(n), "-o", str(p), "--index"], check=True)
+        paths[n] = p
+    fasta, gff = dense.write_csq_reference(WORK, dense.load_regions())
+    return paths, fasta, gff
+
+
+def csq_argv(vcf: Path, fasta: Path, gff: Path, out: str = os.devnull, fmt: str = "u") -> list[str]:
+    # -s -: every ALT allele, no genotypes (Mutect2's tri-allelic GT 0/1/2 is not diploid);
+    # the same scope as resmark, which annotates each ALT of the tumour column
+    return ["bcftools", "csq", "-f", str(fasta), "-g", str(gff), "-s", "-", f"-O{fmt}", "-o", out, str(vcf)]
+
+
+def dense_benches(paths: dict[int, Path], fasta: Path, gff: Path) -> list[Bench]:
+    out: list[Bench] = []
+    for n, p in paths.items():
+        out.append(Bench(f"resmark default formats, dense {_label(n)}",
+                         resmark(f"dense_{_label(n)}", str(p), formats=None)))
+        out.append(Bench(f"bcftools csq, dense {_label(n)}", csq_argv(p, fasta, gff)))
+    return out
+
+
+def check_csq(paths: dict[int, Path], fasta: Path, gff: Path) -> str:
+    """bcftools csq really annotates the records: BCSQ on most, coding consequences on some."""
+    n = min(paths)
+    with tempfile.NamedTemporaryFile(suffix=".vcf") as tmp:
+        subprocess.run(csq_argv(paths[n], fasta, gff, tmp.name, "v"), check=True, capture_output=True)
+        body = [x for x in Path(tmp.name).read_text().splitlines() if not x.startswith("#")]
+    with_bcsq = [x for x in body if "BCSQ=" in x]
+    coding = sum(1 for x in with_bcsq if any(c in x.split("BCSQ=", 1)[1].split(";")[0] for c in
+                                                 ("missense", "synonymous", "stop_gained", "frameshift",
+                                                  "inframe")))
+    if not with_bcsq or not coding:
+        raise SystemExit(f"bcftools csq annotated nothing coding in {paths[n]}: check the GFF3/FASTA")
+    return (f"- bcftools csq check ({paths[n].name}): {len(with_bcsq):,} of {len(body):,} records carry "
+            f"BCSQ, {coding:,} with a coding consequence")
+
+
+def dense_ratios(benches: list[Bench], sizes: list[int]) -> str:
+    by = {b.name: b for b in benches}
+    lines = []
+    points = []
+    for n in sizes:
+        r, c = by.get(f"resmark default formats, dense {_label(n)}"), by.get(f"bcftools csq, dense {_label(n)}")
+        if r is None or c is None:
+            continue
+        points.append((n, r.cpu))
+        lines.append(f"- dense {_label(n)}: resmark default formats / bcftools csq: {r.cpu / c.cpu:.1f}x CPU "
+                     f"({r.cpu:.2f} s / {c.cpu:.2f} s), peak RSS {max(r.rss_kb) / 1024:.0f} MiB "
+                     f"(csq {max(c.rss_kb) / 1024:.0f} MiB)")
+    if len(points) >= 2:
+        (n0, t0), (n1, t1) = points[0], points[-1]
+        per = (t1 - t0) / (n1 - n0)
+        lines.append(f"- resmark per-record constant (CPU, {_label(n0)} to {_label(n1)}): {per * 1e6:.1f} us/record, "
+                     f"fixed part {t0 - per * n0:.2f} s")
+        for n, t in points[1:-1]:
+            lines.append(f"  - linearity: {_label(n)} measured {t:.2f} s, the line gives {t0 + per * (n - n0):.2f} s")
+    return "\n".join(lines)
+
+
 def table(benches: list[Bench]) -> str:
     lines = [
         "| command | median s | min s | max s | median CPU s | peak RSS MiB | runs |",
@@ -284,15 +353,28 @@ def main() -> None:
     ap.add_argument("--only", action="append", default=None, metavar="WORDS",
                     help="time only the commands whose name holds WORDS (repeatable), e.g. "
                          "--only 'indexed, 5M' --only unindexed --only 'view -T'")
+    ap.add_argument("--dense", nargs="?", const="10000,100000,1000000", default=None,
+                    help="also time panel-dense VCFs of these sizes against bcftools csq "
+                         "(default 10000,100000,1000000; needs ../shared/reference or RESMARK_SHARED)")
+    ap.add_argument("--skip-wgs", action="store_true", help="leave out the WGS and cohort commands")
     args = ap.parse_args()
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
+    benches: list[Bench] = []
     if args.cohort_only:
         benches = cohort_benches(ensure_cohort(args.cohort or 1000), args.jobs)
-    else:
+    elif not args.skip_wgs:
         if shutil.which("bcftools") is None:
             raise SystemExit("bcftools is needed for the reference commands")
         paths = ensure_inputs([args.big, args.small], args.cohort)
         benches = build(paths, _label(args.big), _label(args.small), args.jobs)
+    sizes = [int(x) for x in args.dense.split(",")] if args.dense else []
+    csq_line = ""
+    if sizes:
+        if shutil.which("bcftools") is None:
+            raise SystemExit("bcftools is needed for bcftools csq")
+        dpaths, fasta, gff = dense_inputs(sizes)
+        csq_line = check_csq(dpaths, fasta, gff)
+        benches += dense_benches(dpaths, fasta, gff)
     if args.only:
         benches = [b for b in benches if any(w in b.name for w in args.only)]
     print(machine(), file=sys.stderr)
@@ -309,6 +391,9 @@ def main() -> None:
     print(table(benches))
     print()
     print(ratios(benches))
+    if sizes:
+        print(dense_ratios(benches, sizes))
+        print(csq_line)
 
 
 if __name__ == "__main__":

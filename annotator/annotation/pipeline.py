@@ -27,6 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
+from annotator.annotation.seen import SeenAlleles, kept_unmatched
 from annotator.consequence.engine import ConsequenceEngine
 from annotator.consequence.upstream import UpstreamParser
 from annotator.core import chromnames, coords
@@ -115,6 +116,7 @@ class SampleAnnotation:
     accounting: Accounting
     flags: tuple[Flag, ...] = ()
     disagreements: list[str] = field(default_factory=list)
+    # rule-matched alterations plus the unmatched ones flags and qc read (annotation.seen)
     alterations: list[tuple[str, Alteration, tuple[RuleMatch, ...]]] = field(default_factory=list)
     input_sha256: str | None = None  # of the VCF's bytes, taken by the reader while reading
     # side inputs read for this sample (cnv, sv, samplesheet), digests computed while reading
@@ -156,12 +158,10 @@ class SampleAnnotator:
         self.rows: list[Row] = []
         self.alterations: list[tuple[str, Alteration, tuple[RuleMatch, ...]]] = []
         self.disagreements: list[str] = []
-        self.seen: dict[VariantKey, int] = {}
+        self.seen = SeenAlleles()  # bounded for dense files (annotation.seen)
         self.ref_checked = 0
         self.ref_mismatched = 0
-        self.mane = frozenset(
-            t.split(".")[0] for t in _mane_ids(reference) if t
-        )
+        self.mane = frozenset(t.split(".")[0] for t in _mane_ids(reference) if t)
         self.normal_sample = header.normal_sample  # annotator.io.samplehints
 
     # -- per record ---------------------------------------------------------------
@@ -170,7 +170,7 @@ class SampleAnnotator:
         filt = ";".join(rec.filters) if rec.filters else "PASS"
         passed = filt in ("PASS", ".")
         if not passed and not self.options.include_filtered:
-            self.acc.add_record("filtered", filt, rec.where())
+            self.acc.add_record("filtered", filt)  # where: kept for rejected records only
             self._filtered_match(rec, filt)
             return
         if not rec.alts or rec.alts == (".",):
@@ -194,7 +194,7 @@ class SampleAnnotator:
             detail = reasons[0]
         elif bucket == "not_carried":
             detail = next((s.carried_by for s in rec.support if s.carried_by), None)
-        self.acc.add_record(bucket, detail, rec.where())
+        self.acc.add_record(bucket, detail, rec.where() if bucket == "rejected" else None)
 
     def _filtered_match(self, rec: InputRecord, filt: str) -> None:
         """Name a filtered record that would have matched a rule (it is not annotated)."""
@@ -254,7 +254,7 @@ class SampleAnnotator:
         key = norm.key
         if key in self.seen:
             return "rejected", "duplicate of an earlier record (same normalised allele)"
-        self.seen[key] = rec.index
+        self.seen.add(key, chrom, rec.pos)
         variant = self._variant(rec, key, i, alt)
         if not on_panel:
             self._emit(variant, filt, None, None, norm.left_aligned, matches=())
@@ -268,7 +268,8 @@ class SampleAnnotator:
         matches = tuple(match_alteration(self.panel, alteration)) if tc.gene in self.panel_genes else ()
         if matches:
             self.acc.matched += 1
-        self.alterations.append((str(key), alteration, matches))
+        if matches or kept_unmatched(alteration):  # the rest is counted, not held (annotation.seen)
+            self.alterations.append((str(key), alteration, matches))
         listed = self.options.report != "matched" or bool(matches)
         if listed:
             self._emit(variant, filt, tc, alteration, norm.left_aligned, matches, disagreement)

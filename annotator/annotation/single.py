@@ -48,6 +48,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+BUILD_CHECK_ALLELES = 50_000  # REF alleles compared with a stated build (the first ones read)
+
 
 def annotate_file(
     path: str | Path,
@@ -62,7 +64,9 @@ def annotate_file(
         evidence = genome.infer_build(header.contigs, header.reference_line, header.assembly_hints)
         use_index = cfg.report != "all"  # unindexed files: annotator.io.regionscan
         silent = evidence.build is None and not evidence.reasons and cfg.build.lower() == "auto"
-        seen = Evidence()
+        # the build check of a stated build needs a sample of REF alleles, not all of a
+        # dense file's (each kept allele costs ~150 bytes and a lookup at the end)
+        seen = Evidence() if silent else Evidence(limit=BUILD_CHECK_ALLELES)
         if silent:
             build, records = _build_from_alleles(source, ctx, seen, use_index)
         else:

@@ -13,6 +13,7 @@ through unchanged: they are never on the panel, but they are still counted.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -49,6 +50,7 @@ _REFSEQ_RE = re.compile(r"^NC_0000(\d\d)\.(\d+)$")
 _PLAIN_RE = re.compile(r"^(?:chr)?(\d{1,2}|X|Y|M|MT)$", re.IGNORECASE)
 
 
+@functools.lru_cache(maxsize=4096)  # a pure function called per record with a file's few names
 def canonical(name: str) -> str:
     """Return the UCSC-style name for a primary chromosome, else ``name`` unchanged."""
     m = _PLAIN_RE.match(name)

@@ -54,6 +54,8 @@ from typing import TYPE_CHECKING, Protocol
 
 from annotator.core.models import ReadSupport
 from annotator.io.supportlayouts import (
+    AD_LAYOUT,
+    AD_SOURCE,
     FORMAT_LAYOUTS,
     INFO_LAYOUTS,
     INT_MISSING,
@@ -63,6 +65,7 @@ from annotator.io.supportlayouts import (
     InfoGet,
     Layout,
     Value,
+    ad_support,
     split_text,
 )
 
@@ -216,6 +219,10 @@ class SupportReader:
         n = len(alts)
         if not n:
             return ()
+        if self.layouts and self.layouts[0] is AD_LAYOUT and self.tumour is not None:
+            fast = _read_ad(self, v, alts)
+            if fast is not None:
+                return fast
         rec = _Record(v, self, n)
         out: list[ReadSupport] = []
         for i, alt in enumerate(alts, start=1):
@@ -234,18 +241,18 @@ class SupportReader:
             if self.tumour is None:
                 out.append(rs)
                 continue
-            if self.normal is not None:
-                normal_rs = rec.from_format(self.normal, ref, alt, i)
-                if normal_rs is not None:
-                    rs = _with(rs, normal=normal_rs)
+            normal_rs = rec.from_format(self.normal, ref, alt, i) if self.normal is not None else None
             carried = _carries_by_reads(rs)
             if len(self.samples) > 1:
                 if carried is None:
                     carried = _carries_by_gt(rec.genotypes(), self.tumour, i)
                 if carried is False:
-                    out.append(_with(rs, carried=False, carried_by=self._other_carrier(rec, ref, alt, i)))
+                    out.append(_with(rs, normal=normal_rs, carried=False,
+                                     carried_by=self._other_carrier(rec, ref, alt, i)))
                     continue
-            out.append(_with(rs, carried=carried) if carried is not None else rs)
+            # one construction for the normal's support and carriage (each costs ~1 us)
+            out.append(_with(rs, normal=normal_rs, carried=carried)
+                       if carried is not None or normal_rs is not None else rs)
         return tuple(out)
 
     def _other_carrier(self, rec: _Record, ref: str, alt: str, i: int) -> str | None:
@@ -259,6 +266,9 @@ class SupportReader:
             if c:
                 return name
         return None
+
+
+_UNREAD = object()  # a tag not yet fetched from the record (None: fetched, absent)
 
 
 class _Record:
@@ -278,8 +288,9 @@ class _Record:
         self._gts_read = False
 
     def array(self, tag: str) -> np.ndarray | None:
-        if tag in self.arrays:
-            return self.arrays[tag]
+        arr = self.arrays.get(tag, _UNREAD)
+        if arr is not _UNREAD:
+            return arr  # type: ignore[return-value]
         arr = None
         if tag in self.reader.known:  # cyvcf2 raises for tags htslib has not seen declared
             try:
@@ -328,8 +339,12 @@ class _Record:
 
     def from_format(self, j: int, ref: str, alt: str, i: int) -> ReadSupport | None:
         """The first layout whose needed tags this record carries that gives a value."""
-        for lay in tuple(self.reader.layouts):
-            if all(self.array(t) is not None for t in lay.needs):
+        array = self.array
+        for lay in self.reader.layouts:  # a tuple: learn() replaces it, never changes it
+            for t in lay.needs:
+                if array(t) is None:
+                    break
+            else:
                 rs = lay.read(self.getter(j), ref, alt, i, self.n_alts, self.reader.numbers)
                 if rs is not None:
                     return rs
@@ -387,3 +402,59 @@ def _info_reader(v: RecordFields, shortest: dict[float, float]) -> InfoGet:
         return got
 
     return get
+
+
+# -- the common case, in one piece ---------------------------------------------------
+def _read_ad(reader: SupportReader, v: RecordFields, alts: Sequence[str]) -> tuple[ReadSupport, ...] | None:
+    """``read`` for a file whose first layout is FORMAT:AD/DP/AF (Mutect2, GATK, SAGE, ...).
+
+    Each tag is fetched and converted once for the record, and each allele's
+    support built in one constructor call; the values are those of the
+    general path (``_Record.from_format`` with ``supportlayouts._ad``).  None
+    when the record is not the plain case (AD missing or not integers, a
+    VAF tag not a float, or an allele the sample may not carry: the general
+    path then decides, with genotypes and the other samples).
+    """
+    t, nrm = reader.tumour, reader.normal
+    assert t is not None
+    try:
+        ad = v.format("AD")
+    except Exception:  # noqa: BLE001 - cyvcf2 raises bare Exception
+        return None
+    if ad is None or ad.dtype.kind != "i":
+        return None
+    known = reader.known
+    per: dict[str, list[list[Value]]] = {"AD": _ints(ad)}
+    for tag in ("DP", "AF", "VF", "FA", "VAF"):
+        if tag not in known:
+            continue
+        try:
+            arr = v.format(tag)
+        except Exception:  # noqa: BLE001 - cyvcf2 raises bare Exception
+            arr = None
+        if arr is None:
+            continue
+        kind = arr.dtype.kind
+        if kind == "i":
+            per[tag] = _ints(arr)
+        elif kind == "f":
+            per[tag] = array_values(arr, reader.shortest)
+        else:
+            return None
+    n = len(alts)
+    numbers = reader.numbers
+    out: list[ReadSupport] = []
+    for i in range(1, n + 1):
+        vaf, depth, alt, ref, fields = ad_support(per, t, i, n, numbers)
+        if alt is None or alt <= 0:
+            return None  # carriage by GT or by another sample: the general path
+        normal_rs = None
+        if nrm is not None:
+            nv, nd, na, nr, nf = ad_support(per, nrm, i, n, numbers)
+            normal_rs = ReadSupport(nv, nd, na, AD_SOURCE, nr, nf)
+        out.append(ReadSupport(vaf, depth, alt, AD_SOURCE, ref, fields, True, None, normal_rs))
+    return tuple(out)
+
+
+def _ints(arr: np.ndarray) -> list[list[Value]]:
+    return [[None if x == INT_MISSING else x for x in row if x != INT_VECTOR_END] for row in arr.tolist()]

@@ -4,6 +4,7 @@ which chooses among these once per header)."""
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -27,6 +28,10 @@ class FieldNumbers:
 
 # -- value conversion -----------------------------------------------------------------
 def _num(v: Value | bytes) -> float | None:
+    if type(v) is float:  # most values: htslib floats (NaN is missing)
+        return None if v != v or v <= INT_VECTOR_END else v
+    if type(v) is int:
+        return None if v <= INT_VECTOR_END else float(v)
     if v is None:
         return None
     if isinstance(v, bytes):
@@ -51,6 +56,8 @@ def _num(v: Value | bytes) -> float | None:
 
 
 def _int(v: Value | bytes) -> int | None:
+    if type(v) is int:  # htslib int32 values: int(round(float(v))) is v itself
+        return None if v <= INT_VECTOR_END else v
     f = _num(v)
     return None if f is None or math.isinf(f) else int(round(f))
 
@@ -92,7 +99,13 @@ def _ratio(alt: int | None, depth: int | None) -> float | None:
 
 
 def _fields(**parts: str | None) -> str | None:
-    text = "; ".join(f"{k}={v}" for k, v in parts.items() if v)
+    return _fields_text(tuple(parts.items()))
+
+
+@functools.lru_cache(maxsize=4096)
+def _fields_text(parts: tuple[tuple[str, str | None], ...]) -> str | None:
+    # the same few descriptions repeat on every record: a pure function, memoised
+    text = "; ".join(f"{k}={v}" for k, v in parts if v)
     return text or None
 
 
@@ -236,17 +249,18 @@ _VAF_TAGS = ("AF", "VF", "FA", "VAF")
 
 def _ad(g: Getter, ref: str, alt: str, i: int, n: int, nb: FieldNumbers) -> ReadSupport | None:
     ad = g("AD")
-    counts = [_int(x) for x in ad]
+    counts = [x if type(x) is int and x > INT_VECTOR_END else _int(x) for x in ad]
     number = nb.format.get("AD", "R")
     r = None
     if number == "R" or len(counts) == n + 1:
         a, asrc = _at(counts, i), f"FORMAT/AD[{i}]"
         r = _at(counts, 0)
-        ad_total = None if any(c is None for c in counts) else sum(c or 0 for c in counts)
+        ad_total = None if None in counts else sum(counts)  # type: ignore[arg-type]
     else:  # Number=1 / A alt-only AD
         a, asrc = (_at(counts, i - 1) if len(counts) == n else None), "FORMAT/AD"
         ad_total = None
-    depth = _int(_at(g("DP"), 0))
+    dp = g("DP")
+    depth = _int(dp[0]) if dp else None
     dsrc = "FORMAT/DP"
     vaf: float | None = None
     vsrc = None
@@ -255,15 +269,61 @@ def _ad(g: Getter, ref: str, alt: str, i: int, n: int, nb: FieldNumbers) -> Read
         if values:
             vaf = _num(_allele(values, nb.format.get(tag), i, n))
             if vaf is not None:
-                vsrc = f"FORMAT/{tag}"
+                vsrc = _VAF_SOURCES[tag]
                 break
     if vaf is None:
         vaf, vsrc = _ratio(a, ad_total), "alt/sum(AD)"
     if depth is None:
         depth, dsrc = ad_total, "sum(FORMAT/AD)"
-    return ReadSupport(vaf, depth, a, "FORMAT:AD/DP/AF", r, _fields(
+    return ReadSupport(vaf, depth, a, AD_SOURCE, r, _fields(
         alt=asrc if a is not None else None, ref="FORMAT/AD[0]" if r is not None else None,
         depth=dsrc if depth is not None else None, vaf=vsrc if vaf is not None else None))
+
+
+_VAF_SOURCES = {t: f"FORMAT/{t}" for t in _VAF_TAGS}
+AD_SOURCE = "FORMAT:AD/DP/AF"
+
+
+def ad_support(per: Mapping[str, Sequence[Sequence[Value]]], j: int, i: int, n: int,
+               nb: FieldNumbers) -> tuple[float | None, int | None, int | None, int | None, str | None]:
+    """``_ad`` for sample ``j`` from the record's converted tags (tag -> per-sample values,
+    integers already without htslib's missing/end markers), without a getter per tag:
+    (vaf, depth, alt reads, ref reads, fields) of ``ReadSupport``."""
+    rows = per["AD"]
+    counts = rows[j] if j < len(rows) else ()
+    r = None
+    if nb.format.get("AD", "R") == "R" or len(counts) == n + 1:
+        a = counts[i] if i < len(counts) else None
+        asrc = _AD_INDEX[i] if i < len(_AD_INDEX) else f"FORMAT/AD[{i}]"
+        r = counts[0] if counts else None
+        ad_total = None if None in counts else sum(counts)  # type: ignore[arg-type]
+    else:  # Number=1 / A alt-only AD
+        a, asrc = (_at(counts, i - 1) if len(counts) == n else None), "FORMAT/AD"
+        ad_total = None
+    dp = per.get("DP")
+    dpv = dp[j] if dp is not None and j < len(dp) else ()
+    depth = _int(dpv[0]) if dpv else None
+    dsrc = "FORMAT/DP"
+    vaf: float | None = None
+    vsrc = None
+    for tag in _VAF_TAGS:
+        vrows = per.get(tag)
+        values = vrows[j] if vrows is not None and j < len(vrows) else ()
+        if values:
+            vaf = _num(_allele(values, nb.format.get(tag), i, n))
+            if vaf is not None:
+                vsrc = _VAF_SOURCES[tag]
+                break
+    if vaf is None:
+        vaf, vsrc = _ratio(a, ad_total), "alt/sum(AD)"  # type: ignore[arg-type]
+    if depth is None:
+        depth, dsrc = ad_total, "sum(FORMAT/AD)"
+    return vaf, depth, a, r, _fields(  # type: ignore[return-value]
+        alt=asrc if a is not None else None, ref="FORMAT/AD[0]" if r is not None else None,
+        depth=dsrc if depth is not None else None, vaf=vsrc if vaf is not None else None)
+
+
+_AD_INDEX = tuple(f"FORMAT/AD[{i}]" for i in range(8))
 
 
 def _dp4(values: Sequence[Value], n: int) -> tuple[int | None, int | None]:
@@ -308,7 +368,7 @@ FORMAT_LAYOUTS: tuple[Layout, ...] = (
     Layout("FreeBayes:RO/AO", frozenset({"AO"}), ("RO", "DP"), _freebayes),
     Layout("Platypus:NV/NR", frozenset({"NV", "NR"}), (), _platypus),
     Layout("PCGR:ADT/DPT", frozenset({"ADT"}), ("DPT",), _pcgr),
-    Layout("FORMAT:AD/DP/AF", frozenset({"AD"}), ("DP", *_VAF_TAGS), _ad),
+    AD_LAYOUT := Layout(AD_SOURCE, frozenset({"AD"}), ("DP", *_VAF_TAGS), _ad),
     Layout("FORMAT:DP4", frozenset({"DP4"}), ("DP",), _format_dp4),
     *(Layout("FORMAT:AF/DP", frozenset({t}), ("DP", *_VAF_TAGS), _format_af) for t in _VAF_TAGS),
 )

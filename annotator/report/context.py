@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from annotator.core.jsondoc import JsonObject, JsonValue
 from annotator.report import views
+from annotator.report.htmlbound import bound_rows
 from annotator.report.markers import relevant_markers
 from annotator.report.plain import brief_message, to_plain
 
@@ -99,16 +100,16 @@ def sample_context(document: Mapping[str, JsonValue], panel: views.PanelInfo | N
     """Template data for one sample from its JSON document (``plain``: JSON values only)."""
     doc = document if plain else to_plain(document)
     info = views.PanelInfo(**(panel or panel_info(None)))  # a copy
-    rows: list[JsonObject] = [dict(r) for r in doc.get("rows") or [] if isinstance(r, Mapping)]
-    explanations = {
-        e.get("variant_key"): e for e in doc.get("explanations") or [] if isinstance(e, Mapping)
-    }
+    rows: list[JsonObject] = [r if isinstance(r, dict) else dict(r) for r in doc.get("rows") or []
+                              if isinstance(r, Mapping)]  # read, not changed: no copy (MBs when dense)
+    explanations = {e.get("variant_key"): e for e in doc.get("explanations") or [] if isinstance(e, Mapping)}
     # strongest evidence first, then gene and position, so the table opens in reading order
     rows = sorted(rows, key=lambda r: (level_rank(r.get("evidence_level")), not r.get("rule_id"),
                                        str(r.get("gene") or "~"), r.get("pos") or 0))
-    table = [_table_row(i, r) for i, r in enumerate(rows)]
+    shown, bounded = bound_rows(rows, is_claimed)  # a large sample: report.htmlbound
+    table = [_table_row(i, r) for i, r in enumerate(shown)]
     evidence = []
-    for i, r in enumerate(rows):
+    for i, r in enumerate(shown):
         item = _alteration_evidence(r, explanations.get(r.get("variant_key")))
         if item["matches"]:
             item["anchor"] = f"ev-{i}"
@@ -125,7 +126,7 @@ def sample_context(document: Mapping[str, JsonValue], panel: views.PanelInfo | N
         "input": doc.get("input"),
         "genome_build": doc.get("genome_build") or prov.get("genome_build"),
         "tumour_sample_chosen_by": doc.get("tumour_sample_chosen_by"),
-        "alerts": sample_alerts(doc, rows),
+        "alerts": sort_alerts([*sample_alerts(doc, rows), *bounded]),
         "mechanisms": mechanisms,
         "strategies": strategies,
         "table": table,

@@ -20,7 +20,7 @@ import functools
 import hashlib
 import logging
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -89,19 +89,40 @@ def _csp_hash(script: str) -> str:
 
 
 def _render(template: str, data: Mapping[str, object]) -> str:
+    return "".join(_pieces(template, data))
+
+
+def _pieces(template: str, data: Mapping[str, object]) -> Iterator[str]:
+    """The page as the template produces it, piece by piece (``render`` joins them)."""
     env = _environment()
-    css = _static("report.css")
     js = _static("report.js")
-    page = env.get_template(template).render(
+    return iter(env.get_template(template).generate(
         **data,
-        css=css,
+        css=_static("report.css"),
         js=js,
         csp_script=_csp_hash(js),
         research_use_only=RESEARCH_USE_ONLY,
         tool_version=__version__,
         level_order=ctxmod.LEVEL_ORDER,
-    )
-    return str(page)
+    ))
+
+
+def _write_pieces(path: str | Path, pieces: Iterator[str]) -> None:
+    """Write the page as it is rendered, in ~1 MB batches: a dense sample's page is ~15 MB
+    of text in a million small pieces, which ``render`` would hold all at once."""
+    try:
+        with open(path, "w", encoding="utf-8") as fh:
+            batch: list[str] = []
+            size = 0
+            for piece in pieces:
+                batch.append(piece)
+                size += len(piece)
+                if size >= 1 << 20:
+                    fh.write("".join(batch))
+                    batch, size = [], 0
+            fh.write("".join(batch))
+    except OSError as e:
+        raise OutputError(f"cannot write HTML report ({e.strerror})", path=path) from e
 
 
 def _write_text(path: str | Path, text: str) -> None:
@@ -130,7 +151,7 @@ def write_sample_report(
     *, plain: bool = False,
 ) -> None:
     """Write ``<sample>.report.html`` from the sample document (``annotator.annotation.document``)."""
-    _write_text(path, render_sample_document(document, panel, plain=plain))
+    _write_pieces(path, _pieces("sample.html.j2", ctxmod.sample_context(document, panel, plain=plain)))
 
 
 # ----------------------------------------------------------------- patient
