@@ -100,7 +100,9 @@ def write_rows(path: Path, rows: Sequence[Row], provenance: JsonObject) -> None:
         table,
         path,
         compression="zstd",
-        use_dictionary=True,
+        # strings only, as documented (and as the dataset's files): a dictionary page for a
+        # numeric column of a few rows is pure cost (~0.3 ms of a ~4 ms file)
+        use_dictionary=[c for c in COLUMNS if arrow_type_name(c) == "string"],
         row_group_size=ROW_GROUP_SIZE,
         write_statistics=True,
     )
