@@ -104,3 +104,24 @@ def test_filtered_only_variants_are_not_mrd_sites() -> None:
     obs = observe("p", weak, tps(1), [reads(5, 1000)], TH, CLEAN)[0]
     assert not informative(obs)
     assert informative(observe("p", VARIANT, tps(1), [reads(5, 1000)], TH, CLEAN)[0])
+
+
+def test_a_detected_draw_in_the_run_establishes_the_level() -> None:
+    # 20/1000 detected, then 2/300 and 3/400 (consistent with it and with each other, not
+    # detected): 3/400 -> 15/1000 is no significant change from an established level: stable
+    assert stats.bb_change(20, 1000, 2, 300, TH.change_rho) > TH.alpha
+    assert stats.bb_change(3, 400, 15, 1000, TH.change_rho) > TH.alpha
+    bg = background.fit([2, 1, 3, 2, 2], [2000] * 5, "pon")  # ~0.1 %: 2/300 and 3/400 not detected
+    obs = observe("p", VARIANT, tps(4), [reads(20, 1000), reads(2, 300), reads(3, 400), reads(15, 1000)], TH, bg)
+    assert [o.status for o in obs] == ["detected", "low_level", "low_level", "detected"]
+    out = compare({VARIANT.variant_key: obs}, 0, TH)[VARIANT.variant_key]
+    assert [o.vs_previous.change if o.vs_previous else None for o in out] == [None, "stable", "stable", "stable"]
+
+
+def test_stable_needs_agreement_with_the_pooled_level_not_only_the_shallow_draw() -> None:
+    # 30/1000, then 1/60 (consistent with it, p = 1), then 2/1000: consistent with the shallow
+    # draw (p = 0.16) but not with the pooled level 31/1060 (p ~ 2e-7): inconclusive, not stable
+    assert stats.bb_change(30, 1000, 1, 60, TH.change_rho) > TH.alpha
+    assert stats.bb_change(1, 60, 2, 1000, TH.change_rho) > TH.alpha
+    assert stats.bb_change(31, 1060, 2, 1000, TH.change_rho) < 1e-6
+    assert changes([reads(30, 1000, True), reads(1, 60), reads(2, 1000)]) == ["baseline", "stable", "inconclusive"]

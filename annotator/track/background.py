@@ -38,7 +38,7 @@ DEFAULT_FLOOR = 1e-4  # per-base background rate never assumed below this
 DEFAULT_CV = 0.5  # between-sample coefficient of variation of the background rate
 MIN_SAMPLES_FOR_RHO = 3  # fewer samples: rho from DEFAULT_CV, not estimated
 RHO_MAX = 0.5
-SOURCES = ("pon", "sheet_patients", "sheet_site", "floor")
+SOURCES = ("pon_molecules", "pon", "sheet_patients", "sheet_site", "floor")
 
 
 @dataclass(frozen=True, slots=True)

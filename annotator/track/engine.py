@@ -159,10 +159,13 @@ def track_patient(name: str, specs: Sequence[TimepointSpec], ctx: TrackContext) 
     variants = tracked_variants(calls, filtered=all(s.reads is not None for s in ordered))
     evidence = _gather_evidence(variants, calls, build, ctx)
     backgrounds = {}
+    unit_bg = _pon_in_units(pon, variants, evidence, build, ctx) if pon is not None else {}
     for v in variants:
         if v.is_copy_number:
             continue
         pon_bg = pon.background(_key(v), th.background_floor, th.background_cv) if pon is not None else None
+        if pon_bg is not None and v.variant_key in unit_bg:
+            pon_bg = unit_bg[v.variant_key]  # the samples count molecules: so does the background
         others = [(a, d) for p, a, d in ctx.sheet_counts.get(v.variant_key, []) if p != name]
         backgrounds[v.variant_key] = site_background(v, evidence[v.variant_key], pon_bg, th, others)
     by_variant = {
@@ -248,6 +251,29 @@ def _sheet_counts(
     return out
 
 
+def _pon_in_units(
+    pon: Pon, variants: Sequence[TrackedVariant], evidence: dict[str, list[Evidence]], build: str,
+    ctx: TrackContext,
+) -> dict[str, Background]:
+    """Backgrounds from the PON's normals re-genotyped in molecules (annotator/track/normals.py)."""
+    from annotator.track.normals import molecule_backgrounds, wants_molecules
+    from annotator.track.regenotype import ReadGenotyper
+
+    th = ctx.thresholds
+    chosen = [v for v in variants if not v.is_copy_number and wants_molecules(evidence[v.variant_key])
+              and pon.background(_key(v), th.background_floor, th.background_cv) is not None]
+    if not chosen:
+        return {}
+
+    def count(path: Path, todo: Sequence[TrackedVariant]) -> dict[str, AlleleCounts]:
+        with ReadGenotyper(path, build=build, fetch=_fetcher(ctx, build), fasta=ctx.config.fasta,
+                           min_base_quality=th.min_base_quality, min_mapping_quality=th.min_mapping_quality,
+                           **_position_option(ctx)) as g:
+            return _count_all(g, todo, ctx, path)
+
+    return molecule_backgrounds(pon, chosen, count, th, ctx.normal_counts)
+
+
 def _key(v: TrackedVariant) -> VariantKey:
     from annotator.core.models import VariantKey
 
@@ -284,10 +310,18 @@ def _background_notes(
             + ("; sheet_site sees the site's other non-reference bases, not an alt-specific artefact"
                if "sheet_site" in sources and "sheet_patients" not in sources else "")
             + ("; floor: no reads at the site, the background is --background-floor" if "floor" in sources else ""))
-    elif sources.get("pon", 0) < len(backgrounds):
-        notes.append(f"patient {name!r}: {len(backgrounds) - sources.get('pon', 0)} site(s) not in the PON "
-                     "(indels/MNVs or uncovered): background from " + ", ".join(
-                         f"{k} ({n})" for k, n in sorted(sources.items()) if k != "pon"))
+    else:
+        in_pon = sources.get("pon", 0) + sources.get("pon_molecules", 0)
+        if sources.get("pon_molecules"):
+            notes.append(f"patient {name!r}: {sources['pon_molecules']} PON site(s) in molecules (the PON's "
+                         "normals re-genotyped like the samples)")
+        if sources.get("pon") and any(o.evidence.unit != "reads" for obs in by_variant.values() for o in obs):
+            notes.append(f"patient {name!r}: {sources['pon']} PON site(s) with read-level counts against "
+                         "molecule counts (normals not readable): conservative background")
+        if in_pon < len(backgrounds):
+            notes.append(f"patient {name!r}: {len(backgrounds) - in_pon} site(s) not in the PON "
+                         "(indels/MNVs or uncovered): background from " + ", ".join(
+                             f"{k} ({n})" for k, n in sorted(sources.items()) if k not in ("pon", "pon_molecules")))
     artefacts = [k for k, obs in by_variant.items() if obs and not obs[0].monitorable]
     if artefacts:
         notes.append(f"patient {name!r}: artefact sites (background too high to monitor): " + ", ".join(artefacts))

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from annotator.annotation.config import RunContext
     from annotator.track.background import Background
     from annotator.track.pon import Pon
+    from annotator.track.regenotype import AlleleCounts
 
 
 @dataclass
@@ -77,6 +78,8 @@ class TrackContext:
     calls_cache: dict[tuple[str, str], TimepointCalls] = field(default_factory=dict)
     # without a PON: variant_key -> (patient, alt, depth) in other patients' reads
     sheet_counts: dict[str, list[tuple[str, int, int]]] = field(default_factory=dict)
+    # with a PON and molecule counts: (normal path, variant_key) -> the normal's counts there
+    normal_counts: dict[tuple[str, str], AlleleCounts] = field(default_factory=dict)
 
     @property
     def thresholds(self) -> Thresholds:

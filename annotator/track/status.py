@@ -245,7 +245,7 @@ def classify_change(
     big = abs(c.log2_fc or 0.0) >= math.log2(th.min_fold_change)
     up, down = (c.vaf_delta or 0) > 0, (c.vaf_delta or 0) < 0
     cur_det = cur.status == "detected"
-    before = prev.status == "detected" or established(earlier, th)
+    before = established(earlier, th)
     if significant and big and up and cur_det:
         return "rising" if before else "emerging"
     if significant and down and before:
@@ -255,8 +255,10 @@ def classify_change(
             return "falling"  # still detected, low level, or absence not powered: not cleared
     if before:
         # no significant change from an established level: stable when the current draw shows
-        # the variant (detected or alt counts above the background mean), else not decidable
-        return "stable" if cur.status in ("detected", "low_level") else "inconclusive"
+        # the variant (detected or alt counts above the background mean) and agrees with the
+        # pooled level too, not only with the previous draw; else not decidable
+        shows = cur.status in ("detected", "low_level")
+        return "stable" if shows and _agrees_with_run(c, cur, th) else "inconclusive"
     if cur_det:
         return "inconclusive"  # detected now, not established before: a possible emergence not shown
     if present(prev, members, th) and present(cur, members, th):
@@ -264,8 +266,19 @@ def classify_change(
     return "absent"
 
 
+def _agrees_with_run(c: Comparison, cur: Observation, th: Thresholds) -> bool:
+    """No significant difference between ``cur`` and the pooled run (when there is one)."""
+    if c.pooled_alt is None or not c.pooled_depth or not _testable(cur):
+        return True
+    a, n = _counts(cur)
+    return stats.bb_change(c.pooled_alt, c.pooled_depth, a, n, th.change_rho) > th.alpha
+
+
 def established(run: Sequence[Observation], th: Thresholds) -> bool:
-    """The pooled counts of ``run`` (draws consistent with one VAF) significant against the background."""
+    """A draw of ``run`` (draws consistent with one VAF) detected, or their pooled counts
+    significant against the background."""
+    if any(o.status == "detected" for o in run):
+        return True
     draws = [o for o in run if _testable(o) and o.detection is not None]
     if not draws:
         return False
