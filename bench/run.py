@@ -68,14 +68,17 @@ def run_once(argv: list[str], env: dict[str, str]) -> tuple[float, int, float]:
     The command runs under GNU time: ru_maxrss of a child forked straight from
     this (large) Python process would count the pages it shared before exec.
     """
-    with tempfile.NamedTemporaryFile("r", suffix=".rss") as rss:
+    # stderr goes to a file, not a pipe: a cohort logs ~0.5 MB of warnings, and a pipe nobody
+    # reads until the command ends blocks its writers once 64 KiB are waiting (a deadlock)
+    with tempfile.NamedTemporaryFile("r", suffix=".rss") as rss, tempfile.TemporaryFile("w+b") as errf:
         wrapped = ["/usr/bin/time", "-f", "%M %U %S", "-o", rss.name, *argv] if TIME else argv
         start = time.perf_counter()
-        proc = subprocess.Popen(wrapped, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+        proc = subprocess.Popen(wrapped, stdout=subprocess.DEVNULL, stderr=errf, env=env)
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start
         proc.returncode = os.waitstatus_to_exitcode(status)
-        err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+        errf.seek(0)
+        err = errf.read().decode(errors="replace")
         if proc.returncode != 0:
             raise SystemExit(f"failed ({proc.returncode}): {' '.join(argv)}\n{err[-2000:]}")
         if TIME:

@@ -66,7 +66,7 @@ _KIND_TERMS = {
 class _TxData:
     """A transcript's map plus its sequences (CDS, protein, 3' UTR), built once."""
 
-    __slots__ = ("map", "cds", "protein", "_utr3", "_utr3_done", "seq")
+    __slots__ = ("map", "cds", "protein", "_utr3", "_utr3_done", "seq", "base")
 
     def __init__(self, tmap: TxMap, cds: str | None, seq: Callable[[int, int], str | None]) -> None:
         self.map = tmap
@@ -75,6 +75,13 @@ class _TxData:
         self.seq = seq
         self._utr3: str | None = None
         self._utr3_done = False
+        tx = tmap.tx
+        # a GTF model may carry only one of the two ids (GENCODE: ENST; RefSeq: NM_);
+        # the same for every allele on this transcript: built once, not per record
+        self.base: _Base = {"gene": tx.gene, "transcript": tx.refseq or tx.ensembl or None,
+                            "transcript_ensembl": tx.ensembl or None,
+                            "source": "builtin" if cds is not None else "builtin-coordinates",
+                            "canonical": True}
 
     def utr3(self) -> str | None:
         if not self._utr3_done:
@@ -186,18 +193,13 @@ class ConsequenceEngine:
         self, data: _TxData, start: int, end: int, ref: str, alt: str
     ) -> TranscriptConsequence | None:
         m = data.map
-        tx = m.tx
         if m.sign == 1:
             os_, oe, ref_o, alt_o = start, end, ref, alt
         else:
             os_, oe, ref_o, alt_o = -end, -start, revcomp(ref), revcomp(alt)
         is_ins = not ref_o
         lo, hi = (oe, os_) if is_ins else (os_, oe)
-        source = "builtin" if data.cds is not None else "builtin-coordinates"
-        # a GTF model may carry only one of the two ids (GENCODE: ENST; RefSeq: NM_)
-        base: _Base = {"gene": tx.gene, "transcript": tx.refseq or tx.ensembl or None,
-                                "transcript_ensembl": tx.ensembl or None,
-                                "source": source, "canonical": True}
+        base = data.base
         if hi < m.tx_start or lo > m.tx_end:
             dist = m.tx_start - hi if hi < m.tx_start else lo - m.tx_end
             if dist > FLANK:

@@ -308,7 +308,9 @@ def ad_support(per: Mapping[str, Sequence[Sequence[Value]]], j: int, i: int, n: 
     vsrc = None
     for tag in _VAF_TAGS:
         vrows = per.get(tag)
-        values = vrows[j] if vrows is not None and j < len(vrows) else ()
+        if vrows is None:
+            continue
+        values = vrows[j] if j < len(vrows) else ()
         if values:
             vaf = _num(_allele(values, nb.format.get(tag), i, n))
             if vaf is not None:
@@ -318,9 +320,10 @@ def ad_support(per: Mapping[str, Sequence[Sequence[Value]]], j: int, i: int, n: 
         vaf, vsrc = _ratio(a, ad_total), "alt/sum(AD)"  # type: ignore[arg-type]
     if depth is None:
         depth, dsrc = ad_total, "sum(FORMAT/AD)"
-    return vaf, depth, a, r, _fields(  # type: ignore[return-value]
-        alt=asrc if a is not None else None, ref="FORMAT/AD[0]" if r is not None else None,
-        depth=dsrc if depth is not None else None, vaf=vsrc if vaf is not None else None)
+    # _fields(alt=, ref=, depth=, vaf=) without the keyword dict (this runs per allele and sample)
+    return vaf, depth, a, r, _fields_text((  # type: ignore[return-value]
+        ("alt", asrc if a is not None else None), ("ref", "FORMAT/AD[0]" if r is not None else None),
+        ("depth", dsrc if depth is not None else None), ("vaf", vsrc if vaf is not None else None)))
 
 
 _AD_INDEX = tuple(f"FORMAT/AD[{i}]" for i in range(8))

@@ -34,6 +34,8 @@ class Undeclared:
 
     declared: dict[str, set[str]]
     found: dict[str, dict[str, bool]] = field(default_factory=dict)  # kind -> id -> has a value
+    # raw column values / (INFO key, "=") already noted: per-run state of ``scan``
+    _done: set[tuple[bytes, ...]] = field(default_factory=set, repr=False)
 
     @classmethod
     def of_header(cls, lines: Iterable[str]) -> Undeclared:
@@ -48,17 +50,25 @@ class Undeclared:
         f = line.rstrip(b"\r\n").split(b"\t", 9)
         if len(f) < 8:
             return
-        self._note("contig", f[0], True)
-        if f[6] != b".":
-            for x in f[6].split(b";"):
-                self._note("FILTER", x, True)
+        # dense files repeat the same CHROM/FILTER/FORMAT columns and INFO keys on every
+        # record: each distinct raw value is noted once (noting is idempotent)
+        done = self._done
+        cols = (f[0], f[6], f[8] if len(f) > 8 else b".")
+        if cols not in done:
+            done.add(cols)
+            self._note("contig", f[0], True)
+            if f[6] != b".":
+                for x in f[6].split(b";"):
+                    self._note("FILTER", x, True)
+            if len(f) > 8 and f[8] != b".":
+                for x in f[8].split(b":"):
+                    self._note("FORMAT", x, True)
         if f[7] != b".":
             for x in f[7].split(b";"):
                 key, eq, _ = x.partition(b"=")
-                self._note("INFO", key, bool(eq))
-        if len(f) > 8 and f[8] != b".":
-            for x in f[8].split(b":"):
-                self._note("FORMAT", x, True)
+                if (key, eq) not in done:
+                    done.add((key, eq))
+                    self._note("INFO", key, bool(eq))
 
     def _note(self, kind: str, raw: bytes, valued: bool) -> None:
         key = raw.decode("utf-8", "replace")

@@ -119,6 +119,8 @@ def _carried_info(v: HtsRecord) -> dict[str, str]:
             val = info(key)
             if val is not None:
                 carried[key] = _text(val)
+    if not carried:
+        return carried  # most records of a caller's VCF carry none of these keys
     return {k: carried[k] for k in CARRIED_INFO if k in carried}
 
 
