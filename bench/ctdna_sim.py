@@ -358,7 +358,9 @@ def simulate(outdir: Path, p: Params, fetch: Fetch | None = None) -> dict[str, P
     for k in range(1, p.patients + 1):
         pid = f"P{k}"
         course = COURSES[(k - 1) % len(COURSES)]
-        mode = p.modes[(k - 1) % len(p.modes)]
+        # modes in blocks of the four courses, so every mode sees every course (cycling both with
+        # the patient number put the duplex patients on the low-tumour-fraction courses only)
+        mode = p.modes[((k - 1) // len(COURSES)) % len(p.modes)]
         tfs = tumour_fractions(course, p.timepoints, rng, (p.min_tf, p.max_tf))
         chosen = rng.sample(others, min(len(others), 5))
         roles: list[tuple[Site, str]] = [(chosen[0], "truncal"), (chosen[1], "truncal"),

@@ -38,7 +38,7 @@ def _sim() -> ModuleType:
 def sim(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict[str, str]]]:
     m = _sim()
     out = tmp_path_factory.mktemp("sim")
-    p = m.Params(seed=3, patients=2, timepoints=3, normals=1, min_depth=150, max_depth=300,
+    p = m.Params(seed=3, patients=5, timepoints=3, normals=1, min_depth=150, max_depth=300,
                  normal_depth=150, modes=("umi", "markdup"), max_sites=9)
     files = m.simulate(out, p)
     with open(files["truth"], encoding="utf-8") as fh:
@@ -142,3 +142,11 @@ def test_error_and_tumour_fraction_ranges_are_honoured(tmp_path: Path) -> None:
     assert baseline and all(0.05 <= tf <= 0.06 for tf in baseline)
     truncal = [r for r in rows if r["role"] == "truncal" and r["timepoint"] == "T0"]
     assert all(float(r["true_vaf"]) == round(float(r["tumor_fraction"]) / 2, 6) for r in truncal)
+
+
+def test_every_library_mode_gets_every_course(sim: tuple[Path, list[dict[str, str]]]) -> None:
+    _out, rows = sim
+    by_patient = {r["patient"]: (r["mode"], r["course"]) for r in rows}
+    assert {m for m, _ in by_patient.values()} == {"umi", "markdup"}
+    # patients 1-4 (all four courses) are umi, patient 5 starts the markdup block
+    assert by_patient["P5"] == ("markdup", "stable") and by_patient["P1"] == ("umi", "stable")
