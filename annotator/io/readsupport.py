@@ -106,7 +106,9 @@ def array_values(arr: np.ndarray, shortest: dict[float, float]) -> list[list[Val
     if kind == "i":
         return [[None if x == INT_MISSING else x for x in row if x != INT_VECTOR_END] for row in rows]
     if kind == "f":
-        return [[None if x != x else _shortest(x, shortest) for x in row] for row in rows]
+        get = shortest.get  # a cached value is never None; a miss goes through _shortest
+        return [[None if x != x else (got if (got := get(x)) is not None else _shortest(x, shortest))
+                 for x in row] for row in rows]
     out: list[list[Value]] = []
     for row in rows:
         if isinstance(row, list):
@@ -457,4 +459,9 @@ def _read_ad(reader: SupportReader, v: RecordFields, alts: Sequence[str]) -> tup
 
 
 def _ints(arr: np.ndarray) -> list[list[Value]]:
-    return [[None if x == INT_MISSING else x for x in row if x != INT_VECTOR_END] for row in arr.tolist()]
+    rows: list[list[Value]] = arr.tolist()
+    for k, row in enumerate(rows):
+        # most rows hold neither marker: the C-level `in` scan spares rebuilding them
+        if INT_VECTOR_END in row or INT_MISSING in row:
+            rows[k] = [None if x == INT_MISSING else x for x in row if x != INT_VECTOR_END]
+    return rows
