@@ -125,3 +125,12 @@ def test_stable_needs_agreement_with_the_pooled_level_not_only_the_shallow_draw(
     assert stats.bb_change(1, 60, 2, 1000, TH.change_rho) > TH.alpha
     assert stats.bb_change(31, 1060, 2, 1000, TH.change_rho) < 1e-6
     assert changes([reads(30, 1000, True), reads(1, 60), reads(2, 1000)]) == ["baseline", "stable", "inconclusive"]
+
+
+def test_one_alt_count_over_a_pair_does_not_show_a_level_persisted() -> None:
+    # 6/530 detected; 0/302 (p = 0.1 vs it: no significant fall) shows nothing; then 1/611:
+    # one alt count over the last two draws does not show the variant persisted (a cleared
+    # variant gives one error molecule as easily): inconclusive; 2/611 does: stable
+    assert stats.bb_change(6, 530, 0, 302, TH.change_rho) > TH.alpha
+    assert changes([reads(6, 530, True), reads(0, 302), reads(1, 611)]) == ["baseline", "inconclusive", "inconclusive"]
+    assert changes([reads(6, 530, True), reads(0, 302), reads(2, 611)]) == ["baseline", "inconclusive", "stable"]

@@ -255,15 +255,21 @@ def classify_change(
             return "falling"  # still detected, low level, or absence not powered: not cleared
     if before:
         # no significant change from an established level: stable when the current draw shows
-        # the variant (detected or alt counts above the background mean) and agrees with the
+        # the variant (detected, or low level with >= --min-alt-reads alt counts over the two
+        # draws: one error molecule after a cleared level is as likely) and agrees with the
         # pooled level too, not only with the previous draw; else not decidable
-        shows = cur.status in ("detected", "low_level")
+        shows = cur.status == "detected" or (cur.status == "low_level" and _pair_alt(prev, cur) >= min_alt_needed(
+            (prev.evidence.depth or 0) + (cur.evidence.depth or 0), th))
         return "stable" if shows and _agrees_with_run(c, cur, th) else "inconclusive"
     if cur_det:
         return "inconclusive"  # detected now, not established before: a possible emergence not shown
     if present(prev, members, th) and present(cur, members, th):
         return "stable"  # two low-level draws shown present together
     return "absent"
+
+
+def _pair_alt(prev: Observation, cur: Observation) -> int:
+    return (prev.evidence.alt_count or 0) + (cur.evidence.alt_count or 0)
 
 
 def _agrees_with_run(c: Comparison, cur: Observation, th: Thresholds) -> bool:
