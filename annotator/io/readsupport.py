@@ -64,8 +64,9 @@ from annotator.io.supportlayouts import (
     Getter,
     InfoGet,
     Layout,
+    VafRows,
     Value,
-    ad_support,
+    ad_values,
     split_text,
 )
 
@@ -426,7 +427,10 @@ def _read_ad(reader: SupportReader, v: RecordFields, alts: Sequence[str]) -> tup
     if ad is None or ad.dtype.kind != "i":
         return None
     known = reader.known
-    per: dict[str, list[list[Value]]] = {"AD": _ints(ad)}
+    numbers = reader.numbers
+    ad_rows = _ints(ad)
+    dp_rows: list[list[Value]] | None = None
+    vafs: list[VafRows] = []  # AF, VF, FA, VAF order: the first with a value is the VAF
     for tag in ("DP", "AF", "VF", "FA", "VAF"):
         if tag not in known:
             continue
@@ -438,21 +442,25 @@ def _read_ad(reader: SupportReader, v: RecordFields, alts: Sequence[str]) -> tup
             continue
         kind = arr.dtype.kind
         if kind == "i":
-            per[tag] = _ints(arr)
+            rows = _ints(arr)
         elif kind == "f":
-            per[tag] = array_values(arr, reader.shortest)
+            rows = array_values(arr, reader.shortest)
         else:
             return None
+        if tag == "DP":
+            dp_rows = rows
+        else:
+            vafs.append((rows, numbers.format.get(tag), "FORMAT/" + tag))
     n = len(alts)
-    numbers = reader.numbers
+    ad_r = numbers.format.get("AD", "R") == "R"
     out: list[ReadSupport] = []
     for i in range(1, n + 1):
-        vaf, depth, alt, ref, fields = ad_support(per, t, i, n, numbers)
+        vaf, depth, alt, ref, fields = ad_values(ad_rows, dp_rows, vafs, t, i, n, ad_r)
         if alt is None or alt <= 0:
             return None  # carriage by GT or by another sample: the general path
         normal_rs = None
         if nrm is not None:
-            nv, nd, na, nr, nf = ad_support(per, nrm, i, n, numbers)
+            nv, nd, na, nr, nf = ad_values(ad_rows, dp_rows, vafs, nrm, i, n, ad_r)
             normal_rs = ReadSupport(nv, nd, na, AD_SOURCE, nr, nf)
         out.append(ReadSupport(vaf, depth, alt, AD_SOURCE, ref, fields, True, None, normal_rs))
     return tuple(out)
