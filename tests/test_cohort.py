@@ -199,3 +199,30 @@ def test_cli_quoted_glob_and_dataset(tmp_path: Path) -> None:
     assert exc.value.code == 0
     assert dataset.samples_in(tmp_path / "ds") == ["P001_T0", "P002_T0"]
 
+
+
+def test_worker_warnings_reach_stderr_and_the_run_log(tmp_path: Path) -> None:
+    """A warning raised inside a --jobs 2 worker is shown with the CLI's prefix and kept
+    in resmark.log, like the same warning of a serial run."""
+    import gzip
+    import subprocess
+    import sys
+
+    demo = datapath("demo", "demo_tumour.grch38.vcf.gz")
+    lines = gzip.open(demo, "rt").read().splitlines(keepends=True)
+    # a second sample whose file lacks ##fileformat: the reader warns while reading it
+    other = "".join(
+        line.replace("DEMO_TUMOUR", "OTHER_TUMOUR") if line.startswith("#CHROM") else line
+        for line in lines if not line.startswith("##fileformat")
+    )
+    (tmp_path / "other.vcf").write_text(other)
+    out = tmp_path / "out"
+    proc = subprocess.run(
+        [sys.executable, "-m", "annotator", "annotate", str(demo), str(tmp_path / "other.vcf"),
+         "-o", str(out), "--formats", "tsv", "--jobs", "2"],
+        capture_output=True, text=True, check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    warning = "other.vcf: the file has no ##fileformat line"
+    assert f"resmark: WARNING: {tmp_path / warning}" in proc.stderr
+    assert warning in (out / "resmark.log").read_text()

@@ -29,9 +29,12 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Protocol, TypeAlias, TypedDict
 
 from annotator.annotation.samplesheet import CohortItem, read_samplesheet
+from annotator.core.logrelay import relay_to, relayed
 from annotator.errors import ResmarkError, UsageError
 
 if TYPE_CHECKING:
+    from multiprocessing.queues import Queue
+
     from annotator.annotation.config import AnnotateConfig, RunContext
     from annotator.annotation.outputs import SampleOutputs
     from annotator.annotation.pipeline import SampleAnnotation
@@ -262,8 +265,11 @@ class ProcessExecutor:
         mp = multiprocessing.get_context("spawn")
         try:
             config = replace(self.config, progress=None)  # callbacks stay in the parent
-            with ProcessPoolExecutor(workers, mp_context=mp, initializer=_init_worker,
-                                     initargs=(config, self.stage, self.staging)) as pool:
+            # workers' log records come back to this process's handlers (prefix, resmark.log)
+            with relayed(mp) as (records, level), ProcessPoolExecutor(
+                workers, mp_context=mp, initializer=_init_worker,
+                initargs=(config, self.stage, self.staging, records, level),
+            ) as pool:
                 return list(pool.map(_work, items, chunksize=chunk))
         except BrokenProcessPool as e:
             raise ResmarkError(
@@ -290,11 +296,15 @@ class _WorkerState(TypedDict, total=False):
 _WORKER: _WorkerState = {}
 
 
-def _init_worker(config: AnnotateConfig, stage: Path | None, staging: Path | None = None) -> None:
+def _init_worker(config: AnnotateConfig, stage: Path | None, staging: Path | None = None,
+                 records: Queue[logging.LogRecord] | None = None,
+                 level: int = logging.WARNING) -> None:
     from annotator.annotation.config import RunContext
     from annotator.io.htslog import silenced
     from annotator.knowledge import load_panel
 
+    if records is not None:
+        relay_to(records, level)
     _register_reducers()
     # htslib's log off for the worker's life, as the parent's for a serial run (run.py)
     quiet = contextlib.ExitStack()

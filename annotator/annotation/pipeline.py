@@ -163,6 +163,7 @@ class SampleAnnotator:
         self.ref_mismatched = 0
         self.mane = frozenset(t.split(".")[0] for t in _mane_ids(reference) if t)
         self.normal_sample = header.normal_sample  # annotator.io.samplehints
+        self._canonical: dict[str, str] = {}  # CHROM as written -> chromnames.canonical
 
     # -- per record ---------------------------------------------------------------
     def add(self, rec: InputRecord) -> None:
@@ -228,7 +229,9 @@ class SampleAnnotator:
                             self.header.path, text)
 
     def _allele(self, rec: InputRecord, i: int, alt: str, filt: str) -> tuple[str, str | None]:
-        chrom = chromnames.canonical(rec.chrom)
+        chrom = self._canonical.get(rec.chrom)
+        if chrom is None:  # a regex per call otherwise; a file has few CHROM names
+            chrom = self._canonical[rec.chrom] = chromnames.canonical(rec.chrom)
         if alt.startswith("<") or "[" in alt or "]" in alt or alt.startswith(".") or alt.endswith("."):
             return self._symbolic(rec, i, alt)
         if alt == "*":
@@ -240,7 +243,7 @@ class SampleAnnotator:
         if not on_panel and self.options.report != "all":
             return "off_panel", None
         if on_panel:
-            seq = self.reference.sequence(chrom, rec.pos, end)
+            seq = self.reference.sequence_canonical(chrom, rec.pos, end)  # chrom is canonical
             if seq is not None:
                 self.ref_checked += 1
                 if seq.upper() != rec.ref.upper():
@@ -250,7 +253,7 @@ class SampleAnnotator:
         if (support is not None and support.carried is False and support.carried_by
                 and not self.options.keep_not_carried):
             return "not_carried", None
-        norm = normalise(chrom, rec.pos, rec.ref, alt, self.reference.sequence if on_panel else None)
+        norm = normalise(chrom, rec.pos, rec.ref, alt, self.reference.sequence_canonical if on_panel else None)
         key = norm.key
         if key in self.seen:
             return "rejected", "duplicate of an earlier record (same normalised allele)"
@@ -277,17 +280,9 @@ class SampleAnnotator:
 
     def _variant(self, rec: InputRecord, key: VariantKey, i: int, alt: str) -> Variant:
         return Variant(
-            key=key,
-            record_index=rec.index,
-            input_chrom=rec.chrom,
-            input_pos=rec.pos,
-            input_ref=rec.ref,
-            input_alt=alt,
-            id=rec.id,
-            filters=rec.filters,
-            qual=rec.qual,
-            allele_index=i,
-            n_alleles=len(rec.alts),
+            key=key, record_index=rec.index, input_chrom=rec.chrom, input_pos=rec.pos,
+            input_ref=rec.ref, input_alt=alt, id=rec.id, filters=rec.filters, qual=rec.qual,
+            allele_index=i, n_alleles=len(rec.alts),
             support=rec.support[i - 1] if i - 1 < len(rec.support) else ReadSupport(),
         )
 

@@ -132,7 +132,7 @@ class ConsequenceEngine:
         start, end, ref, alt = _trim(ref, alt, key.pos)
         if not ref and not alt:
             return ()
-        genes = self.reference.genes_at(chrom, min(start, end), max(start, end))
+        genes = self.reference.genes_at_canonical(chrom, min(start, end), max(start, end))
         out = []
         for gene in genes:
             data = self._data(gene)

@@ -64,8 +64,9 @@ from annotator.io.supportlayouts import (
     Getter,
     InfoGet,
     Layout,
+    VafRows,
     Value,
-    ad_support,
+    ad_values,
     split_text,
 )
 
@@ -106,7 +107,9 @@ def array_values(arr: np.ndarray, shortest: dict[float, float]) -> list[list[Val
     if kind == "i":
         return [[None if x == INT_MISSING else x for x in row if x != INT_VECTOR_END] for row in rows]
     if kind == "f":
-        return [[None if x != x else _shortest(x, shortest) for x in row] for row in rows]
+        get = shortest.get  # a cached value is never None; a miss goes through _shortest
+        return [[None if x != x else (got if (got := get(x)) is not None else _shortest(x, shortest))
+                 for x in row] for row in rows]
     out: list[list[Value]] = []
     for row in rows:
         if isinstance(row, list):
@@ -424,7 +427,10 @@ def _read_ad(reader: SupportReader, v: RecordFields, alts: Sequence[str]) -> tup
     if ad is None or ad.dtype.kind != "i":
         return None
     known = reader.known
-    per: dict[str, list[list[Value]]] = {"AD": _ints(ad)}
+    numbers = reader.numbers
+    ad_rows = _ints(ad)
+    dp_rows: list[list[Value]] | None = None
+    vafs: list[VafRows] = []  # AF, VF, FA, VAF order: the first with a value is the VAF
     for tag in ("DP", "AF", "VF", "FA", "VAF"):
         if tag not in known:
             continue
@@ -436,25 +442,34 @@ def _read_ad(reader: SupportReader, v: RecordFields, alts: Sequence[str]) -> tup
             continue
         kind = arr.dtype.kind
         if kind == "i":
-            per[tag] = _ints(arr)
+            rows = _ints(arr)
         elif kind == "f":
-            per[tag] = array_values(arr, reader.shortest)
+            rows = array_values(arr, reader.shortest)
         else:
             return None
+        if tag == "DP":
+            dp_rows = rows
+        else:
+            vafs.append((rows, numbers.format.get(tag), "FORMAT/" + tag))
     n = len(alts)
-    numbers = reader.numbers
+    ad_r = numbers.format.get("AD", "R") == "R"
     out: list[ReadSupport] = []
     for i in range(1, n + 1):
-        vaf, depth, alt, ref, fields = ad_support(per, t, i, n, numbers)
+        vaf, depth, alt, ref, fields = ad_values(ad_rows, dp_rows, vafs, t, i, n, ad_r)
         if alt is None or alt <= 0:
             return None  # carriage by GT or by another sample: the general path
         normal_rs = None
         if nrm is not None:
-            nv, nd, na, nr, nf = ad_support(per, nrm, i, n, numbers)
+            nv, nd, na, nr, nf = ad_values(ad_rows, dp_rows, vafs, nrm, i, n, ad_r)
             normal_rs = ReadSupport(nv, nd, na, AD_SOURCE, nr, nf)
         out.append(ReadSupport(vaf, depth, alt, AD_SOURCE, ref, fields, True, None, normal_rs))
     return tuple(out)
 
 
 def _ints(arr: np.ndarray) -> list[list[Value]]:
-    return [[None if x == INT_MISSING else x for x in row if x != INT_VECTOR_END] for row in arr.tolist()]
+    rows: list[list[Value]] = arr.tolist()
+    for k, row in enumerate(rows):
+        # most rows hold neither marker: the C-level `in` scan spares rebuilding them
+        if INT_VECTOR_END in row or INT_MISSING in row:
+            rows[k] = [None if x == INT_MISSING else x for x in row if x != INT_VECTOR_END]
+    return rows

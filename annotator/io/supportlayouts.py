@@ -284,15 +284,18 @@ _VAF_SOURCES = {t: f"FORMAT/{t}" for t in _VAF_TAGS}
 AD_SOURCE = "FORMAT:AD/DP/AF"
 
 
-def ad_support(per: Mapping[str, Sequence[Sequence[Value]]], j: int, i: int, n: int,
-               nb: FieldNumbers) -> tuple[float | None, int | None, int | None, int | None, str | None]:
-    """``_ad`` for sample ``j`` from the record's converted tags (tag -> per-sample values,
-    integers already without htslib's missing/end markers), without a getter per tag:
-    (vaf, depth, alt reads, ref reads, fields) of ``ReadSupport``."""
-    rows = per["AD"]
-    counts = rows[j] if j < len(rows) else ()
+VafRows = tuple[Sequence[Sequence[Value]], "str | None", str]  # (per-sample values, Number, source)
+
+
+def ad_values(ad: Sequence[Sequence[Value]], dp: Sequence[Sequence[Value]] | None,
+              vafs: Sequence[VafRows], j: int, i: int, n: int, ad_r: bool,
+              ) -> tuple[float | None, int | None, int | None, int | None, str | None]:
+    """``_ad`` for sample ``j`` (vaf, depth, alt reads, ref reads, fields of ``ReadSupport``)
+    from the record's AD and DP rows and its VAF tags' rows, in ``_VAF_TAGS``
+    order (``ad_r``: the header says AD is Number=R); the reader builds these once per record."""
+    counts = ad[j] if j < len(ad) else ()
     r = None
-    if nb.format.get("AD", "R") == "R" or len(counts) == n + 1:
+    if ad_r or len(counts) == n + 1:
         a = counts[i] if i < len(counts) else None
         asrc = _AD_INDEX[i] if i < len(_AD_INDEX) else f"FORMAT/AD[{i}]"
         r = counts[0] if counts else None
@@ -300,21 +303,17 @@ def ad_support(per: Mapping[str, Sequence[Sequence[Value]]], j: int, i: int, n: 
     else:  # Number=1 / A alt-only AD
         a, asrc = (_at(counts, i - 1) if len(counts) == n else None), "FORMAT/AD"
         ad_total = None
-    dp = per.get("DP")
     dpv = dp[j] if dp is not None and j < len(dp) else ()
     depth = _int(dpv[0]) if dpv else None
     dsrc = "FORMAT/DP"
     vaf: float | None = None
     vsrc = None
-    for tag in _VAF_TAGS:
-        vrows = per.get(tag)
-        if vrows is None:
-            continue
-        values = vrows[j] if j < len(vrows) else ()
+    for rows, number, src in vafs:
+        values = rows[j] if j < len(rows) else ()
         if values:
-            vaf = _num(_allele(values, nb.format.get(tag), i, n))
+            vaf = _num(_allele(values, number, i, n))
             if vaf is not None:
-                vsrc = _VAF_SOURCES[tag]
+                vsrc = src
                 break
     if vaf is None:
         vaf, vsrc = _ratio(a, ad_total), "alt/sum(AD)"  # type: ignore[arg-type]

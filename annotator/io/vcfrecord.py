@@ -17,6 +17,7 @@ CARRIED_INFO = (
     "CHR2", "CT", "INV3", "INV5", "SVINSSEQ",
 )
 _CARRIED = frozenset(CARRIED_INFO)
+_NO_INFO: MappingProxyType[str, str] = MappingProxyType({})  # read-only: one shared for records without
 FormatGetter = Callable[[str], Sequence[float | str]]
 InfoGetter = Callable[[str], object]  # a cyvcf2 INFO value (None: absent), only str()'d
 
@@ -55,7 +56,7 @@ def to_record(
         filters=filters,
         qual=None if qual is None or (isinstance(qual, float) and math.isnan(qual)) else qual,
         support=support,
-        info=MappingProxyType(carried),
+        info=MappingProxyType(carried) if carried else _NO_INFO,
         format_cn=_first_float(cn_values),
         line=line,
     )

@@ -149,7 +149,10 @@ class Reference:
 
     def genes_at(self, chrom: str, start: int, end: int) -> tuple[str, ...]:
         """Genes overlapping chrom:start-end; transcript-model genes with a 5 kb flank."""
-        chrom = chromnames.canonical(chrom)
+        return self.genes_at_canonical(chromnames.canonical(chrom), start, end)
+
+    def genes_at_canonical(self, chrom: str, start: int, end: int) -> tuple[str, ...]:
+        """``genes_at`` for a name already in canonical form (the engine's hot path)."""
         entry = self._index.get(chrom)
         if entry is None:
             return ()
