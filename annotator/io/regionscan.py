@@ -144,9 +144,7 @@ def unindexed_records(source: RegionReader, sets: Sequence[Sequence[Region]]) ->
                     source.declare(vcf, found.chroms)
                     source.total_records = found.records
                     source.known_sha256(found.sha256)
-                    for k, regions in enumerate(sets):
-                        for rec in source.query(vcf, regions):
-                            yield k, rec
+                    yield from _query_sets(source, vcf, sets)
                 finally:
                     vcf.close()
                 return
@@ -156,13 +154,19 @@ def unindexed_records(source: RegionReader, sets: Sequence[Sequence[Region]]) ->
                 try:
                     source.declare(vcf, _index_contigs(path, index))
                     source.total_records = _num_records(vcf)
-                    for k, regions in enumerate(sets):
-                        for rec in source.query(vcf, regions):
-                            yield k, rec
+                    yield from _query_sets(source, vcf, sets)
                 finally:
                     vcf.close()
                 return
     yield from _text_records(source, sets)
+
+
+def _query_sets(source: RegionReader, vcf: HtsVcf, sets: Sequence[Sequence[Region]]
+                ) -> Iterator[Tagged]:
+    """Each region set's records, tagged with the set's number."""
+    for k, regions in enumerate(sets):
+        for rec in source.query(vcf, regions):
+            yield k, rec
 
 
 def _near_regions(source: RegionReader, sets: Sequence[Sequence[Region]], tmp: Path
