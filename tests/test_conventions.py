@@ -52,8 +52,8 @@ def test_rule(pattern, allowed, rule):
 
 
 def test_modules_stay_small():
-    big = [f"{rel(p)} ({n})" for p in MODULES if (n := len(p.read_text().splitlines())) > MAX_LINES]
-    assert not big, f"modules over {MAX_LINES} lines: {big}"
+    big = [f"{rel(p)} ({n})" for p in MODULES if (n := len(p.read_text().splitlines())) >= MAX_LINES]
+    assert not big, f"modules of {MAX_LINES} lines or more: {big}"
 
 
 # The layers of docs/ARCHITECTURE.md, lowest first: a module may import its own

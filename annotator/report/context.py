@@ -2,12 +2,11 @@
 
 The sample report is a view of the annotate JSON document
 (``annotator.annotation.outputs.sample_document``), so ``resmark report`` can re-render it
-from ``<sample>.resmark.json`` alone.  Every function here takes and returns
-plain dicts, lists and scalars; escaping is the template engine's job.
+from ``<sample>.resmark.json`` alone.  Every function here takes and returns plain dicts,
+lists and scalars; escaping is the template engine's job.
 
-Order of the sample report: alerts, mechanisms found, candidate strategies,
-the alteration table, evidence and citations per alteration, markers to test
-next that DNA cannot show, QC, provenance.
+Order of the sample report: alerts, mechanisms found, candidate strategies, the alteration
+table, evidence per alteration, markers DNA cannot show, QC, provenance.
 """
 
 from __future__ import annotations
