@@ -209,7 +209,8 @@ def test_worker_warnings_reach_stderr_and_the_run_log(tmp_path: Path) -> None:
     import sys
 
     demo = datapath("demo", "demo_tumour.grch38.vcf.gz")
-    lines = gzip.open(demo, "rt").read().splitlines(keepends=True)
+    with gzip.open(demo, "rt") as fh:
+        lines = fh.read().splitlines(keepends=True)
     # a second sample whose file lacks ##fileformat: the reader warns while reading it
     other = "".join(
         line.replace("DEMO_TUMOUR", "OTHER_TUMOUR") if line.startswith("#CHROM") else line
