@@ -39,7 +39,13 @@ from urllib.parse import unquote
 
 from annotator.core import chromnames
 from annotator.errors import ReferenceError_
-from annotator.reference.gtfscan import Scanner, needs_parent_links, open_binary, symbol_key
+from annotator.reference.gtfscan import (
+    Scanner,
+    contig_again,
+    needs_parent_links,
+    open_binary,
+    symbol_key,
+)
 from annotator.reference.transcripts import GeneRegion, Transcript
 from annotator.reference.txchoice import TxRecord, check_build, choose
 
@@ -236,11 +242,7 @@ class _Reader:
             seqid = raw[: raw.index(b"\t")]
             if seqid != current:
                 if seqid in seen_contigs:
-                    raise ReferenceError_(
-                        f"not sorted: contig {seqid.decode()} appears again after "
-                        f"{(current or b'').decode()} (sort it: see docs/reference.md)",
-                        path=self.path, where=f"line {n}",
-                    )
+                    raise contig_again(self.path, seqid, current, n)
                 seen_contigs.add(seqid)
                 current, last_gene_start = seqid, 0
                 self._contig(seqid.decode(), n)

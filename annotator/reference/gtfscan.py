@@ -30,6 +30,15 @@ BLOCK = 8 << 20
 _STRUCTURE = re.compile(rb"\t(gene|transcript|mRNA)\t(\d+)\t")
 
 
+def contig_again(path: str | Path | None, seqid: bytes, current: bytes | None, line: int) -> ReferenceError_:
+    """The error for a contig whose lines resume after another contig's (unsorted file)."""
+    return ReferenceError_(
+        f"not sorted: contig {seqid.decode()} appears again after "
+        f"{(current or b'').decode()} (sort it: see docs/reference.md)",
+        path=path, where=f"line {line}",
+    )
+
+
 def open_binary(path: Path) -> tuple[IO[bytes], bool]:
     """The file's (decompressed) bytes and whether it is gzip/bgzip compressed."""
     with path.open("rb") as raw:
@@ -122,11 +131,7 @@ class Scanner:
                         if seqid != current:
                             n = base + block.count(b"\n", 0, ls) + 1
                             if seqid in seen:
-                                raise ReferenceError_(
-                                    f"not sorted: contig {seqid.decode()} appears again after "
-                                    f"{(current or b'').decode()} (sort it: see docs/reference.md)",
-                                    path=self.path, where=f"line {n}",
-                                )
+                                raise contig_again(self.path, seqid, current, n)
                             seen.add(seqid)
                             current, last_start = seqid, 0
                             self.on_contig(seqid.decode(), n)
