@@ -114,6 +114,15 @@ def encode_block(data: bytes | bytearray, level: int = 6) -> bytes:
     return head + payload + struct.pack("<II", crc32(data), len(data))
 
 
+def compress(data: bytes | bytearray, level: int = 6) -> bytes:
+    """``data`` as a whole BGZF file (blocks, then the EOF block)."""
+    buf = io.BytesIO()
+    writer = BlockWriter(buf, level)
+    writer.encode(data)
+    writer.write_raw(EOF_BLOCK)
+    return buf.getvalue()
+
+
 class BlockWriter:
     """Appends blocks to a file, counting compressed bytes and hashing what it writes."""
 
@@ -123,6 +132,7 @@ class BlockWriter:
         self.offset = 0  # compressed bytes written so far: the next block's offset
         self.sha256 = hashlib.sha256()
         self._pending = bytearray()  # text not yet sealed into a block (streaming writes)
+        self.starts: list[int] = []  # offset of each block ``encode`` wrote, in order
 
     def write_raw(self, data: bytes | memoryview) -> None:
         """Already-compressed bytes (whole blocks), copied as they are."""
@@ -136,7 +146,18 @@ class BlockWriter:
         for i in range(0, len(text), BLOCK_DATA):
             offsets.append(self.offset)
             self.write_raw(encode_block(text[i : i + BLOCK_DATA], self.level))
+        self.starts += offsets
         return offsets
+
+    def voffset(self, at: int) -> int:
+        """Virtual offset of byte ``at`` of the text given to ``stream`` (at most all of it so far).
+
+        Blocks hold ``BLOCK_DATA`` bytes each; the text not yet sealed goes into the next
+        block, which starts at ``offset``.  Like htslib's ``bgzf_tell``, the end of a block
+        is the start of the next one.
+        """
+        k, within = divmod(at, BLOCK_DATA)
+        return ((self.starts[k] if k < len(self.starts) else self.offset) << 16) | within
 
     def stream(self, text: bytes) -> None:
         """Text of a file written from start to end; sealed into full blocks as it comes."""

@@ -13,7 +13,9 @@ what the header says; this module moves the bytes:
   while writing.  A changed line that crosses a block boundary takes both
   blocks into the re-encoded run.
 * ``copy_lines``: any other text VCF (plain, plain gzip, unsorted, no
-  index possible), read line by line, then indexed with tabix when sorted.
+  index possible), read line by line; indexed as it is written
+  (``tabixbuild``, htslib's index), or by htslib afterwards when a record
+  is one ``tabixbuild`` leaves to it; unsorted records stay unindexed.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from __future__ import annotations
 import bisect
 import contextlib
 import gzip
+import hashlib
 import logging
 import os
 import tempfile
@@ -36,9 +39,11 @@ from annotator.io.bgzf import (
     BgzfError,
     BlockReader,
     BlockWriter,
+    compress,
     copy_range,
     is_bgzf,
 )
+from annotator.io.tabixbuild import TbiBuilder
 from annotator.io.tabixindex import IndexFormatError, TabixIndex
 from annotator.io.vcfheader import Undeclared, build_header
 
@@ -420,8 +425,6 @@ def copy_blocks(src: Path, dst: Path, index: TabixIndex, editor: RecordEditor, e
             if raw_fh.read() != EOF_BLOCK:
                 out.write_raw(EOF_BLOCK)
             digest = out.sha256.hexdigest()
-        import hashlib
-
         index_bytes = index.rewritten(lambda v: _move(runs, v))
         tbi.write_bytes(index_bytes)
     return Written(index.n_records, {dst.name: digest, tbi.name: hashlib.sha256(index_bytes).hexdigest()})
@@ -465,14 +468,26 @@ def copy_lines(src: Path, dst: Path, editor: RecordEditor, extra: list[str], kin
     n = 0
     with open(dst, "wb") as out_fh, _open_text(src, kind) as fh:
         out = BlockWriter(out_fh)
-        out.stream(text.encode("utf-8", "surrogateescape"))
+        head = text.encode("utf-8", "surrogateescape")
+        out.stream(head)
+        at = len(head)
+        index = TbiBuilder(out.voffset(at))
         for line in _body(fh):
             n += 1
             new = editor.edit(line)
-            out.stream(line if new is None else new)
+            data = line if new is None else new
+            out.stream(data)
+            at += len(data)
+            index.add(data, out.voffset(at))
         digest = out.finish()
-    tabix(dst)
-    return Written(n, {dst.name: digest})
+    built = index.build((out.offset - len(EOF_BLOCK)) << 16)
+    if built is None:  # records htslib reads its own way (or none): its index, as before
+        tabix(dst)
+        return Written(n, {dst.name: digest})
+    tbi = dst.with_name(dst.name + ".tbi")
+    index_bytes = compress(built, level=1)  # as TabixIndex.rewritten
+    tbi.write_bytes(index_bytes)
+    return Written(n, {dst.name: digest, tbi.name: hashlib.sha256(index_bytes).hexdigest()})
 
 
 def _body(fh: BinaryIO | IO[bytes]) -> Iterator[bytes]:
