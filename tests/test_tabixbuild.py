@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from annotator.io.tabixbuild import TbiBuilder, reg2bin
-from annotator.io.vcfcopy import container, copy_lines
+from annotator.io.vcflines import container, copy_lines
 
 pysam = pytest.importorskip("pysam")
 
