@@ -39,6 +39,7 @@ UNSET = 0xFFFFFFFF
 # tbx_conf_vcf: preset TBX_VCF, columns seq 1, begin 2, end 0, meta char '#', no skipped lines
 _VCF_CONF = (2, 1, 2, 0, ord("#"), 0)
 _POS = re.compile(rb"[1-9][0-9]*\Z")
+_U64 = struct.Struct("<Q").pack
 
 
 def reg2bin(beg: int, end: int) -> int:
@@ -167,7 +168,8 @@ class TbiBuilder:
         self.ok = True  # False: a record htslib would index differently, or not at all
         self.names: list[bytes] = []
         self._refs: dict[bytes, _Ref] = {}
-        self._ref: _Ref | None = None
+        self._ref: _Ref | None = None  # the chromosome being read
+        self._chrom = b""
         self._save_ref: _Ref | None = None
         self._save_bin = self._last_bin = UNSET
         self._save_off = self._last_off = self._off_beg = first_offset
@@ -193,38 +195,50 @@ class TbiBuilder:
 
     def _push(self, chrom: bytes, beg: int, end: int, offset: int) -> None:
         """htslib ``hts_idx_push`` for a mapped record."""
-        ref = self._refs.get(chrom)
-        if ref is None or ref is not self._ref:
-            if ref is not None:  # "chromosome blocks not continuous"
+        ref = self._ref
+        if ref is None or chrom != self._chrom:
+            if chrom in self._refs:  # "chromosome blocks not continuous"
                 self.ok = False
                 return
-            ref = self._refs[chrom] = _Ref()
+            ref = self._ref = self._refs[chrom] = _Ref()
+            self._chrom = chrom
             self.names.append(chrom)
-            self._ref = ref
             self._last_bin = UNSET
         elif self._last_coor > beg:  # unsorted
             self.ok = False
             return
-        for w in range(beg >> MIN_SHIFT, ((end - 1) >> MIN_SHIFT) + 1):
-            ref.windows.setdefault(w, self._last_off)
-        ref.n_intv = max(ref.n_intv, ((end - 1) >> MIN_SHIFT) + 1)
-        b = reg2bin(beg, end)
+        first, last = beg >> MIN_SHIFT, (end - 1) >> MIN_SHIFT
+        windows = ref.windows
+        if first == last:  # most records: one window, one bin of the deepest level
+            if first not in windows:
+                windows[first] = self._last_off
+            b = _FIRST_BIN[N_LVLS] + first
+        else:
+            for w in range(first, last + 1):
+                windows.setdefault(w, self._last_off)
+            b = reg2bin(beg, end)
+        if last >= ref.n_intv:
+            ref.n_intv = last + 1
         if self._last_bin != b:
-            if self._save_bin != UNSET:
-                assert self._save_ref is not None
-                self._save_ref.bins.put(self._save_bin).append([self._save_off, self._last_off])
-                if self._last_bin == UNSET:  # a new chromosome: close the last one's pseudo-bin
-                    # one put per chunk, as htslib: a put may grow the table, which orders the bins
-                    self._save_ref.bins.put(META_BIN).append([self._off_beg, self._last_off])
-                    self._save_ref.bins.put(META_BIN).append([self._n_mapped, 0])
-                    self._n_mapped = 0
-                    self._off_beg = self._last_off
-            self._save_off = self._last_off
-            self._save_bin = self._last_bin = b
-            self._save_ref = ref
+            self._new_bin(ref, b)
         self._n_mapped += 1
         self._last_off = offset
         self._last_coor = beg
+
+    def _new_bin(self, ref: _Ref, b: int) -> None:
+        """The record starts another chunk: the last one goes to its bin (htslib order)."""
+        if self._save_bin != UNSET:
+            assert self._save_ref is not None
+            self._save_ref.bins.put(self._save_bin).append([self._save_off, self._last_off])
+            if self._last_bin == UNSET:  # a new chromosome: close the last one's pseudo-bin
+                # one put per chunk, as htslib: a put may grow the table, which orders the bins
+                self._save_ref.bins.put(META_BIN).append([self._off_beg, self._last_off])
+                self._save_ref.bins.put(META_BIN).append([self._n_mapped, 0])
+                self._n_mapped = 0
+                self._off_beg = self._last_off
+        self._save_off = self._last_off
+        self._save_bin = self._last_bin = b
+        self._save_ref = ref
 
     def build(self, final_offset: int) -> bytes | None:
         """The decompressed index (htslib ``hts_idx_finish`` + ``hts_idx_save``); None: use htslib.
@@ -255,14 +269,17 @@ class TbiBuilder:
 
 
 def _linear(ref: _Ref) -> bytes:
-    """The linear index: each window's first offset, a window without records taking the next one's."""
-    import numpy as np
+    """The linear index: each window's first offset, a window without records taking the next one's.
 
-    # a panel record on every chromosome makes ~10^5 windows, nearly all empty: numpy, not a loop
-    windows = sorted(ref.windows)  # the last window always holds a record
-    filled = np.array([ref.windows[w] for w in windows], dtype="<u8")
-    nxt = np.searchsorted(np.array(windows, dtype=np.int64), np.arange(ref.n_intv, dtype=np.int64))
-    return bytes(filled[nxt].tobytes())
+    A panel record on every chromosome makes ~10^5 windows, nearly all empty: each run of
+    windows that take the same offset is one repeated 8-byte value (the last window always
+    holds a record)."""
+    out = []
+    prev = -1
+    for w in sorted(ref.windows):
+        out.append(_U64(ref.windows[w]) * (w - prev))
+        prev = w
+    return b"".join(out)
 
 
 def _parent(b: int) -> int:
