@@ -62,9 +62,13 @@ def test_safe_name_neutralises_paths(name, expected):
     assert "/" not in safe_name(name) and ".." not in safe_name(name)
 
 
-def test_force_replaces_existing_results_and_leaves_no_old_copy(tmp_path):
-    # a replaced result is swapped out (RENAME_EXCHANGE on Linux) into the staging
-    # directory, which the commit removes: only the new bytes remain, no staging folder
+@pytest.mark.parametrize("exchange_min", [0, 1 << 40])
+def test_force_replaces_existing_results_and_leaves_no_old_copy(tmp_path, monkeypatch, exchange_min):
+    # a replaced result is renamed over, or swapped out (RENAME_EXCHANGE on Linux) into the
+    # staging directory, which the commit removes: only the new bytes remain, no staging folder
+    from annotator.io import atomic
+
+    monkeypatch.setattr(atomic, "EXCHANGE_MIN_BYTES", exchange_min)
     out = tmp_path / "out"
     for text in ("old", "new"):
         with OutputDir(out, force=True) as o:
@@ -74,8 +78,11 @@ def test_force_replaces_existing_results_and_leaves_no_old_copy(tmp_path):
     assert sorted(p.name for p in out.iterdir() if p.name != ".resmark.lock") == ["a.tsv", "provenance.json"]
 
 
-def test_replace_file_swaps_only_regular_files(tmp_path):
+def test_replace_file_swaps_only_regular_files(tmp_path, monkeypatch):
+    from annotator.io import atomic
     from annotator.io.atomic import replace_file
+
+    monkeypatch.setattr(atomic, "EXCHANGE_MIN_BYTES", 0)
 
     src, dst = tmp_path / "src", tmp_path / "dst"
     src.write_text("new")
