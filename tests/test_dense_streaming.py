@@ -203,7 +203,7 @@ def test_one_piece_ad_reading_equals_the_general_path(name, monkeypatch):
     def read(path: Path) -> list:
         src = VcfSource(path)
         try:
-            return [(r.index, r.support) for r in src.records()]
+            return [(r.index, tuple(r.support)) for r in src.records()]  # read now, not later
         finally:
             src.close()
 
@@ -223,7 +223,7 @@ def test_one_piece_ad_reading_on_the_external_corpus(shared_dir, monkeypatch):
         except Exception:  # noqa: BLE001 - files the reader refuses are another test's concern
             return []
         try:
-            return [(r.index, r.support) for r in src.records()]
+            return [(r.index, tuple(r.support)) for r in src.records()]  # read now, not later
         except Exception:  # noqa: BLE001
             return []
         finally:

@@ -44,10 +44,11 @@ class SeenAlleles:
         return len(self.recent) + sum(len(a) for a in self.moved.values())
 
     def __contains__(self, key: VariantKey) -> bool:
-        if key in self.recent:
-            return True
+        return key in self.recent or self._moved_has(key)
+
+    def _moved_has(self, key: VariantKey) -> bool:
         top = self.moved_max.get(key.chrom)
-        if top is None:
+        if top is None or key.pos * 16 > top:  # a sorted file: past every moved key
             return False
         code = _code(key)
         if code is None or code > top:
@@ -55,6 +56,20 @@ class SeenAlleles:
         codes = self.moved[key.chrom]
         i = bisect.bisect_left(codes, code)
         return i < len(codes) and codes[i] == code
+
+    def add_new(self, key: VariantKey, reader_chrom: str, reader_pos: int) -> bool:
+        """``add`` unless ``key`` is in the set already: was it new? (one hash, not two)"""
+        recent = self.recent
+        n = len(recent)
+        recent.add(key)
+        if len(recent) == n:
+            return False
+        if self._moved_has(key):
+            recent.discard(key)
+            return False
+        if len(recent) >= self.next_move:
+            self._move(reader_chrom, reader_pos)
+        return True
 
     def add(self, key: VariantKey, reader_chrom: str, reader_pos: int) -> None:
         """Add ``key`` (not yet in the set: the caller asked); the reader is at

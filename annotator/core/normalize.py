@@ -29,6 +29,8 @@ class Normalised:
 
 
 def is_simple_allele(allele: str) -> bool:
+    if len(allele) == 1:  # most alleles: a frozenset lookup, no set built
+        return allele in _BASES
     return bool(allele) and set(allele) <= _BASES
 
 
@@ -46,6 +48,8 @@ def normalise(
 ) -> Normalised:
     """Trim and left-align one biallelic REF/ALT pair (uppercase, ACGTN only)."""
     ref, alt = ref.upper(), alt.upper()
+    if len(ref) == 1 == len(alt):  # a substitution of one base: nothing to trim or shift
+        return Normalised(VariantKey(chrom, pos, ref, alt), True)
     pos, ref, alt = trim(pos, ref, alt)
     if len(ref) == len(alt):
         return Normalised(VariantKey(chrom, pos, ref, alt), True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeAlias
 
@@ -49,7 +49,7 @@ class InputRecord:
     alts: tuple[str, ...]
     filters: tuple[str, ...]
     qual: float | None
-    support: tuple[ReadSupport, ...]  # one per ALT
+    support: Sequence[ReadSupport]  # one per ALT (io.vcfrecord.LazySupport: read when used)
     info: Mapping[str, str] = field(default_factory=dict)
     format_cn: float | None = None  # FORMAT CN of the tumour sample (CNV callers)
     line: int | None = None  # line number in a text VCF read from the start
