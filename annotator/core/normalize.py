@@ -11,7 +11,7 @@ allele and is marked as not left-aligned.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from annotator.core.models import VariantKey
 
@@ -22,8 +22,9 @@ _BASES = frozenset("ACGTN")
 MAX_SHIFT = 10_000  # bound on left-shifting through long repeats
 
 
-@dataclass(frozen=True, slots=True)
-class Normalised:
+class Normalised(NamedTuple):
+    """``normalise``'s answer (a named tuple: one per allele of a dense file, cheap to make)."""
+
     key: VariantKey
     left_aligned: bool  # False when reference sequence was not available
 

@@ -230,10 +230,9 @@ class SupportReader:
             return False
         if ad is None or ad.dtype.kind != "i" or t >= len(ad):
             return False
-        row = ad[t]
         if self.numbers.format.get("AD", "R") == "R":
             # htslib's missing and vector-end markers are negative: never taken for reads
-            return i < len(row) and int(row[i]) > 0
+            return i < ad.shape[1] and int(ad[t, i]) > 0
         alt = ad_alt(_ints(ad[t : t + 1])[0], i, n, False)
         return isinstance(alt, int) and alt > 0
 
