@@ -153,9 +153,14 @@ def test_undeclared_tags_and_contigs_are_declared(tmp_path: Path) -> None:
         assert proc.returncode == 0 and "not defined" not in proc.stderr, proc.stderr
 
 
-def test_failing_format_leaves_the_others(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("threaded", [False, True])
+def test_failing_format_leaves_the_others(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, threaded: bool) -> None:
+    from annotator.annotation import outputs
     from annotator.api import AnnotateConfig, annotate
     from annotator.errors import InputError, OutputError
+
+    # threaded: the annotated VCF written by the background thread (as for a large input)
+    monkeypatch.setattr(outputs, "LARGE_INPUT_BYTES", 0 if threaded else 1 << 60)
 
     def broken(*a: object, **k: object) -> object:
         raise InputError("cannot reopen for the annotated VCF (gone)", path="x")
@@ -169,3 +174,30 @@ def test_failing_format_leaves_the_others(tmp_path: Path, monkeypatch: pytest.Mo
     assert not any(n.endswith((".vcf.gz", ".tbi")) for n in names)  # no partial VCF
     prov = json.loads((tmp_path / "o" / "provenance.json").read_text())
     assert prov["output_failures"][0]["format"] == "vcf"
+
+
+def test_vcf_written_by_a_thread_gives_the_same_results(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a large input's annotated VCF is written by a thread while the other formats are
+    # written: same files, same order in provenance.json, same bytes but the timestamps
+    import re
+
+    from annotator.annotation import outputs
+    from annotator.api import AnnotateConfig, annotate
+
+    src = datapath("demo", "demo_tumour.grch38.vcf.gz")
+    runs = {}
+    for threaded in (False, True):
+        monkeypatch.setattr(outputs, "LARGE_INPUT_BYTES", 0 if threaded else 1 << 60)
+        out = tmp_path / str(threaded)
+        annotate(AnnotateConfig(inputs=[str(src)], outdir=out))
+        prov = json.loads((out / "provenance.json").read_text())
+        texts = {}
+        for o in prov["outputs"]:
+            data = (out / o["file"]).read_bytes()
+            if o["file"].endswith(".gz"):
+                data = gzip.decompress(data)
+            if not o["file"].endswith((".tbi", ".parquet")):
+                texts[o["file"]] = re.sub(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[^\"\s,>]*", b"T", data)
+        runs[threaded] = ([o["file"] for o in prov["outputs"]], texts)
+    assert runs[True][0] == runs[False][0]
+    assert runs[True][1] == runs[False][1]

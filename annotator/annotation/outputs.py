@@ -25,6 +25,8 @@ kept, as for any other write error.
 from __future__ import annotations
 
 import logging
+import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -109,10 +111,12 @@ def write_sample(config: AnnotateConfig, ctx: RunContext, s: SampleAnnotation, s
     # render from it; the panel's part of it is converted (and JSON-encoded) once per process
     cache = ctx.document_cache()
     document = cache.plain(sample_document(s, prov_dict, ctx.panel))
-    for fmt in [f for f in FORMAT_NAMES if f in config.formats]:  # a fixed order of files
+    fmts = [f for f in FORMAT_NAMES if f in config.formats]  # a fixed order of files
+
+    def attempt(fmt: str) -> _Outcome:
         names = _names(fmt, stem)
         try:
-            digests = _write_format(fmt, [staging / n for n in names], s, prov, prov_dict, document, ctx)
+            return names, _write_format(fmt, [staging / n for n in names], s, prov, prov_dict, document, ctx), None
         except (OutputError, OSError):
             raise  # disk full, permissions: no output can be trusted; nothing is kept
         except (ResmarkError, ValueError, RuntimeError) as e:
@@ -121,7 +125,25 @@ def write_sample(config: AnnotateConfig, ctx: RunContext, s: SampleAnnotation, s
             message = e.one_line() if isinstance(e, ResmarkError) else f"{type(e).__name__}: {e}"
             log.error("%s: %s not written: %s", s.sample, FORMAT_NAMES[fmt], message)
             log.debug("%s output failed", fmt, exc_info=True)
-            done.failures.append({"format": fmt, "sample": s.sample, "message": message})
+            return names, {}, {"format": fmt, "sample": s.sample, "message": message}
+
+    # a large input's annotated VCF (hashing and copying ~all of its bytes, mostly outside
+    # the GIL) is written by a thread while this one writes the other formats
+    background = _Background(lambda: attempt("vcf")) if "vcf" in fmts and _large(ctx, s) else None
+    outcomes: dict[str, _Outcome] = {}
+    try:
+        for fmt in fmts:
+            if fmt != "vcf" or background is None:
+                outcomes[fmt] = attempt(fmt)
+    finally:
+        if background is not None:
+            background.join()
+    if background is not None:
+        outcomes["vcf"] = background.result()
+    for fmt in fmts:
+        names, digests, failure = outcomes[fmt]
+        if failure is not None:  # logged; its files are gone
+            done.failures.append(failure)
             continue
         for n in names:
             if (staging / n).exists():
@@ -130,6 +152,46 @@ def write_sample(config: AnnotateConfig, ctx: RunContext, s: SampleAnnotation, s
     log.info("%s: %s", s.sample, s.accounting.summary_line())
     log_messages(s.sample, document["qc"])
     return done
+
+
+# what one format gave: its file names, the digests it knew, its failure (format, sample, message)
+_Outcome = tuple[list[str], dict[str, str], "dict[str, str] | None"]
+LARGE_INPUT_BYTES = 64 << 20  # inputs this large have their annotated VCF written by a thread
+
+
+def _large(ctx: RunContext, s: SampleAnnotation) -> bool:
+    try:
+        return os.path.getsize(ctx.readable(s.path)) >= LARGE_INPUT_BYTES
+    except OSError:
+        return False
+
+
+class _Background:
+    """``work()`` in a thread; ``result()`` after ``join()`` returns it or raises what it raised."""
+
+    def __init__(self, work: Callable[[], _Outcome]) -> None:
+        import threading
+
+        self._work = work
+        self._value: _Outcome | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="resmark-vcf", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._value = self._work()
+        except BaseException as e:  # noqa: BLE001 - handed to the caller by result()
+            self._error = e
+
+    def join(self) -> None:
+        self._thread.join()
+
+    def result(self) -> _Outcome:
+        if self._error is not None:
+            raise self._error
+        assert self._value is not None
+        return self._value
 
 
 def _names(fmt: str, stem: str) -> list[str]:
