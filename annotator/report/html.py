@@ -29,7 +29,6 @@ from annotator.core.jsondoc import JsonObject, JsonValue
 from annotator.errors import OutputError
 from annotator.report import context as ctxmod
 from annotator.report import views
-from annotator.report.svg import sanitize_svg, trajectory_svg
 
 if TYPE_CHECKING:
     import jinja2
@@ -379,6 +378,9 @@ def patient_context(
         alterations.append(entry)
     alterations.sort(key=lambda a: (a["level_rank"], a["gene"], a["change"]))
     tp_rows = _timepoint_rows(tps, labels, document)
+    # here, not at import: the sample report never draws (xml.etree is ~4 ms of every run)
+    from annotator.report.svg import sanitize_svg, trajectory_svg
+
     svg = sanitize_svg(trajectory_svg_text) if trajectory_svg_text else ""
     if not svg and document is not None:
         from annotator.report.trajectory import draw, from_track
