@@ -27,7 +27,7 @@ STATUS_REASONS = (
 )
 CHANGES = (
     "baseline",  # the reference timepoint itself
-    "emerging",  # significant big increase to detected, no level established before
+    "emerging",  # significant big increase to detected (vs the previous draw or the pooled run), no level before
     "rising",  # significant big increase to detected from an established level
     "stable",  # no significant big change; established level before and alt evidence now
     "falling",  # significant big decrease from an established level (absence not powered)
@@ -260,6 +260,10 @@ class Comparison:
     pooled_from: str | None = None  # earliest timepoint of the pooled run (None: the pair alone)
     pooled_alt: int | None = None
     pooled_depth: int | None = None
+    # cur against the pooled run, when no level was established before (the run's draws all
+    # below detection): the emergence test after several shallow draws (docs/track.md)
+    pooled_p_value: float | None = None
+    pooled_q_value: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

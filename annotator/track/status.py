@@ -8,7 +8,8 @@ beta-binomial likelihood-ratio test (``stats.bb_change``) of the two draws
 with a minimum effect; whether the variant was *established* before a draw
 (the previous draw detected, or the earlier draws consistent with it
 significant together, ``pooled_run``) decides emerging vs rising and stable vs
-inconclusive.  See docs/track.md for every definition.
+inconclusive.  When those earlier draws established nothing, the current draw
+is also tested against them pooled (an emergence after several shallow draws).  See docs/track.md for every definition.
 """
 
 from __future__ import annotations
@@ -198,13 +199,17 @@ def pooled_run(obs: Sequence[Observation], i: int, th: Thresholds) -> list[int]:
     return sorted(run)
 
 
-def _raw(prev: Observation, cur: Observation, rho: float, run: Sequence[Observation] = ()) -> Comparison:
+def _raw(prev: Observation, cur: Observation, rho: float, run: Sequence[Observation] = (),
+         pooled_test: bool = False) -> Comparison:
     """p-value and effect sizes of the two draws before correction; change filled in later.
 
     ``run`` (earlier draws consistent with ``prev``, ``prev`` among them) is recorded as the
     level the variant was established at before ``cur`` (presence only: a change test
     against pooled draws chosen for their agreement with ``prev`` is biased toward
     ``prev``'s value and raised false changes on the benchmark, docs/track.md).
+    ``pooled_test``: the run established no level (every draw of it below detection), so
+    ``cur`` is also tested against the pooled run (``pooled_p_value``): the draws that
+    together rule out the current level (an emergence after several shallow draws).
     """
     if prev.variant.is_copy_number:
         return Comparison("pending", against=prev.timepoint)
@@ -214,12 +219,13 @@ def _raw(prev: Observation, cur: Observation, rho: float, run: Sequence[Observat
     a1, n1 = _counts(prev)
     a2, n2 = _counts(cur)
     pooled = len(run) > 1
+    k = sum(_counts(o)[0] for o in run) if pooled else None
+    n = sum(_counts(o)[1] for o in run) if pooled else None
     return Comparison(
         "pending", p_value=stats.bb_change(a1, n1, a2, n2, rho), vaf_delta=a2 / n2 - a1 / n1,
         log2_fc=stats.log2_fold_change(a1, n1, a2, n2), against=prev.timepoint,
-        pooled_from=run[0].timepoint if pooled else None,
-        pooled_alt=sum(_counts(o)[0] for o in run) if pooled else None,
-        pooled_depth=sum(_counts(o)[1] for o in run) if pooled else None,
+        pooled_from=run[0].timepoint if pooled else None, pooled_alt=k, pooled_depth=n,
+        pooled_p_value=stats.bb_change(k, n, a2, n2, rho) if pooled_test and k is not None and n else None,
     )
 
 
@@ -248,6 +254,8 @@ def classify_change(
     before = established(earlier, th)
     if significant and big and up and cur_det:
         return "rising" if before else "emerging"
+    if not before and cur_det and _pooled_increase(c, cur, th):
+        return "emerging"  # the earlier draws below detection together rule out the current level
     if significant and down and before:
         if cur.status == "not_detected":
             return "cleared"
@@ -266,6 +274,16 @@ def classify_change(
     if present(prev, members, th) and present(cur, members, th):
         return "stable"  # two low-level draws shown present together
     return "absent"
+
+
+def _pooled_increase(c: Comparison, cur: Observation, th: Thresholds) -> bool:
+    """``cur`` significantly and at least ``min_fold_change`` above the pooled run (when tested)."""
+    tested = c.pooled_q_value if th.adjust == "bh" else c.pooled_p_value
+    if tested is None or tested > th.alpha or c.pooled_alt is None or not c.pooled_depth:
+        return False
+    a, n = _counts(cur)
+    fc = stats.log2_fold_change(c.pooled_alt, c.pooled_depth, a, n)
+    return a / n > c.pooled_alt / c.pooled_depth and fc >= math.log2(th.min_fold_change)
 
 
 def _pair_alt(prev: Observation, cur: Observation) -> int:
@@ -352,17 +370,20 @@ def compare(
             if i > 0:
                 runs[(key, i)] = pooled_run(obs, i, th)
                 run = [obs[j] for j in runs[(key, i)]]
-                raw.append((key, i, "prev", _raw(obs[i - 1], cur, th.change_rho, run)))
+                pooled_test = len(run) > 1 and not established(run, th)
+                raw.append((key, i, "prev", _raw(obs[i - 1], cur, th.change_rho, run, pooled_test)))
             if i != baseline_index and not (i > 0 and i - 1 == baseline_index):
                 raw.append((key, i, "base", _raw(obs[baseline_index], cur, th.change_rho)))
-    tested = [j for j, (_, _, _, c) in enumerate(raw) if c.p_value is not None]
-    qvals = stats.benjamini_hochberg([raw[j][3].p_value or 0.0 for j in tested])
-    qmap = dict(zip(tested, qvals, strict=True))
+    # BH over every test made: the two-draw tests and the pooled-run emergence tests
+    tests = [(j, "pair", c.p_value) for j, (_, _, _, c) in enumerate(raw) if c.p_value is not None]
+    tests += [(j, "pooled", c.pooled_p_value) for j, (_, _, _, c) in enumerate(raw) if c.pooled_p_value is not None]
+    qvals = stats.benjamini_hochberg([p or 0.0 for _, _, p in tests])
+    qmap = {(j, which): q for (j, which, _), q in zip(tests, qvals, strict=True)}
     out = {k: list(v) for k, v in by_variant.items()}
     for j, (key, i, kind, c) in enumerate(raw):
         obs = out[key]
         prev = obs[i - 1] if kind == "prev" else obs[baseline_index]
-        c = replace(c, q_value=qmap.get(j))
+        c = replace(c, q_value=qmap.get((j, "pair")), pooled_q_value=qmap.get((j, "pooled")))
         group = [obs[j] for j in runs[(key, i)]] + [obs[i]] if kind == "prev" else [prev, obs[i]]
         c = replace(c, change=classify_change(prev, obs[i], c, th, group))
         if kind == "prev":
