@@ -249,10 +249,7 @@ def evaluate(sim: Path, args: argparse.Namespace, use_pon: bool) -> dict[str, ob
         "vaf0_detected": (vaf0_det, vaf0), "false_cleared": (cleared_false, cleared),
         "emerging_found": (emerg_found, emerg), "stable_found": (stable_found, stable),
         "stable_found_10": (stable10_found, stable10), "stable_found_5": (stable5_found, stable5),
-        "emerging_false_window": ("'emerging' calls whose variant was truly present at the start of the draws compared "
-                              "(the previous draw, or the first of the pooled run when the pooled test decided)",
-                              "<=", 0.0),
-    "emerging_found_both": (emerg2_found, emerg2), "cleared_false_stated": (cleared_false_stated, cleared), "emerging_false": (n_emerging_false, n_emerging),
+        "emerging_found_both": (emerg2_found, emerg2), "cleared_false_stated": (cleared_false_stated, cleared), "emerging_false": (n_emerging_false, n_emerging),
         "increase_false": (n_increase_false, n_increase), "stable_false": (n_stable_false, n_stable),
         "emerging_false_window": (n_emerging_window_false, n_emerging),
         **{f"stable_found_{b}": (v[0], v[1]) for b, v in bands.items()},

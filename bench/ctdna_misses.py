@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import math
 from collections import Counter
 from pathlib import Path
 
