@@ -45,10 +45,11 @@ def _read(ref: str, kind: str, anchor: int, length: int = 1) -> tuple[str, list[
     return ref[:k] + "T" * length + ref[k : LEN - length], [(0, k), (1, length), (0, LEN - k - length)]
 
 
-def write_indel_bam(path: Path, ref: str, reads: list[tuple[str, int, int, int]]) -> Path:
+def write_indel_bam(path: Path, ref: str, reads: list[tuple[str, int, int, int]], umi: bool = False) -> Path:
     """``reads``: (kind M/D/I, anchor, count, flag/MAPQ code: 0 kept, 1 duplicate, 2 MAPQ 0).
 
-    Deletions after DEL_POS delete TG (ATG>A), all other indels one base."""
+    Deletions after DEL_POS delete TG (ATG>A), all other indels one base.  ``umi``: every
+    read its own UMI family (``MI`` tag), so track counts molecules."""
     import pysam
 
     names = [c for c in GRCH38.lengths if c != "chrM"]
@@ -71,6 +72,8 @@ def write_indel_bam(path: Path, ref: str, reads: list[tuple[str, int, int, int]]
                 a.cigar = cigar
                 a.query_qualities = pysam.qualitystring_to_array("?" * len(seq))
                 a.set_tag("RG", "rg1")
+                if umi:
+                    a.set_tag("MI", f"m{n}")
                 out.write(a)
     pysam.sort("-o", str(path), str(unsorted))
     unsorted.unlink()
@@ -83,9 +86,7 @@ NORMALS = [(2, 1, 1, 1), (0, 3, 2, 0), (1, 0, 0, 2), (3, 1, 1, 1)]
 PLAIN = 1000  # reads without an indel in each normal
 
 
-@pytest.fixture(scope="module")
-def pon_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    tmp = tmp_path_factory.mktemp("pon_indels")
+def _build(tmp: Path, umi: bool) -> Path:
     ref = _ref()
     bams = []
     for i, (d, ins, h1, h3) in enumerate(NORMALS):
@@ -93,11 +94,16 @@ def pon_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
             ("M", 0, PLAIN, 0), ("D", DEL_POS, d, 0), ("I", INS_POS, ins, 0),
             ("D", HOMO_POS, h1, 0), ("D", HOMO_POS + 2, h3, 0),
             ("D", DEL_POS, 5, 1), ("D", DEL_POS, 7, 2),  # duplicates and MAPQ 0: not counted
-        ]))
+        ], umi=umi))
     bed = tmp / "r.bed"
     bed.write_text(f"chr6\t{START - 1}\t{START + LEN - 1}\n")
     build_pon(PonBuildConfig(bams, tmp / "pon", regions=bed))
     return tmp / "pon"
+
+
+@pytest.fixture(scope="module")
+def pon_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _build(tmp_path_factory.mktemp("pon_indels"), umi=False)
 
 
 def _kept(i: int) -> int:
@@ -154,23 +160,42 @@ def test_version_1_pon_is_still_read_without_indel_backgrounds(pon_dir: Path, tm
     assert snv is not None and snv.rate == pytest.approx(1e-4)  # no C read: the floor
 
 
+def _sheet(tmp: Path, umi: bool) -> Path:
+    ref = _ref()
+    rows = []
+    for t in range(2):
+        bam = write_indel_bam(tmp / f"T{t}.bam", ref, [("M", 0, 1794, 0), ("D", DEL_POS, 6, 0)], umi=umi)
+        vcf = write_vcf(tmp / f"T{t}.vcf", [f"chr6\t{DEL_POS}\t.\tATG\tA\t.\tPASS\t.\tGT:AD:DP\t0/1:1794,6:1800"])
+        rows.append(f"P1\tT{t}\t2024-0{t + 1}-01\t{vcf.name}\t{bam.name}")
+    sheet = tmp / "sheet.tsv"
+    sheet.write_text("patient\ttimepoint\tdate\tvcf\tbam\n" + "\n".join(rows) + "\n")
+    return sheet
+
+
+def test_molecule_counts_get_the_normals_indel_molecules(tmp_path: Path) -> None:
+    """UMI reads: the PON's normals are re-genotyped at the deletion itself, in molecules (one
+    read per family here, so 6 ATG>A molecules of 4 019; the other indels are elsewhere)."""
+    (tmp_path / "normals").mkdir()
+    pon = _build(tmp_path / "normals", umi=True)
+    sheet = _sheet(tmp_path, umi=True)
+    r = track(TrackConfig(outdir=tmp_path / "out", samplesheet=sheet, pon=pon, plots=False, html=False))
+    obs = [o for o in r.observations if o.variant.ref == "ATG"]
+    assert [o.evidence.unit for o in obs] == ["umi_families"] * 2
+    d = [o.detection for o in obs]
+    assert all(x is not None and x.background_source == "pon_molecules" for x in d)
+    assert sum(_kept(i) for i in range(len(NORMALS))) == 4019
+    assert d[0] is not None and d[0].background_rate == pytest.approx(6 / 4019)
+
+
 def test_track_uses_the_indel_background(pon_dir: Path, tmp_path: Path) -> None:
-    """An ATG>A deletion in 6 of 1 800 reads against the PON's deletion background (6 of 4 024
+    """An ATG>A deletion in 6 of 1 800 reads against the PON's deletion background (6 of 4 019
     normal reads, 0.15 %: 2.7 expected) is not detected; without the PON (the samples' own other
     alleles: none, so the 1e-4 floor) it is."""
     from scipy.stats import binom
 
-    assert binom.sf(5, 1800, 6 / 4024) > 0.05  # binomial at the PON rate; the beta-binomial is wider
+    assert binom.sf(5, 1800, 6 / 4019) > 0.05  # binomial at the PON rate; the beta-binomial is wider
     assert binom.sf(5, 1800, 1e-4) < 1e-6
-    ref = _ref()
-    rows = []
-    for t in range(2):
-        bam = write_indel_bam(tmp_path / f"T{t}.bam", ref, [("M", 0, 1794, 0), ("D", DEL_POS, 6, 0)])
-        vcf = write_vcf(tmp_path / f"T{t}.vcf",
-                        [f"chr6\t{DEL_POS}\t.\tATG\tA\t.\tPASS\t.\tGT:AD:DP\t0/1:1794,6:1800"])
-        rows.append(f"P1\tT{t}\t2024-0{t + 1}-01\t{vcf.name}\t{bam.name}")
-    sheet = tmp_path / "sheet.tsv"
-    sheet.write_text("patient\ttimepoint\tdate\tvcf\tbam\n" + "\n".join(rows) + "\n")
+    sheet = _sheet(tmp_path, umi=False)
     with_pon = track(TrackConfig(outdir=tmp_path / "a", samplesheet=sheet, pon=pon_dir, plots=False, html=False))
     obs = [o for o in with_pon.observations if o.variant.ref == "ATG"]
     assert len(obs) == 2 and all(o.evidence.alt_count == 6 for o in obs)
