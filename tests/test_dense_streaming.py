@@ -181,16 +181,23 @@ def test_kept_unmatched_reads_what_qc_counts():
     assert (seen.NO_MODEL, seen.NO_SEQUENCE) == (qc.NO_MODEL, qc.NO_SEQUENCE)
 
 
-def test_seen_alleles_is_a_set_also_for_unsorted_input():
+@pytest.mark.parametrize("order", ["unsorted", "sorted", "mostly sorted"])
+def test_seen_alleles_is_a_set_also_for_unsorted_input(order):
     rng = random.Random(5)
     keys = [VariantKey(rng.choice(("chr1", "chr2")), rng.randint(1, 400), rng.choice("ACGTN"),
                        rng.choice(("A", "C", "G", "T", "AT", "CGG"))) for _ in range(4000)]
+    if order != "unsorted":  # as a sorted file gives them, duplicates and tri-allelic sites included
+        keys.sort(key=lambda k: (k.chrom, k.pos))
+    if order == "mostly sorted":
+        for _ in range(200):
+            i, j = rng.randrange(len(keys)), rng.randrange(len(keys))
+            keys[i], keys[j] = keys[j], keys[i]
     seen, truth = SeenAlleles(move_at=50), set()
-    for k in keys:  # unsorted on purpose: positions jump back and forth
+    for k in keys:
         assert (k in seen) == (k in truth)
-        if k not in truth:  # as the pipeline: a key found is a duplicate, not added again
-            seen.add(k, k.chrom, k.pos)
-            truth.add(k)
+        # as the pipeline asks: add it, was it new? (a key found is a duplicate, not added again)
+        assert seen.add_new(k, k.chrom, k.pos) == (k not in truth)
+        truth.add(k)
     assert len(seen) == len(truth)
     assert seen.moved  # substitutions did move to the compact arrays
     for k in keys:
@@ -203,7 +210,7 @@ def test_one_piece_ad_reading_equals_the_general_path(name, monkeypatch):
     def read(path: Path) -> list:
         src = VcfSource(path)
         try:
-            return [(r.index, r.support) for r in src.records()]
+            return [(r.index, tuple(r.support)) for r in src.records()]  # read now, not later
         finally:
             src.close()
 
@@ -223,7 +230,7 @@ def test_one_piece_ad_reading_on_the_external_corpus(shared_dir, monkeypatch):
         except Exception:  # noqa: BLE001 - files the reader refuses are another test's concern
             return []
         try:
-            return [(r.index, r.support) for r in src.records()]
+            return [(r.index, tuple(r.support)) for r in src.records()]  # read now, not later
         except Exception:  # noqa: BLE001
             return []
         finally:

@@ -24,7 +24,7 @@ from __future__ import annotations
 import bisect
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from annotator.annotation.seen import SeenAlleles, kept_unmatched
@@ -46,7 +46,8 @@ from annotator.core.provenance import InputFile
 from annotator.core.rows import Row, match_columns
 from annotator.errors import InputError
 from annotator.io.vcfin import InputRecord, VcfHeader
-from annotator.knowledge.matcher import compute_flags, match_alteration
+from annotator.io.vcfrecord import allele_not_carried
+from annotator.knowledge.matcher import match_alteration
 from annotator.knowledge.model import Flag, Panel, RuleMatch
 from annotator.reference import Reference
 
@@ -126,6 +127,9 @@ class SampleAnnotation:
     normal_sample: str | None = None  # the matched normal's column, when the file names one
 
 
+_ONE_BASE = frozenset("ACGTNacgtn")
+
+
 class SampleAnnotator:
     """Per-sample state for one pass over a VCF; the hot loop lives in ``add``."""
 
@@ -163,6 +167,11 @@ class SampleAnnotator:
         self.ref_mismatched = 0
         self.mane = frozenset(t.split(".")[0] for t in _mane_ids(reference) if t)
         self.normal_sample = header.normal_sample  # annotator.io.samplehints
+        # an allele the engine can only call UTR/intron/flank (consequence.quiet) is annotated
+        # without a transcript walk when nothing would list it or read it afterwards
+        self._quiet_ok = options.report == "matched"
+        self._noncoding_rules = frozenset(
+            g for g in self.panel_genes if any("noncoding" in r.classes for r in panel.rules_for(g)))
         self._canonical: dict[str, str] = {}  # CHROM as written -> chromnames.canonical
 
     # -- per record ---------------------------------------------------------------
@@ -182,14 +191,27 @@ class SampleAnnotator:
                 "rejected", "REF is not a sequence of A, C, G, T, N", rec.where()
             )
             return
-        buckets: list[str] = []
-        reasons: list[str] = []
-        for i, alt in enumerate(rec.alts, start=1):
-            bucket, reason = self._allele(rec, i, alt, filt)
-            buckets.append(bucket)
-            if reason:
-                reasons.append(reason)
-        bucket = Accounting.best(buckets)
+        # what depends on the record, not the allele: once per record
+        chrom = self._chrom(rec.chrom)
+        end = coords.vcf_end(rec.pos, rec.ref)
+        on_panel = self.regions.touches(chrom, rec.pos, end)
+        ref_ok: bool | None = None  # None: no reference sequence here
+        if on_panel:
+            seq = self.reference.sequence_canonical(chrom, rec.pos, end)
+            if seq is not None:
+                ref_ok = seq.upper() == rec.ref.upper()
+        if len(rec.alts) == 1:  # most records: no lists to rank
+            bucket, reason = self._allele(rec, 1, rec.alts[0], filt, chrom, on_panel, ref_ok)
+            reasons = [reason] if reason else []
+        else:
+            buckets: list[str] = []
+            reasons = []
+            for i, alt in enumerate(rec.alts, start=1):
+                bucket, reason = self._allele(rec, i, alt, filt, chrom, on_panel, ref_ok)
+                buckets.append(bucket)
+                if reason:
+                    reasons.append(reason)
+            bucket = Accounting.best(buckets)
         detail = None
         if bucket == "rejected" and reasons:
             detail = reasons[0]
@@ -201,17 +223,19 @@ class SampleAnnotator:
         """Name a filtered record that would have matched a rule (it is not annotated)."""
         if not is_simple_allele(rec.ref.upper()):
             return
+        chrom = self._chrom(rec.chrom)
+        end = coords.vcf_end(rec.pos, rec.ref)
+        if not self.regions.touches(chrom, rec.pos, end):
+            return
+        seq = self.reference.sequence_canonical(chrom, rec.pos, end)
+        if seq is not None and seq.upper() != rec.ref.upper():
+            return
         for i, alt in enumerate(rec.alts, start=1):
             if not is_simple_allele(alt.upper()):
                 continue
-            chrom = chromnames.canonical(rec.chrom)
-            if not self.regions.touches(chrom, rec.pos, coords.vcf_end(rec.pos, rec.ref)):
+            norm = normalise(chrom, rec.pos, rec.ref, alt, self.reference.sequence_canonical)
+            if self._quiet(rec, norm.key):
                 continue
-            end = coords.vcf_end(rec.pos, rec.ref)
-            seq = self.reference.sequence(chrom, rec.pos, end)
-            if seq is not None and seq.upper() != rec.ref.upper():
-                continue
-            norm = normalise(chrom, rec.pos, rec.ref, alt, self.reference.sequence)
             variant = self._variant(rec, norm.key, i, alt)
             tc, _ = self._consequence(rec, variant, quiet=True)
             if tc is None or tc.gene not in self.panel_genes:
@@ -228,36 +252,32 @@ class SampleAnnotator:
                 log.warning("%s: filtered record not annotated: %s (use --include-filtered)",
                             self.header.path, text)
 
-    def _allele(self, rec: InputRecord, i: int, alt: str, filt: str) -> tuple[str, str | None]:
-        chrom = self._canonical.get(rec.chrom)
-        if chrom is None:  # a regex per call otherwise; a file has few CHROM names
-            chrom = self._canonical[rec.chrom] = chromnames.canonical(rec.chrom)
-        if alt.startswith("<") or "[" in alt or "]" in alt or alt.startswith(".") or alt.endswith("."):
-            return self._symbolic(rec, i, alt)
-        if alt == "*":
-            return "rejected", "ALT * (allele missing due to an overlapping deletion)"
-        if not is_simple_allele(alt.upper()):
-            return "rejected", f"ALT {alt[:20]!r} is not a sequence of A, C, G, T, N"
-        end = coords.vcf_end(rec.pos, rec.ref)
-        on_panel = self.regions.touches(chrom, rec.pos, end)
+    def _allele(self, rec: InputRecord, i: int, alt: str, filt: str,
+                chrom: str, on_panel: bool, ref_ok: bool | None) -> tuple[str, str | None]:
+        """One ALT; ``chrom`` (canonical), ``on_panel`` and ``ref_ok`` (REF equals the
+        reference; None: no sequence there) are the record's, found once by ``add``."""
+        if len(alt) != 1 or alt not in _ONE_BASE:  # one base: none of the checks can fail
+            if alt.startswith("<") or "[" in alt or "]" in alt or alt.startswith(".") or alt.endswith("."):
+                return self._symbolic(rec, i, alt)
+            if alt == "*":
+                return "rejected", "ALT * (allele missing due to an overlapping deletion)"
+            if not is_simple_allele(alt.upper()):
+                return "rejected", f"ALT {alt[:20]!r} is not a sequence of A, C, G, T, N"
         if not on_panel and self.options.report != "all":
             return "off_panel", None
-        if on_panel:
-            seq = self.reference.sequence_canonical(chrom, rec.pos, end)  # chrom is canonical
-            if seq is not None:
-                self.ref_checked += 1
-                if seq.upper() != rec.ref.upper():
-                    self.ref_mismatched += 1
-                    return "rejected", f"REF does not match the {self.build.name} reference"
-        support = rec.support[i - 1] if i - 1 < len(rec.support) else None
-        if (support is not None and support.carried is False and support.carried_by
-                and not self.options.keep_not_carried):
+        if ref_ok is not None:
+            self.ref_checked += 1
+            if not ref_ok:
+                self.ref_mismatched += 1
+                return "rejected", f"REF does not match the {self.build.name} reference"
+        if not self.options.keep_not_carried and allele_not_carried(rec.support, i - 1):
             return "not_carried", None
         norm = normalise(chrom, rec.pos, rec.ref, alt, self.reference.sequence_canonical if on_panel else None)
         key = norm.key
-        if key in self.seen:
+        if not self.seen.add_new(key, chrom, rec.pos):
             return "rejected", "duplicate of an earlier record (same normalised allele)"
-        self.seen.add(key, chrom, rec.pos)
+        if on_panel and self._quiet(rec, key):
+            return "annotated", None
         variant = self._variant(rec, key, i, alt)
         if not on_panel:
             self._emit(variant, filt, None, None, norm.left_aligned, matches=())
@@ -277,6 +297,22 @@ class SampleAnnotator:
         if listed:
             self._emit(variant, filt, tc, alteration, norm.left_aligned, matches, disagreement)
         return "annotated", None
+
+    def _chrom(self, name: str) -> str:
+        chrom = self._canonical.get(name)
+        if chrom is None:  # a regex per call otherwise; a file has few CHROM names
+            chrom = self._canonical[name] = chromnames.canonical(name)
+        return chrom
+
+    def _quiet(self, rec: InputRecord, key: VariantKey) -> bool:
+        """Would ``key`` be annotated with a non-coding change of a panel gene that no rule
+        can match, neither listed nor kept (report "matched", no upstream annotation to
+        compare)? Then the transcript walk, the match and the row are skipped."""
+        if not self._quiet_ok or (self.upstream is not None and rec.info):
+            return False
+        genes = self.engine.quiet_genes(key)
+        return (genes is not None and not genes.isdisjoint(self.panel_genes)
+                and genes.isdisjoint(self._noncoding_rules))
 
     def _variant(self, rec: InputRecord, key: VariantKey, i: int, alt: str) -> Variant:
         return Variant(
@@ -436,58 +472,6 @@ class SampleAnnotator:
             alterations=self.alterations,
             normal_sample=self.normal_sample,
         )
-
-
-def apply_flags(result: SampleAnnotation, panel: Panel, prior_therapy: str | Iterable[str] | None = None) -> None:
-    """Sort rows and add the panel's cross-alteration flags (biallelic loss, polyclonal ...).
-
-    Runs after copy-number and SV calls were added, so e.g. an RB1 nonsense
-    variant plus an RB1 deep deletion from --cnv is flagged as biallelic.
-    ``prior_therapy`` (drug/class names, None: not given) re-ranks each match's
-    strategies for the patient's setting before the flags are computed.
-    """
-    result.rows.sort(key=_row_order)
-    if prior_therapy is not None and result.alterations:
-        _apply_therapy_context(result, panel, prior_therapy)
-    flags = tuple(compute_flags(panel, result.alterations)) if result.alterations else ()
-    result.flags = flags
-    by_member: dict[str, list[str]] = {}
-    for f in flags:
-        for m in f.members:
-            by_member.setdefault(m, []).append(
-                f"{f.kind}:{getattr(f, 'label', None) or f.gene or f.mechanism_id}"
-            )
-    result.rows[:] = [
-        _replace_flags(r, "; ".join([*filter(None, [r.flags]), *by_member[r.variant_key]]))
-        if r.variant_key in by_member else r
-        for r in result.rows
-    ]
-
-
-def _apply_therapy_context(result: SampleAnnotation, panel: Panel, prior_therapy: str | Iterable[str]) -> None:
-    from annotator.knowledge.matcher import in_context
-    from annotator.knowledge.therapy import resolve
-
-    prior, unknown = resolve(panel, prior_therapy)
-    if unknown:
-        log.warning("%s: prior therapy %s not recognised (ignored)", result.sample, ", ".join(unknown))
-    result.prior_therapy = (tuple(str(x) for x in ([prior_therapy] if isinstance(prior_therapy, str)
-                                                    else prior_therapy)), tuple(sorted(prior)))
-    result.alterations = [(k, a, in_context(panel, ms, prior)) for k, a, ms in result.alterations]
-    by_key = {k: ms for k, _, ms in result.alterations}
-    result.rows[:] = [
-        replace(r, **match_columns(by_key[r.variant_key])) if by_key.get(r.variant_key) else r
-        for r in result.rows
-    ]
-
-
-def _row_order(row: Row) -> tuple[int, str, int, int, str]:
-    rank = chromnames.PRIMARY.index(row.chrom) if row.chrom in chromnames.PRIMARY else len(chromnames.PRIMARY)
-    return (rank, row.chrom, row.pos, row.record_index, row.alt)
-
-
-def _replace_flags(row: Row, flags: str) -> Row:
-    return replace(row, flags=flags)
 
 
 def _mane_ids(reference: Reference) -> list[str]:

@@ -7,7 +7,9 @@ everything here raises ``ResmarkError`` subclasses and never exits.
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
+from collections.abc import Iterator
 
 from annotator.annotation import cohort
 from annotator.annotation.config import AnnotateConfig, AnnotateResult, RunContext, check_config
@@ -19,9 +21,26 @@ from annotator.io.atomic import OutdirLock, OutputDir, safe_name
 log = logging.getLogger(__name__)
 
 
+GC_GEN0 = 100_000  # allocations between young-generation collections during a run (Python: 700)
+
+
 def annotate(config: AnnotateConfig) -> AnnotateResult:
     """Annotate every input and write the requested outputs atomically (see ``_annotate``)."""
-    return _annotate(config)
+    with _fewer_collections():
+        return _annotate(config)
+
+
+@contextlib.contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """A run allocates a few short-lived objects per record and keeps little: the cyclic
+    collector, at Python's default pace, re-walks the panel and reference on every pass
+    (7 % of a 1M-record run). It collects less often during the run, as before after it."""
+    before = gc.get_threshold()
+    gc.set_threshold(max(before[0], GC_GEN0), *before[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
 
 
 def _htslib_quiet(reads_here: bool) -> contextlib.AbstractContextManager[None]:

@@ -3,10 +3,11 @@
 * ``SeenAlleles``: the normalised alleles met so far, to reject a second record
   with the same allele as a duplicate.  A dense panel has ~1M of them; a
   ``VariantKey`` in a dict costs ~170 bytes, so single-base substitutions of
-  A/C/G/T (most of them) leave the dict in batches once the reader has
-  passed their position and are kept as one 64-bit code each in a sorted
-  array per chromosome.  Membership stays exact: every lookup consults
-  both, and a lookup below a chromosome's highest moved position (an
+  A/C/G/T (most of them) are kept as one 64-bit code each in a sorted array
+  per chromosome: straight away when the code follows the array's last one
+  (a sorted file), else through the dict, which they leave in batches once
+  the reader has passed their position.  Membership stays exact: every
+  lookup consults both, and a lookup below a chromosome's highest code (an
   unsorted file) searches the array.
 * ``kept_unmatched``: which interpreted alterations without a rule match the
   sample still needs after the pass (the flags read copy-number losses,
@@ -44,10 +45,11 @@ class SeenAlleles:
         return len(self.recent) + sum(len(a) for a in self.moved.values())
 
     def __contains__(self, key: VariantKey) -> bool:
-        if key in self.recent:
-            return True
+        return key in self.recent or self._moved_has(key)
+
+    def _moved_has(self, key: VariantKey) -> bool:
         top = self.moved_max.get(key.chrom)
-        if top is None:
+        if top is None or key.pos * 16 > top:  # a sorted file: past every moved key
             return False
         code = _code(key)
         if code is None or code > top:
@@ -56,12 +58,39 @@ class SeenAlleles:
         i = bisect.bisect_left(codes, code)
         return i < len(codes) and codes[i] == code
 
-    def add(self, key: VariantKey, reader_chrom: str, reader_pos: int) -> None:
-        """Add ``key`` (not yet in the set: the caller asked); the reader is at
-        ``reader_chrom:reader_pos`` (the record's own position)."""
-        self.recent.add(key)
-        if len(self.recent) >= self.next_move:
+    def add_new(self, key: VariantKey, reader_chrom: str, reader_pos: int) -> bool:
+        """Add ``key`` unless the set holds it already: was it new? The reader is at
+        ``reader_chrom:reader_pos`` (the record's own position).
+
+        A substitution past the chromosome's highest code (a sorted file: nearly all of
+        them) is new and goes straight to the end of its array, with no hashing; any
+        other key is looked up in both and, when new, added to the dict (every
+        substitution in the dict has a code below that highest one)."""
+        code = _code(key)
+        if code is not None:
+            top = self.moved_max.get(key.chrom)
+            if top is None:
+                self.moved[key.chrom] = array("q", (code,))
+                self.moved_max[key.chrom] = code
+                return True
+            if code > top:
+                self.moved[key.chrom].append(code)
+                self.moved_max[key.chrom] = code
+                return True
+            if self._moved_has(key):
+                return False
+        recent = self.recent
+        n = len(recent)
+        recent.add(key)
+        if len(recent) == n:
+            return False
+        if len(recent) >= self.next_move:
             self._move(reader_chrom, reader_pos)
+        return True
+
+    def add(self, key: VariantKey, reader_chrom: str, reader_pos: int) -> None:
+        """Add ``key`` (not yet in the set: the caller asked)."""
+        self.add_new(key, reader_chrom, reader_pos)
 
     def _move(self, chrom: str, pos: int) -> None:
         """Substitutions behind the reader (other chromosomes, or before ``pos``) to the arrays."""

@@ -28,8 +28,8 @@ from annotator.annotation.pipeline import (
     AnnotateOptions,
     SampleAnnotation,
     SampleAnnotator,
-    apply_flags,
 )
+from annotator.annotation.sampleflags import apply_flags
 from annotator.core import genome
 from annotator.core.genome import GenomeBuild
 from annotator.errors import InputError

@@ -8,6 +8,7 @@ from typing import TypedDict
 
 from annotator.consequence import hgvs
 from annotator.consequence.codons import CODON_TABLE, revcomp, translate
+from annotator.consequence.quiet import QuietSegments, build_segments
 from annotator.consequence.terms import impact, order, rank
 from annotator.consequence.txmap import (
     CDS,
@@ -119,6 +120,7 @@ class ConsequenceEngine:
         self.reference = reference
         self._tx: dict[str, _TxData] = {}
         self._chroms: dict[str, str] = {}
+        self._quiet: dict[str, QuietSegments] = {}
 
     # ------------------------------------------------------------ public
 
@@ -144,6 +146,31 @@ class ConsequenceEngine:
         if len(out) > 1:
             out.sort(key=lambda t: rank(t.consequence[0]) if t.consequence else 999)
         return tuple(out)
+
+    def quiet_genes(self, key: VariantKey) -> frozenset[str] | None:
+        """The genes whose transcripts ``annotate(key)`` would report, when every one of
+        them would report only non-coding terms (UTR, intron, up/downstream); None
+        when that is not known without annotating (``consequence.quiet``)."""
+        chrom = self._chroms.get(key.chrom)
+        if chrom is None:
+            chrom = self._chroms.setdefault(key.chrom, chromnames.canonical(key.chrom))
+        segments = self._quiet.get(chrom)
+        if segments is None:
+            maps = [TxMap(t) for t in self.reference.transcripts.values() if t.chrom == chrom]
+            segments = self._quiet[chrom] = build_segments(maps)
+        ref, alt = key.ref, key.alt
+        if len(ref) == 1 == len(alt):  # most keys: one base, nothing to trim
+            if ref.upper() == alt.upper() or alt in "<*.[]":
+                return None
+            return segments.at(key.pos, key.pos)
+        ref, alt = ref.upper(), alt.upper()
+        if not alt or alt[0] in "<*." or "[" in alt or "]" in alt:
+            return None
+        start, end, ref, alt = _trim(ref, alt, key.pos)
+        if not ref and not alt:
+            return None
+        # an insertion (end = start - 1) is read from the two bases around it
+        return segments.at(end, start) if not ref else segments.at(start, end)
 
     def shift_3prime(self, gene: str, key: VariantKey) -> tuple[int, int, str]:
         """The 3'-shifted (oriented start, end, bases) HGVS uses for an indel in ``gene``."""

@@ -13,6 +13,11 @@ from annotator.reference import Transcript
 
 # Region codes of one oriented position.
 UPSTREAM, UTR5, CDS, UTR3, INTRON, DOWNSTREAM = range(6)
+# Splice windows (VEP's): donor/acceptor +1/+2 and -1/-2, splice region 3-8 bases into
+# the intron and the 3 exonic bases next to a junction.
+SPLICE_SITE = 2
+SPLICE_REGION_INTRON = 8
+SPLICE_REGION_EXON = 3
 
 
 class TxMap:
@@ -92,17 +97,28 @@ class TxMap:
         if o > self.ends[i]:  # intronic, after exon i
             d5 = o - self.ends[i]
             d3 = self.starts[i + 1] - o
-            if d5 <= 2:
+            if d5 <= SPLICE_SITE:
                 return 1
-            if d3 <= 2:
+            if d3 <= SPLICE_SITE:
                 return 2
-            return 3 if d5 <= 8 or d3 <= 8 else 0
+            return 3 if d5 <= SPLICE_REGION_INTRON or d3 <= SPLICE_REGION_INTRON else 0
         # exonic: within 3 bases of a splice junction
-        if i > 0 and o - self.starts[i] < 3:
+        if i > 0 and o - self.starts[i] < SPLICE_REGION_EXON:
             return 3
-        if i < self.n_exons - 1 and self.ends[i] - o < 3:
+        if i < self.n_exons - 1 and self.ends[i] - o < SPLICE_REGION_EXON:
             return 3
         return 0
+
+    def coding_or_splice_segments(self) -> list[tuple[int, int]]:
+        """Oriented (start, end) of every base where ``region`` is CDS or ``splice_class``
+        is not 0: outside them a variant of this transcript is UTR, intronic, up- or
+        downstream only (``consequence.quiet``)."""
+        out = self.cds_oriented_segments()
+        for i in range(self.n_exons - 1):
+            end, nxt = self.ends[i], self.starts[i + 1]
+            out.append((end - SPLICE_REGION_EXON + 1, end + SPLICE_REGION_INTRON))
+            out.append((nxt - SPLICE_REGION_INTRON, nxt + SPLICE_REGION_EXON - 1))
+        return out
 
     def cds_index(self, o: int) -> int:
         """0-based CDS index of an exonic oriented position (may be <0 or >=len in UTRs)."""

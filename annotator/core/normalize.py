@@ -11,7 +11,7 @@ allele and is marked as not left-aligned.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from annotator.core.models import VariantKey
 
@@ -22,13 +22,16 @@ _BASES = frozenset("ACGTN")
 MAX_SHIFT = 10_000  # bound on left-shifting through long repeats
 
 
-@dataclass(frozen=True, slots=True)
-class Normalised:
+class Normalised(NamedTuple):
+    """``normalise``'s answer (a named tuple: one per allele of a dense file, cheap to make)."""
+
     key: VariantKey
     left_aligned: bool  # False when reference sequence was not available
 
 
 def is_simple_allele(allele: str) -> bool:
+    if len(allele) == 1:  # most alleles: a frozenset lookup, no set built
+        return allele in _BASES
     return bool(allele) and set(allele) <= _BASES
 
 
@@ -46,6 +49,8 @@ def normalise(
 ) -> Normalised:
     """Trim and left-align one biallelic REF/ALT pair (uppercase, ACGTN only)."""
     ref, alt = ref.upper(), alt.upper()
+    if len(ref) == 1 == len(alt):  # a substitution of one base: nothing to trim or shift
+        return Normalised(VariantKey(chrom, pos, ref, alt), True)
     pos, ref, alt = trim(pos, ref, alt)
     if len(ref) == len(alt):
         return Normalised(VariantKey(chrom, pos, ref, alt), True)

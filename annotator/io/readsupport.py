@@ -66,6 +66,7 @@ from annotator.io.supportlayouts import (
     Layout,
     VafRows,
     Value,
+    ad_alt,
     ad_values,
     split_text,
 )
@@ -216,6 +217,24 @@ class SupportReader:
     @property
     def normal_sample(self) -> str | None:
         return self.samples[self.normal] if self.normal is not None else None
+
+    def has_alt_reads(self, v: RecordFields, i: int, n: int) -> bool:
+        """Does the sample's FORMAT/AD show reads of ALT ``i`` (1-based, of ``n``)? ``read`` calls
+        such an allele carried; False means "ask ``read``" (another layout, no AD ...)."""
+        t = self.tumour
+        if t is None or not self.layouts or self.layouts[0] is not AD_LAYOUT:
+            return False
+        try:
+            ad = v.format("AD")
+        except Exception:  # noqa: BLE001 - cyvcf2 raises bare Exception
+            return False
+        if ad is None or ad.dtype.kind != "i" or t >= len(ad):
+            return False
+        if self.numbers.format.get("AD", "R") == "R":
+            # htslib's missing and vector-end markers are negative: never taken for reads
+            return i < ad.shape[1] and int(ad[t, i]) > 0
+        alt = ad_alt(_ints(ad[t : t + 1])[0], i, n, False)
+        return isinstance(alt, int) and alt > 0
 
     def read(self, v: RecordFields, ref: str, alts: Sequence[str]) -> tuple[ReadSupport, ...]:
         """One ``ReadSupport`` per ALT of record ``v``."""

@@ -38,7 +38,6 @@ passes itself as a ``RegionReader``.
 from __future__ import annotations
 
 import bisect
-import dataclasses
 import gzip
 import logging
 import tempfile
@@ -257,7 +256,7 @@ class _Tagger:
             if spans.touches(rec.chrom, rec.pos, end):
                 index = self.counts[k]
                 self.counts[k] += 1
-                yield k, rec if rec.index == index else dataclasses.replace(rec, index=index)
+                yield k, rec if rec.index == index else rec._replace(index=index)
 
 
 def _text_records(source: RegionReader, sets: Sequence[Sequence[Region]]) -> Iterator[Tagged]:

@@ -287,6 +287,14 @@ AD_SOURCE = "FORMAT:AD/DP/AF"
 VafRows = tuple[Sequence[Sequence[Value]], "str | None", str]  # (per-sample values, Number, source)
 
 
+def ad_alt(counts: Sequence[Value], i: int, n: int, ad_r: bool) -> Value:
+    """ALT ``i``'s (1-based, of ``n``) count in one sample's AD: REF first (Number=R, or
+    n + 1 values), else alt-only (Number=A/1 with n values)."""
+    if ad_r or len(counts) == n + 1:
+        return counts[i] if i < len(counts) else None
+    return _at(counts, i - 1) if len(counts) == n else None
+
+
 def ad_values(ad: Sequence[Sequence[Value]], dp: Sequence[Sequence[Value]] | None,
               vafs: Sequence[VafRows], j: int, i: int, n: int, ad_r: bool,
               ) -> tuple[float | None, int | None, int | None, int | None, str | None]:
@@ -295,13 +303,13 @@ def ad_values(ad: Sequence[Sequence[Value]], dp: Sequence[Sequence[Value]] | Non
     order (``ad_r``: the header says AD is Number=R); the reader builds these once per record."""
     counts = ad[j] if j < len(ad) else ()
     r = None
+    a = ad_alt(counts, i, n, ad_r)
     if ad_r or len(counts) == n + 1:
-        a = counts[i] if i < len(counts) else None
         asrc = _AD_INDEX[i] if i < len(_AD_INDEX) else f"FORMAT/AD[{i}]"
         r = counts[0] if counts else None
         ad_total = None if None in counts else sum(counts)  # type: ignore[arg-type]
     else:  # Number=1 / A alt-only AD
-        a, asrc = (_at(counts, i - 1) if len(counts) == n else None), "FORMAT/AD"
+        asrc = "FORMAT/AD"
         ad_total = None
     dpv = dp[j] if dp is not None and j < len(dp) else ()
     depth = _int(dpv[0]) if dpv else None

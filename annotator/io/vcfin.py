@@ -444,7 +444,7 @@ class VcfSource:
     _convert = convert  # the former private name
 
     def _record(self, v: HtsRecord, index: int, line: int | None) -> InputRecord:
-        return to_record(v, index, line, self.header.numbers, self._tumour, self.support)
+        return to_record(v, index, line, self.header.numbers, self._tumour, self.support, str(self.path))
 
     def close(self) -> None:
         vcf = getattr(self, "_vcf", None)

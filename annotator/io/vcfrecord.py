@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from types import MappingProxyType
+from typing import overload
 
+from annotator.core.models import ReadSupport
+from annotator.errors import InputError
 from annotator.io.readsupport import FieldNumbers, SupportReader
 from annotator.io.vcfmodel import HtsRecord, InputRecord, VcfHeader
 
@@ -31,35 +34,134 @@ def support_reader(header: VcfHeader) -> SupportReader:
 
 def to_record(
     v: HtsRecord, index: int, line: int | None, numbers: FieldNumbers, t: int | None,
-    support_reader: SupportReader | None = None,
+    support_reader: SupportReader | None = None, path: str | None = None,
 ) -> InputRecord:
     """One cyvcf2 record as an ``InputRecord`` (``t``: the tumour column, None for sites-only).
 
     ``support_reader`` is built once per file (``support_reader(header)``); without it one
-    is built here, without sample names (no carriage across samples).
+    is built here, without sample names (no carriage across samples). The read support
+    and the carried INFO are read from ``v`` when first asked for (``LazySupport``,
+    ``LazyInfo``): most records of a panel-dense file need neither; a fault found then is
+    an ``InputError`` naming ``path`` and the record, as one found now would be.
     """
     alts = tuple(v.ALT) if v.ALT else ()
     ref = v.REF or ""
     reader = support_reader or SupportReader.from_header(numbers, (), t)
-    support = reader.read(v, ref, alts)
-    filters = tuple(v.FILTERS or ())
-    carried = _carried_info(v)
     cn_values = _format_getter(v, t)("CN") if t is not None and "CN" in numbers.format else ()
     qual = v.QUAL
+    support = LazySupport(reader, v, ref, alts, path, index, line)
     return InputRecord(
-        index=index,
-        chrom=v.CHROM,
-        pos=v.POS,
-        id=v.ID or ".",
-        ref=ref,
-        alts=alts,
-        filters=filters,
-        qual=None if qual is None or (isinstance(qual, float) and math.isnan(qual)) else qual,
-        support=support,
-        info=MappingProxyType(carried) if carried else _NO_INFO,
-        format_cn=_first_float(cn_values),
-        line=line,
+        index, v.CHROM, v.POS, v.ID or ".", ref, alts, tuple(v.FILTERS or ()),
+        None if qual is None or (isinstance(qual, float) and math.isnan(qual)) else qual,
+        support, LazyInfo(support), _first_float(cn_values), line,
     )
+
+
+def _error(path: str | None, index: int, line: int | None, what: str, e: Exception) -> InputError:
+    """The error a deferred read raises, naming the file and record (as ``VcfSource`` would)."""
+    where = f"line {line}" if line is not None else f"record {index + 1}"
+    text = " ".join(str(e).split()) or type(e).__name__
+    return InputError(f"cannot read this record's {what} ({text})", path=path, where=where)
+
+
+class LazySupport(Sequence[ReadSupport]):
+    """The record's ``ReadSupport`` per ALT, read from the cyvcf2 record on first use."""
+
+    __slots__ = ("_reader", "v", "_ref", "_alts", "_path", "_index", "_line", "_values")
+
+    def __init__(self, reader: SupportReader, v: HtsRecord, ref: str, alts: tuple[str, ...],
+                 path: str | None, index: int, line: int | None) -> None:
+        self._reader, self.v, self._ref, self._alts = reader, v, ref, alts
+        self._path, self._index, self._line = path, index, line  # named by a deferred error
+        self._values: tuple[ReadSupport, ...] | None = None
+
+    def error(self, what: str, e: Exception) -> InputError:
+        return _error(self._path, self._index, self._line, what, e)
+
+    def _read(self) -> tuple[ReadSupport, ...]:
+        if self._values is None:
+            try:
+                self._values = self._reader.read(self.v, self._ref, self._alts)
+            except InputError:
+                raise
+            except Exception as e:  # noqa: BLE001 - odd values must not become tracebacks
+                raise self.error("read support", e) from e
+        return self._values
+
+    def __len__(self) -> int:
+        return len(self._alts)  # ``read`` gives one per ALT
+
+    @overload
+    def __getitem__(self, i: int) -> ReadSupport: ...
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[ReadSupport]: ...
+    def __getitem__(self, i: int | slice) -> ReadSupport | Sequence[ReadSupport]:
+        return self._read()[i]
+
+    def __iter__(self) -> Iterator[ReadSupport]:
+        return iter(self._read())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sequence):
+            return tuple(self) == tuple(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # like the tuple it stands for, compared by value
+
+    def __repr__(self) -> str:
+        return repr(self._read())
+
+    def not_carried_by_sample(self, i: int) -> bool:
+        """Is ALT ``i`` (0-based) not carried by the sample while another sample carries it?
+        Answered from the AD alone when the sample has alt reads (no support built)."""
+        if self._values is None:
+            try:
+                if self._reader.has_alt_reads(self.v, i + 1, len(self._alts)):
+                    return False
+            except Exception as e:  # noqa: BLE001 - odd values must not become tracebacks
+                raise self.error("read support", e) from e
+        s = self._read()[i] if i < len(self) else None
+        return s is not None and s.carried is False and bool(s.carried_by)
+
+
+def allele_not_carried(support: Sequence[ReadSupport], i: int) -> bool:
+    """Is ALT ``i`` (0-based) one the sample does not carry while another sample does?"""
+    if isinstance(support, LazySupport):
+        return support.not_carried_by_sample(i)
+    s = support[i] if i < len(support) else None
+    return s is not None and s.carried is False and bool(s.carried_by)
+
+
+class LazyInfo(Mapping[str, str]):
+    """The record's ``CARRIED_INFO`` keys as text, read from the cyvcf2 record on first use."""
+
+    __slots__ = ("_of", "_values")
+
+    def __init__(self, of: LazySupport) -> None:
+        self._of = of  # the same record's support: its cyvcf2 record and where it was read
+        self._values: Mapping[str, str] | None = None
+
+    def _read(self) -> Mapping[str, str]:
+        if self._values is None:
+            of = self._of
+            try:
+                carried = _carried_info(of.v)
+            except Exception as e:  # noqa: BLE001 - odd values must not become tracebacks
+                raise of.error("INFO", e) from e
+            self._values = MappingProxyType(carried) if carried else _NO_INFO
+        return self._values
+
+    def __getitem__(self, key: str) -> str:
+        return self._read()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._read())
+
+    def __len__(self) -> int:
+        return len(self._read())
+
+    def __repr__(self) -> str:
+        return repr(dict(self._read()))
 
 
 def _text(val: object) -> str:

@@ -34,6 +34,9 @@ class EmbeddedSequence:
         self._starts = {k: [c.start for c in v] for k, v in self._by_chrom.items()}
         self._cache: dict[str, str] = {}
         self._fasta: pysam.FastaFile | None = None
+        # the contig (and its bases) of the last fetch: a sorted file asks for the same one
+        # again and again (two contigs that overlap hold the same bases there)
+        self._last: tuple[SequenceContig, str] | None = None
 
     def _contig_seq(self, contig: SequenceContig) -> str:
         seq = self._cache.get(contig.name)
@@ -65,10 +68,17 @@ class EmbeddedSequence:
         return None
 
     def fetch(self, chrom: str, start: int, end: int) -> str | None:
-        c = self._find(chrom, start, end)
-        if c is None:
+        last = self._last
+        if last is not None:
+            c, seq = last
+            if c.chrom == chrom and c.start <= start and end <= c.end:
+                return seq[start - c.start : end - c.start + 1]
+        found = self._find(chrom, start, end)
+        if found is None:
             return None
-        return self._contig_seq(c)[start - c.start : end - c.start + 1]
+        seq = self._contig_seq(found)
+        self._last = (found, seq)
+        return seq[start - found.start : end - found.start + 1]
 
 
 class UserFasta:
