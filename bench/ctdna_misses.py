@@ -122,7 +122,8 @@ def analyse(sim: Path, run_name: str | None, show_false: bool) -> tuple[list[str
         run_n = _int(cur["pooled_depth"]) if cur["pooled_depth"] else n1
         run_p = bg_p(run_k, run_n, rate, rho)
         est = prev["status"] == "detected" or (run_k >= 2 and run_p <= 0.01)
-        rule = _rule(cc, prev["status"], cur["status"], est, k1 + k2)
+        # the rule that decided: track's own change_reason column, else inferred (older outputs)
+        rule = cur.get("change_reason") or _rule(cc, prev["status"], cur["status"], est, k1 + k2)
         from annotator.track.stats import bb_change
 
         p_run = bb_change(run_k, run_n, k2, n2, 1e-4) if run_n and n2 else 1.0

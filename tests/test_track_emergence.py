@@ -114,3 +114,24 @@ def test_simulated_stable_low_level_is_rarely_called_emerging() -> None:
         depths = [int(math.exp(rng.uniform(math.log(300), math.log(3000)))) for _ in range(5)]
         labels.update(_simulate([0.001] * 5, depths, rng))
     assert labels["emerging"] <= 0.03 * sum(labels.values()), labels
+
+
+@pytest.mark.parametrize(("series", "want"), [
+    ([reads(1, 523), reads(11, 1833)], ("inconclusive", "no_level_before")),
+    ([reads(20, 1000), reads(1, 300)], ("stable", "level_persists")),
+    ([reads(10, 1000), reads(0, 200)], ("inconclusive", "nothing_shown_now")),
+    ([reads(30, 1000), reads(1, 60), reads(2, 1000)], ("inconclusive", "differs_from_pooled_level")),
+    ([reads(0, 1000), reads(0, 1000), reads(1, 1000)], ("absent", "not_shown_present")),
+    ([reads(2, 2000), reads(2, 2000)], ("stable", "low_level_together")),
+    ([reads(2, 2000), reads(2, 2000), reads(2, 2000)], ("stable", "level_persists")),
+    ([reads(100, 1000), reads(0, 2000)], ("falling", "decrease")),
+    ([reads(0, 2000), reads(40, 2000)], ("emerging", "increase")),
+    ([reads(0, 400), reads(0, 400), reads(1, 500), reads(0, 450), reads(12, 1800)],
+     ("emerging", "increase_vs_pooled_run")),
+])
+def test_each_change_says_which_rule_decided(series: list, want: tuple[str, str]) -> None:
+    """The same constructed series as tests/test_track_changes.py (labels checked there by hand)."""
+    out = _compare(series)
+    c = out[-1].vs_previous
+    assert c is not None and (c.change, c.reason) == want
+    assert out[0].vs_baseline is not None and out[0].vs_baseline.reason == "baseline"

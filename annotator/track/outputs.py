@@ -23,6 +23,7 @@ from annotator.io import jsonout, tsvout
 from annotator.io.atomic import OutputDir, safe_name
 from annotator.track import plots
 from annotator.track.model import (
+    CHANGE_REASONS,
     CHANGES,
     MRD_CALLS,
     ORIGINS,
@@ -237,6 +238,7 @@ def write_outputs(config: TrackConfig, ctx: TrackContext, result: TrackResult) -
             "thresholds": asdict(th),
             "statistics": stats_doc,
             "vocabulary": {"status": STATUSES, "status_reason": STATUS_REASONS, "change": CHANGES,
+                           "change_reason": CHANGE_REASONS,
                            "molecular_response": RESPONSES, "mrd_call": MRD_CALLS, "origin": ORIGINS},
             "pon": _pon_doc(ctx),
             "warnings": result.warnings,

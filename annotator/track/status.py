@@ -233,17 +233,26 @@ def classify_change(
     prev: Observation, cur: Observation, c: Comparison, th: Thresholds,
     group: Sequence[Observation] | None = None,
 ) -> str:
-    """The change vocabulary (docs/track.md): significance, a minimum effect and presence.
+    """The change vocabulary (docs/track.md); ``change_and_reason`` says which rule decided."""
+    return change_and_reason(prev, cur, c, th, group)[0]
+
+
+def change_and_reason(
+    prev: Observation, cur: Observation, c: Comparison, th: Thresholds,
+    group: Sequence[Observation] | None = None,
+) -> tuple[str, str]:
+    """(change, reason): significance, a minimum effect and presence (``model.CHANGE_REASONS``).
 
     ``group``: the earlier draws consistent with ``prev`` (``pooled_run``, ``prev`` among
     them) followed by ``cur``.  The level before ``cur`` is *established* when ``prev`` is
     detected or those earlier draws together are significant against the background; a
-    change is tested on the two draws alone (``c``).
+    change is tested on the two draws alone (``c``), an emergence also against the pooled
+    run when it established nothing.
     """
     if prev.variant.is_copy_number:
-        return _cn_change(prev, cur, th)
+        return _cn_change(prev, cur, th), "copy_number"
     if "not_assessed" in (prev.status, cur.status) or c.p_value is None:
-        return "not_evaluable"
+        return "not_evaluable", "missing_counts"
     members = list(group) if group is not None else [prev, cur]
     earlier = [o for o in members if o is not cur]
     tested = c.q_value if th.adjust == "bh" else c.p_value
@@ -253,14 +262,15 @@ def classify_change(
     cur_det = cur.status == "detected"
     before = established(earlier, th)
     if significant and big and up and cur_det:
-        return "rising" if before else "emerging"
+        return ("rising" if before else "emerging"), "increase"
     if not before and cur_det and _pooled_increase(c, cur, th):
-        return "emerging"  # the earlier draws below detection together rule out the current level
+        # the earlier draws below detection together rule out the current level
+        return "emerging", "increase_vs_pooled_run"
     if significant and down and before:
         if cur.status == "not_detected":
-            return "cleared"
+            return "cleared", "powered_absence"
         if big:
-            return "falling"  # still detected, low level, or absence not powered: not cleared
+            return "falling", "decrease"  # still detected, low level, or absence not powered
     if before:
         # no significant change from an established level: stable when the current draw shows
         # the variant (detected, or low level with >= --min-alt-reads alt counts over the two
@@ -268,12 +278,16 @@ def classify_change(
         # pooled level too, not only with the previous draw; else not decidable
         shows = cur.status == "detected" or (cur.status == "low_level" and _pair_alt(prev, cur) >= min_alt_needed(
             (prev.evidence.depth or 0) + (cur.evidence.depth or 0), th))
-        return "stable" if shows and _agrees_with_run(c, cur, th) else "inconclusive"
+        if not shows:
+            return "inconclusive", "nothing_shown_now"
+        if not _agrees_with_run(c, cur, th):
+            return "inconclusive", "differs_from_pooled_level"
+        return "stable", "level_persists"
     if cur_det:
-        return "inconclusive"  # detected now, not established before: a possible emergence not shown
+        return "inconclusive", "no_level_before"  # a possible emergence the depth cannot show
     if present(prev, members, th) and present(cur, members, th):
-        return "stable"  # two low-level draws shown present together
-    return "absent"
+        return "stable", "low_level_together"  # two low-level draws shown present together
+    return "absent", "not_shown_present"
 
 
 def _pooled_increase(c: Comparison, cur: Observation, th: Thresholds) -> bool:
@@ -385,14 +399,15 @@ def compare(
         prev = obs[i - 1] if kind == "prev" else obs[baseline_index]
         c = replace(c, q_value=qmap.get((j, "pair")), pooled_q_value=qmap.get((j, "pooled")))
         group = [obs[j] for j in runs[(key, i)]] + [obs[i]] if kind == "prev" else [prev, obs[i]]
-        c = replace(c, change=classify_change(prev, obs[i], c, th, group))
+        change, reason = change_and_reason(prev, obs[i], c, th, group)
+        c = replace(c, change=change, reason=reason)
         if kind == "prev":
             obs[i] = replace(obs[i], vs_previous=c)
             if i - 1 == baseline_index:
                 obs[i] = replace(obs[i], vs_baseline=c)  # same test: counted once
         else:
             obs[i] = replace(obs[i], vs_baseline=c)
-    base = Comparison("baseline")
+    base = Comparison("baseline", reason="baseline")
     for obs in out.values():
         obs[baseline_index] = replace(obs[baseline_index], vs_baseline=base)
     return out
