@@ -223,17 +223,22 @@ def cohort_benches(sheet: Path, jobs: int) -> list[Bench]:
     return b
 
 
-def dense_inputs(sizes: list[int]) -> tuple[dict[int, Path], Path, Path]:
-    """Panel-dense VCFs (``generate.py dense``) and the FASTA + GFF3 bcftools csq reads."""
+def dense_inputs(sizes: list[int], exons: int | None = None) -> tuple[dict[int | str, Path], Path, Path]:
+    """Panel-dense VCFs (``generate.py dense``; ``exons``: also one of that many records over
+    coding exons only, keyed "exons") and the FASTA + GFF3 bcftools csq reads."""
     import dense  # type: ignore[import-not-found]
 
     gen = [PY, str(REPO / "bench" / "generate.py")]
-    paths = {}
-    for n in sizes:
-        p = WORK / f"dense_{_label(n)}.vcf.gz"
+    paths: dict[int | str, Path] = {}
+    wanted: list[tuple[int | str, int, str, str]] = [(n, n, "genes", f"dense_{_label(n)}") for n in sizes]
+    if exons:
+        wanted.append(("exons", exons, "exons", f"dense_exons_{_label(exons)}"))
+    for key, n, targets, name in wanted:
+        p = WORK / f"{name}.vcf.gz"
         if not (p.exists() and Path(f"{p}.tbi").exists()):
-            subprocess.run([*gen, "dense", "--records", str(n), "-o", str(p), "--index"], check=True)
-        paths[n] = p
+            subprocess.run([*gen, "dense", "--records", str(n), "--targets", targets, "-o", str(p),
+                            "--index"], check=True)
+        paths[key] = p
     fasta, gff = dense.write_csq_reference(WORK, dense.load_regions())
     return paths, fasta, gff
 
@@ -244,18 +249,19 @@ def csq_argv(vcf: Path, fasta: Path, gff: Path, out: str = os.devnull, fmt: str 
     return ["bcftools", "csq", "-f", str(fasta), "-g", str(gff), "-s", "-", f"-O{fmt}", "-o", out, str(vcf)]
 
 
-def dense_benches(paths: dict[int, Path], fasta: Path, gff: Path) -> list[Bench]:
+def dense_benches(paths: dict[int | str, Path], fasta: Path, gff: Path) -> list[Bench]:
     out: list[Bench] = []
     for n, p in paths.items():
-        out.append(Bench(f"resmark default formats, dense {_label(n)}",
-                         resmark(f"dense_{_label(n)}", str(p), formats=None)))
-        out.append(Bench(f"bcftools csq, dense {_label(n)}", csq_argv(p, fasta, gff)))
+        label = _label(n) if isinstance(n, int) else f"{n} {p.name.split('_')[-1].split('.')[0]}"
+        out.append(Bench(f"resmark default formats, dense {label}",
+                         resmark(p.name.split(".")[0], str(p), formats=None)))
+        out.append(Bench(f"bcftools csq, dense {label}", csq_argv(p, fasta, gff)))
     return out
 
 
-def check_csq(paths: dict[int, Path], fasta: Path, gff: Path) -> str:
+def check_csq(paths: dict[int | str, Path], fasta: Path, gff: Path) -> str:
     """bcftools csq really annotates the records: BCSQ on most, coding consequences on some."""
-    n = min(paths)
+    n = min(k for k in paths if isinstance(k, int)) if any(isinstance(k, int) for k in paths) else "exons"
     with tempfile.NamedTemporaryFile(suffix=".vcf") as tmp:
         subprocess.run(csq_argv(paths[n], fasta, gff, tmp.name, "v"), check=True, capture_output=True)
         body = [x for x in Path(tmp.name).read_text().splitlines() if not x.startswith("#")]
@@ -281,6 +287,13 @@ def dense_ratios(benches: list[Bench], sizes: list[int]) -> str:
         lines.append(f"- dense {_label(n)}: resmark default formats / bcftools csq: {r.cpu / c.cpu:.1f}x CPU "
                      f"({r.cpu:.2f} s / {c.cpu:.2f} s), peak RSS {max(r.rss_kb) / 1024:.0f} MiB "
                      f"(csq {max(c.rss_kb) / 1024:.0f} MiB)")
+    for name in by:
+        if name.startswith("resmark default formats, dense exons"):
+            r, c = by[name], by.get(name.replace("resmark default formats", "bcftools csq"))
+            if c is not None:
+                lines.append(f"- {name.split(', ')[-1]} (coding exons +/- 20 bp: most alleles coding, "
+                             f"most of those listed): {r.cpu / c.cpu:.1f}x CPU ({r.cpu:.2f} s / {c.cpu:.2f} s), "
+                             f"peak RSS {max(r.rss_kb) / 1024:.0f} MiB")
     if len(points) >= 2:
         (n0, t0), (n1, t1) = points[0], points[-1]
         per = (t1 - t0) / (n1 - n0)
@@ -390,6 +403,8 @@ def main() -> None:
     ap.add_argument("--dense", nargs="?", const="10000,100000,1000000", default=None,
                     help="also time panel-dense VCFs of these sizes against bcftools csq "
                          "(default 10000,100000,1000000; needs ../shared/reference or RESMARK_SHARED)")
+    ap.add_argument("--dense-exons", type=int, default=None, metavar="N",
+                    help="also time a dense VCF of N records over coding exons only (e.g. 40000)")
     ap.add_argument("--skip-wgs", action="store_true", help="leave out the WGS and cohort commands")
     args = ap.parse_args()
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
@@ -403,10 +418,10 @@ def main() -> None:
         benches = build(paths, _label(args.big), _label(args.small), args.jobs)
     sizes = [int(x) for x in args.dense.split(",")] if args.dense else []
     csq_line = ""
-    if sizes:
+    if sizes or args.dense_exons:
         if shutil.which("bcftools") is None:
             raise SystemExit("bcftools is needed for bcftools csq")
-        dpaths, fasta, gff = dense_inputs(sizes)
+        dpaths, fasta, gff = dense_inputs(sizes, args.dense_exons)
         csq_line = check_csq(dpaths, fasta, gff)
         benches += dense_benches(dpaths, fasta, gff)
     if args.only:
@@ -425,7 +440,7 @@ def main() -> None:
     print(table(benches))
     print()
     print(ratios(benches))
-    if sizes:
+    if sizes or args.dense_exons:
         print(dense_ratios(benches, sizes))
         print(csq_line)
 

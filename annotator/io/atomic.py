@@ -18,13 +18,16 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import json
 import logging
 import os
 import re
 import shutil
+import stat
+import sys
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from types import TracebackType
 
@@ -42,6 +45,7 @@ _RESULT_NAME = re.compile(
     r"^accounting\.tsv$|^provenance\.json$|^resmark\.log$|^summary\.json$)"
 )
 _INDEX_SUFFIXES = (".tbi", ".csi", ".fai", ".gzi", ".bai", ".crai")
+EXCHANGE_MIN_BYTES = 8 << 20  # replace_file: files this large are swapped in, not renamed over
 
 
 def safe_name(name: str, fallback: str = "sample") -> str:
@@ -162,7 +166,7 @@ class OutputDir:
                     # results of the run replaced with --force that this run does not write
                     self._remove_previous(previous - set(order))
                 if src.exists():
-                    os.replace(src, self.outdir / name)
+                    replace_file(src, self.outdir / name)
                     moved.append(self.outdir / name)
         except OSError:
             for p in moved:
@@ -199,6 +203,55 @@ class OutputDir:
                 self.outdir.rmdir()
         except OSError:
             pass
+
+
+def replace_file(src: Path, dst: Path) -> None:
+    """``os.replace(src, dst)``; a large file replacing a regular file is swapped in instead.
+
+    Both are atomic (``dst`` is always the old or the new file).  Renaming over an
+    existing file makes ext4 write the new file's data out before the call returns
+    (``auto_da_alloc``): ~60 ms of waiting for a 148 MB annotated VCF replaced with
+    ``--force``.  An exchange (Linux ``renameat2(RENAME_EXCHANGE)``) does not; the old
+    file is left at ``src``, in the staging directory, which is removed after the commit.
+    Small files (a cohort's thousands) are renamed over: their flush is short, and
+    removing thousands of swapped-out files afterwards measured slower.  Elsewhere, or
+    for anything but a regular file at ``dst``, ``os.replace``.
+    """
+    try:
+        st = os.lstat(dst)
+        large = os.stat(src).st_size >= EXCHANGE_MIN_BYTES
+    except OSError:
+        st, large = None, False
+    if large and st is not None and stat.S_ISREG(st.st_mode) and _exchange(src, dst):
+        return
+    os.replace(src, dst)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths atomically; False where the system cannot (nothing changed then)."""
+    renameat2 = _renameat2()
+    if renameat2 is None:
+        return False
+    import ctypes
+
+    at_fdcwd, rename_exchange = -100, 2
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV):
+        return False  # file system or kernel without exchange: os.replace says what is wrong
+    raise OSError(code, os.strerror(code), str(b))
+
+
+@functools.cache
+def _renameat2() -> Callable[..., int] | None:
+    """The C library's ``renameat2`` (Linux, glibc >= 2.28), looked up once per process."""
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    found: Callable[..., int] | None = getattr(ctypes.CDLL(None, use_errno=True), "renameat2", None)
+    return found
 
 
 class OutdirLock:

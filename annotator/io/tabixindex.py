@@ -17,7 +17,6 @@ counts (the counts are not offsets and are left alone).
 from __future__ import annotations
 
 import gzip
-import io
 import struct
 import zlib
 from collections.abc import Callable
@@ -155,7 +154,7 @@ class TabixIndex:
         """The index (BGZF-compressed) with every virtual offset ``v`` replaced by ``move(v)``."""
         import numpy as np
 
-        from annotator.io.bgzf import EOF_BLOCK, BlockWriter
+        from annotator.io.bgzf import compress
 
         buf = bytearray(self.raw)
         # offsets sit at any byte alignment: a 64-bit view with a stride of one byte reads and
@@ -164,9 +163,5 @@ class TabixIndex:
         for i in range(0, len(self.offset_at), _SLICE):
             at = self.offset_at[i : i + _SLICE]
             words[at] = np.asarray(move(words[at]), dtype="<u8")
-        out = io.BytesIO()
         # level 1: the index is rewritten on every run and read once per query; size matters less
-        writer = BlockWriter(out, level=1)
-        writer.encode(buf)
-        writer.write_raw(EOF_BLOCK)
-        return out.getvalue()
+        return compress(buf, level=1)

@@ -12,15 +12,15 @@ what the header says; this module moves the bytes:
   every offset moved (``TabixIndex.rewritten``), and its SHA-256 is taken
   while writing.  A changed line that crosses a block boundary takes both
   blocks into the re-encoded run.
-* ``copy_lines``: any other text VCF (plain, plain gzip, unsorted, no
-  index possible), read line by line, then indexed with tabix when sorted.
+* ``copy_lines`` (``annotator.io.vcflines``): any other text VCF (plain,
+  plain gzip, unsorted, no index possible, small), read line by line.
 """
 
 from __future__ import annotations
 
 import bisect
 import contextlib
-import gzip
+import hashlib
 import logging
 import os
 import tempfile
@@ -28,7 +28,7 @@ from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, BinaryIO, Protocol
+from typing import TYPE_CHECKING
 
 from annotator.io.bgzf import (
     BLOCK_DATA,
@@ -37,10 +37,12 @@ from annotator.io.bgzf import (
     BlockReader,
     BlockWriter,
     copy_range,
-    is_bgzf,
 )
 from annotator.io.tabixindex import IndexFormatError, TabixIndex
 from annotator.io.vcfheader import Undeclared, build_header
+from annotator.io.vcflines import CopyError, RecordEditor, Written, container, copy_lines, tabix
+
+__all__ = ["CopyError", "RecordEditor", "Written", "container", "copy", "copy_blocks", "copy_lines", "tabix"]
 
 if TYPE_CHECKING:
     import numpy as np
@@ -49,40 +51,6 @@ BLOCK_COPY_MIN_BYTES = 1 << 20  # compressed; smaller bgzipped inputs are copied
 SCAN_ALL_BYTES = 8 << 20  # compressed inputs this small have every record checked for undeclared tags
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Written:
-    """What ``write_vcf`` wrote: records copied and the SHA-256 of the files it made."""
-
-    records: int
-    sha256: dict[str, str]  # file name -> digest, for provenance without re-reading
-
-
-class RecordEditor(Protocol):
-    """What changes a record line (``annotator.io.vcfout.RecordEditor``)."""
-
-    positions: dict[str, set[int]]  # CHROM as written -> POS of the records to change
-    strip_stale: bool
-
-    def edit(self, line: bytes) -> bytes | None: ...
-
-
-class CopyError(ValueError):
-    """The input's bytes are not what its container says (truncated, not BGZF, no header)."""
-
-
-def container(path: str) -> str:
-    """'bgzf', 'gzip', 'bcf' or 'text'."""
-    with open(path, "rb") as fh:
-        head = fh.read(18)
-    if head[:2] == b"\x1f\x8b":
-        if is_bgzf(path):
-            with gzip.open(path, "rb") as fh:
-                magic = fh.read(3)
-            return "bcf" if magic == b"BCF" else "bgzf"
-        return "gzip"
-    return "bcf" if head[:3] == b"BCF" else "text"
 
 
 def copy(src: Path, dst: Path, editor: RecordEditor, extra: list[str], kind: str) -> Written:
@@ -117,19 +85,6 @@ def _input_index(src: Path) -> Iterator[TabixIndex | None]:
             yield None
             return
         yield TabixIndex.load(built)
-
-
-def tabix(path: Path) -> None:
-    """Index a written output; an unsorted input gives an unindexed (still valid) output."""
-    import pysam
-
-    try:
-        pysam.tabix_index(str(path), preset="vcf", force=True)
-    except Exception as e:  # noqa: BLE001 - unsorted input cannot be indexed; output still valid
-        log.info("%s not indexed (%s); sort it with bcftools sort to index", path, e)
-        tbi = path.with_name(path.name + ".tbi")
-        if tbi.exists():
-            tbi.unlink()
 
 
 # ---------------------------------------------------------------- reading lines of BGZF
@@ -420,8 +375,6 @@ def copy_blocks(src: Path, dst: Path, index: TabixIndex, editor: RecordEditor, e
             if raw_fh.read() != EOF_BLOCK:
                 out.write_raw(EOF_BLOCK)
             digest = out.sha256.hexdigest()
-        import hashlib
-
         index_bytes = index.rewritten(lambda v: _move(runs, v))
         tbi.write_bytes(index_bytes)
     return Written(index.n_records, {dst.name: digest, tbi.name: hashlib.sha256(index_bytes).hexdigest()})
@@ -432,51 +385,3 @@ def _extend(run: _Run, cursor: LineCursor, last: int) -> None:
     while run.old_end <= last:
         data, after = cursor.block_at(run.old_end)
         run.add_block(run.old_end, data, after)
-
-
-def _open_text(src: Path, kind: str) -> IO[bytes]:
-    if kind in ("bgzf", "gzip"):
-        return gzip.open(src, "rb")  # type: ignore[return-value]
-    return open(src, "rb")  # noqa: SIM115 - the caller closes it
-
-
-def copy_lines(src: Path, dst: Path, editor: RecordEditor, extra: list[str], kind: str) -> Written:
-    """Line-by-line copy of a text VCF (module docstring)."""
-    header_parts: list[bytes] = []
-    try:
-        with _open_text(src, kind) as fh:
-            undeclared: Undeclared | None = None
-            for line in fh:
-                if undeclared is None:
-                    if line.startswith(b"#"):
-                        header_parts.append(line)
-                        if line.startswith(b"#CHROM"):
-                            undeclared = Undeclared.of_header(
-                                b"".join(header_parts).decode("utf-8", "surrogateescape").split("\n"))
-                        continue
-                    raise CopyError("no #CHROM header line")
-                undeclared.scan(line)
-    except (OSError, EOFError, gzip.BadGzipFile) as e:
-        raise CopyError(str(e)) from e
-    if undeclared is None:
-        raise CopyError("no #CHROM header line")
-    text, stale = build_header(b"".join(header_parts).decode("utf-8", "surrogateescape"), extra, undeclared)
-    editor.strip_stale = stale
-    n = 0
-    with open(dst, "wb") as out_fh, _open_text(src, kind) as fh:
-        out = BlockWriter(out_fh)
-        out.stream(text.encode("utf-8", "surrogateescape"))
-        for line in _body(fh):
-            n += 1
-            new = editor.edit(line)
-            out.stream(line if new is None else new)
-        digest = out.finish()
-    tabix(dst)
-    return Written(n, {dst.name: digest})
-
-
-def _body(fh: BinaryIO | IO[bytes]) -> Iterator[bytes]:
-    for line in fh:
-        if line.startswith(b"#") or not line.strip():
-            continue
-        yield line if line.endswith(b"\n") else line + b"\n"
