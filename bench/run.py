@@ -10,6 +10,7 @@ when missing (same seed, same files).
     python3 bench/run.py --repeats 5 --cohort # + 1,000 panel VCFs, --jobs 1 and 2
     python3 bench/run.py --repeats 3 --cohort-only  # the cohort commands alone
     python3 bench/run.py --only "indexed, 5M" --only unindexed --only "view -T"  # issue 17.1/17.2 ratios
+                                              # (bgzip, plain text and plain gzip, each against view -T)
     python3 bench/run.py --dense --skip-wgs   # panel-dense 10k/100k/1M: resmark vs bcftools csq
 
 Both the default command a user types (default formats: TSV, JSON, Parquet,
@@ -105,6 +106,8 @@ def ensure_inputs(records: list[int], cohort: int | None) -> dict[str, Path]:
             link.symlink_to(p)
         paths[label] = p
         paths[f"{label}-unindexed"] = link
+        if n == records[0]:  # the large file also as plain text and as plain (not BGZF) gzip
+            paths[f"{label}-plain"], paths[f"{label}-plaingz"] = _plain_copies(p, unidx)
     bed = WORK / "panel.bed"
     write_bed(bed, panel_regions("GRCh38"))
     paths["bed"] = bed
@@ -149,6 +152,23 @@ def _same_panel(src: Path, bed: Path, keep_every: int, out: Path) -> None:
     subprocess.run(["tabix", "-f", "-p", "vcf", str(out)], check=True)
 
 
+def _plain_copies(bgzipped: Path, where: Path) -> tuple[Path, Path]:
+    """``bgzipped`` decompressed, and recompressed with gzip's default level (once)."""
+    import gzip
+
+    text = where / bgzipped.name.removesuffix(".gz")
+    plain_gz = where / bgzipped.name.replace(".vcf.gz", ".plain.vcf.gz")
+    if not text.exists():
+        with gzip.open(bgzipped, "rb") as src, open(f"{text}.part", "wb") as dst:
+            shutil.copyfileobj(src, dst, 1 << 20)
+        os.replace(f"{text}.part", text)
+    if not plain_gz.exists():
+        with open(text, "rb") as src, gzip.open(f"{plain_gz}.part", "wb", compresslevel=6) as dst:
+            shutil.copyfileobj(src, dst, 1 << 20)
+        os.replace(f"{plain_gz}.part", plain_gz)
+    return text, plain_gz
+
+
 def _label(n: int) -> str:
     return f"{n // 1_000_000}M" if n % 1_000_000 == 0 else f"{n // 1000}k"
 
@@ -175,7 +195,13 @@ def build(paths: dict[str, Path], big: str, small: str, jobs: int) -> list[Bench
         Bench(f"bcftools view -T panel.bed, {big}",
               ["bcftools", "view", "-T", bed, "-Ou", "-o", os.devnull, str(paths[f"{big}-unindexed"])]),
         Bench(f"bare cyvcf2 loop, {big}", [PY, "-c", CYVCF2_LOOP, str(paths[f"{big}-unindexed"])]),
+        Bench(f"resmark default formats, unindexed bgzip, {big}",
+              resmark("unidx_big_default", str(paths[f"{big}-unindexed"]), formats=None)),
     ]
+    for key, kind in (("plain", "plain text"), ("plaingz", "plain gzip")):  # the same records, not BGZF
+        b.append(Bench(f"resmark, unindexed {kind}, {big}", resmark(f"unidx_{key}", str(paths[f"{big}-{key}"]))))
+        b.append(Bench(f"bcftools view -T panel.bed, {big} {kind}",
+                       ["bcftools", "view", "-T", bed, "-Ou", "-o", os.devnull, str(paths[f"{big}-{key}"])]))
     if "cohort" in paths:
         b.extend(cohort_benches(paths["cohort"], jobs))
     return b
@@ -316,12 +342,17 @@ def ratios(benches: list[Bench]) -> str:
         out.append(f"- indexed {idx[0].name.split(', ')[-1]} / {idx[2].name.split(', ', 2)[-1]}: "
                    f"{idx[0].median / idx[2].median:.2f}x (same panel records, 100x the file)")
     un = next((b for b in benches if b.name.startswith("resmark, unindexed")), None)
-    t = next((b for b in benches if b.name.startswith("bcftools view -T")), None)
     r = next((b for b in benches if b.name.startswith("bcftools view -R")), None)
     cy = next((b for b in benches if b.name.startswith("bare cyvcf2")), None)
-    if un and t:
-        out.append(f"- unindexed resmark / bcftools view -T: {un.median / t.median:.2f}x wall, "
-                   f"{un.cpu / t.cpu:.2f}x CPU")
+    for mine in (b for b in benches if "unindexed" in b.name and b.name.startswith("resmark")):
+        # each unindexed input against bcftools view -T on the same file
+        kind = mine.name.split("unindexed ", 1)[1].rsplit(", ", 1)
+        suffix = kind[1] if kind[0] == "bgzip" else f"{kind[1]} {kind[0]}"
+        other = next((b for b in benches if b.name == f"bcftools view -T panel.bed, {suffix}"), None)
+        if other:
+            what = "resmark default formats" if mine.name.startswith("resmark default") else "resmark"
+            out.append(f"- unindexed {kind[0]}, {what} / bcftools view -T: {mine.median / other.median:.2f}x "
+                       f"wall, {mine.cpu / other.cpu:.2f}x CPU")
     if idx and r:
         out.append(f"- indexed resmark / bcftools view -R: {idx[0].median / r.median:.2f}x")
     if un and cy:
