@@ -455,25 +455,16 @@ def _with_deletions(sites: list[Site], fetch: Fetch, n: int) -> list[Site]:
 
 
 def true_vaf(role: str, tf: float, ccf: float, t: int, emerge: int) -> float:
-    if role == "truncal":
-        return round(tf / 2, 6)
-    if role == "sensitive":
-        return round(tf / 2 * ccf, 6) if t == 0 else 0.0
-    if role == "resistance":
-        return round(tf / 2 * ccf, 6) if t >= emerge else 0.0
-    return 0.0  # noise, artefact
+    present = {"truncal": True, "sensitive": t == 0, "resistance": t >= emerge}.get(role, False)
+    return round(tf / 2 * (1.0 if role == "truncal" else ccf), 6) if present else 0.0  # noise, artefact: 0
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("outdir", type=Path)
-    ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--patients", type=int, default=12)
-    ap.add_argument("--timepoints", type=int, default=5)
-    ap.add_argument("--normals", type=int, default=8)
-    ap.add_argument("--min-depth", type=int, default=500)
-    ap.add_argument("--max-depth", type=int, default=5000)
-    ap.add_argument("--normal-depth", type=int, default=2000)
+    for flag, default in (("seed", 1), ("patients", 12), ("timepoints", 5), ("normals", 8),
+                          ("min-depth", 500), ("max-depth", 5000), ("normal-depth", 2000)):
+        ap.add_argument(f"--{flag}", type=int, default=default)
     ap.add_argument("--modes", default="umi", help=f"comma list from {','.join(MODES)}, cycled over samples")
     ap.add_argument("--min-error", type=float, default=0.001, help="per-base error rate of a site, log-uniform from")
     ap.add_argument("--max-error", type=float, default=0.005, help="... to")
@@ -486,12 +477,10 @@ def main(argv: list[str] | None = None) -> int:
     modes = tuple(m.strip() for m in args.modes.split(",") if m.strip())
     if not modes or any(m not in MODES for m in modes):
         ap.error(f"--modes: choose from {', '.join(MODES)}")
-    if args.timepoints < 2:
-        ap.error("--timepoints must be >= 2")
-    if not (0 < args.min_error <= args.max_error < 0.5 and 0 < args.min_tf <= args.max_tf <= 1
-            and 0 < args.min_depth <= args.max_depth):
-        ap.error("need 0 < --min-error <= --max-error < 0.5, 0 < --min-tf <= --max-tf <= 1, "
-                 "0 < --min-depth <= --max-depth")
+    if args.timepoints < 2 or not (0 < args.min_error <= args.max_error < 0.5
+                                   and 0 < args.min_tf <= args.max_tf <= 1 and 0 < args.min_depth <= args.max_depth):
+        ap.error("need --timepoints >= 2, 0 < --min-error <= --max-error < 0.5, "
+                 "0 < --min-tf <= --max-tf <= 1, 0 < --min-depth <= --max-depth")
     p = Params(seed=args.seed, patients=args.patients, timepoints=args.timepoints, normals=args.normals,
                min_depth=args.min_depth, max_depth=args.max_depth, normal_depth=args.normal_depth, modes=modes,
                min_error=args.min_error, max_error=args.max_error, min_tf=args.min_tf, max_tf=args.max_tf,
