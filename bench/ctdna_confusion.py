@@ -76,8 +76,17 @@ EXTRA = {
     "emerging_false": ("'emerging' calls whose truth is not an emergence", "<=", 0.0),
     "increase_false": ("'emerging'/'rising' calls whose truth is no increase", "<=", 0.0),
     "stable_false": ("'stable' calls whose truth is not stable", "<=", 0.0),
+    "emerging_false_window": ("'emerging' calls whose variant was truly present at the start of the draws compared "
+                              "(the previous draw, or the first of the pooled run when the pooled test decided)",
+                              "<=", 0.0),
     "emerging_found_both": ("emergences with >= 10 expected alt molecules now and >= 3 at the earlier draw "
                             "at the new VAF, called emerging", ">=", 0.0),
+    "stable_found_lt1": ("stable transitions with < 1 expected alt molecule at the lesser draw called stable",
+                         ">=", 0.0),
+    "stable_found_1_5": ("stable transitions with 1-5 expected alt molecules at the lesser draw called stable",
+                         ">=", 0.0),
+    "stable_found_5_10": ("stable transitions with 5-10 expected alt molecules at the lesser draw called stable",
+                          ">=", 0.0),
     "stable_found_5": ("stable transitions with >= 5 expected alt molecules at both draws called stable", ">=", 0.0),
     "stable_found_10": ("stable transitions with >= 10 expected alt molecules at both draws called stable", ">=", 0.90),
     "mrd_sensitivity": ("timepoints with tumour fraction > 0 called MRD positive", ">=", 0.0),
@@ -127,7 +136,7 @@ def has_pon_command() -> bool:
 
 
 SIM_OPTIONS = (("min_depth", 500), ("max_depth", 5000), ("min_error", 0.001), ("max_error", 0.005),
-               ("min_tf", 0.01), ("max_tf", 0.2), ("normals", 8))
+               ("min_tf", 0.01), ("max_tf", 0.2), ("normals", 8), ("deletions", 0))
 
 
 def simulate(seed: int, args: argparse.Namespace) -> Path:
@@ -179,6 +188,8 @@ def evaluate(sim: Path, args: argparse.Namespace, use_pon: bool) -> dict[str, ob
     emerg = emerg_found = emerg2 = emerg2_found = 0
     stable = stable_found = stable10 = stable10_found = stable5 = stable5_found = 0
     n_emerging = n_emerging_false = n_increase = n_increase_false = n_stable = n_stable_false = 0
+    n_emerging_window_false = 0
+    bands: dict[str, list[int]] = {"lt1": [0, 0], "1_5": [0, 0], "5_10": [0, 0]}
     for (p, t, k), tr in truth.items():
         v = float(tr["true_vaf"])
         call = calls.get((p, t, k))
@@ -203,6 +214,10 @@ def evaluate(sim: Path, args: argparse.Namespace, use_pon: bool) -> dict[str, ob
         if cc == "emerging":
             n_emerging += 1
             n_emerging_false += tc != "emerging"
+            # the draws the call compared: the previous one, or the pooled run when its test decided
+            start = call.get("pooled_from") if call.get("pooled_p_value") else None
+            first = truth[(p, start, k)] if start else prev
+            n_emerging_window_false += float(first["true_vaf"]) > 0
         if cc in ("emerging", "rising"):
             n_increase += 1
             n_increase_false += tc not in ("emerging", "rising")
@@ -220,6 +235,10 @@ def evaluate(sim: Path, args: argparse.Namespace, use_pon: bool) -> dict[str, ob
             stable += 1
             stable_found += cc == "stable"
             least = min(float(prev["expected_alt_molecules"]), float(tr["expected_alt_molecules"]))
+            band = "lt1" if least < 1 else "1_5" if least < 5 else "5_10" if least < 10 else None
+            if band:
+                bands[band][0] += cc == "stable"
+                bands[band][1] += 1
             if least >= 5:
                 stable5 += 1
                 stable5_found += cc == "stable"
@@ -232,6 +251,8 @@ def evaluate(sim: Path, args: argparse.Namespace, use_pon: bool) -> dict[str, ob
         "stable_found_10": (stable10_found, stable10), "stable_found_5": (stable5_found, stable5),
         "emerging_found_both": (emerg2_found, emerg2), "cleared_false_stated": (cleared_false_stated, cleared), "emerging_false": (n_emerging_false, n_emerging),
         "increase_false": (n_increase_false, n_increase), "stable_false": (n_stable_false, n_stable),
+        "emerging_false_window": (n_emerging_window_false, n_emerging),
+        **{f"stable_found_{b}": (v[0], v[1]) for b, v in bands.items()},
     }
     mrd = mrd_matrix(out / "track_summary.json", truth)
     pos = sum(v for (r, _c), v in mrd.items() if r == "tf>0")
@@ -319,14 +340,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--track-args", help="extra resmark track options, one quoted string")
     ap.add_argument("--run-name", help="write the track outputs to track_out_NAME (compare resmark versions)")
     ap.add_argument("--rebuild-pon", action="store_true", help="rebuild the PON even when the simulation has one")
+    ap.add_argument("--misses", action="store_true",
+                    help="also print every stable/emergence miss and false stable/emerging call (bench/ctdna_misses.py)")
     args = ap.parse_args(argv)
     seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
     use_pon = not args.no_pon and has_pon_command()
     if not args.no_pon and not use_pon:
         print("note: this resmark has no `pon` command; tracking without a PON", file=sys.stderr)
     results = {}
+    sims = []
     for seed in seeds:
-        results[seed] = evaluate(simulate(seed, args), args, use_pon)
+        sims.append(simulate(seed, args))
+        results[seed] = evaluate(sims[-1], args, use_pon)
     sim = ", ".join(f"{k.replace('_', '-')} {getattr(args, k):g}" for k, _ in SIM_OPTIONS)
     print(f"## resmark track on simulated serial ctDNA ({args.patients} patients x {args.timepoints} "
           f"timepoints, modes {args.modes}, PON {'yes' if use_pon else 'no'}; {sim})\n")
@@ -345,6 +370,11 @@ def main(argv: list[str] | None = None) -> int:
             print()
             print(matrix_md(r["mrd"], "patient MRD call per timepoint (truth: tumour fraction > 0)"))  # type: ignore[arg-type]
         print("\ntimings (s): " + ", ".join(f"{k} {v:.1f}" for k, v in r["timings"].items()))  # type: ignore[attr-defined]
+    if args.misses:
+        import ctdna_misses  # type: ignore[import-not-found]
+
+        print("\n### misses and false calls, one per line\n")
+        ctdna_misses.main([*map(str, sims), "--false", *(["--run-name", args.run_name] if args.run_name else [])])
     return 0
 
 

@@ -144,6 +144,19 @@ def dense_lines(
         yield lines
 
 
+def coding_targets(reference: Path | None = None, pad: int = 20) -> list[tuple[str, int, int]]:
+    """A capture panel's targets: every coding exon of the MANE transcripts in
+    ``transcript_models.json`` (GRCh38) +/- ``pad`` bases, as (chrom, start, end)."""
+    reference = reference or shared_reference()
+    models = json.loads((reference / "transcript_models.json").read_text())["genes"]
+    out = []
+    for m in models.values():
+        b = m["builds"]["GRCh38"]
+        for s, e in b.get("cds_exons_1based") or ():
+            out.append((b["chrom"], int(s) - pad, int(e) + pad))
+    return sorted(out)
+
+
 def write_csq_reference(out: Path, regions: list[Region], reference: Path | None = None) -> tuple[Path, Path]:
     """``out/dense_ref.fa.gz`` (+ .fai, .gzi) and ``out/dense_panel.gff3.gz``; existing ones are kept."""
     fasta, gff = out / "dense_ref.fa.gz", out / "dense_panel.gff3.gz"

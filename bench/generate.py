@@ -350,15 +350,19 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap.add_argument("--seed", type=int, default=20240607)
     ap.add_argument("--sample", default="BENCH01")
     ap.add_argument("--index", action="store_true", help="also write a tabix index")
+    ap.add_argument("--targets", choices=("genes", "exons"), default="genes",
+                    help="dense: records over the panel genes' regions, or only over coding exons +/- 20 bp")
     args = ap.parse_args(argv)
 
     if args.kind == "dense":
         import dense  # type: ignore[import-not-found]
 
         gene_regions = dense.load_regions()
+        # "exons": a capture panel's coding targets (most records coding), else the genes' regions
+        within = dense.coding_targets() if args.targets == "exons" else panel_regions("GRCh38")
         n = write_vcf(args.out, args.sample,
-                      dense.dense_lines(args.records or 100_000, args.seed, gene_regions,
-                                       panel_regions("GRCh38")), args.index)
+                      dense.dense_lines(args.records or 100_000, args.seed, gene_regions, within),
+                      args.index)
         fasta, gff = dense.write_csq_reference(args.out.parent, gene_regions)
         print(f"{args.out}: {n} records; bcftools csq inputs {fasta}, {gff}")
         return

@@ -10,6 +10,7 @@ when missing (same seed, same files).
     python3 bench/run.py --repeats 5 --cohort # + 1,000 panel VCFs, --jobs 1 and 2
     python3 bench/run.py --repeats 3 --cohort-only  # the cohort commands alone
     python3 bench/run.py --only "indexed, 5M" --only unindexed --only "view -T"  # issue 17.1/17.2 ratios
+                                              # (bgzip, plain text and plain gzip, each against view -T)
     python3 bench/run.py --dense --skip-wgs   # panel-dense 10k/100k/1M: resmark vs bcftools csq
 
 Both the default command a user types (default formats: TSV, JSON, Parquet,
@@ -105,6 +106,8 @@ def ensure_inputs(records: list[int], cohort: int | None) -> dict[str, Path]:
             link.symlink_to(p)
         paths[label] = p
         paths[f"{label}-unindexed"] = link
+        if n == records[0]:  # the large file also as plain text and as plain (not BGZF) gzip
+            paths[f"{label}-plain"], paths[f"{label}-plaingz"] = _plain_copies(p, unidx)
     bed = WORK / "panel.bed"
     write_bed(bed, panel_regions("GRCh38"))
     paths["bed"] = bed
@@ -149,6 +152,23 @@ def _same_panel(src: Path, bed: Path, keep_every: int, out: Path) -> None:
     subprocess.run(["tabix", "-f", "-p", "vcf", str(out)], check=True)
 
 
+def _plain_copies(bgzipped: Path, where: Path) -> tuple[Path, Path]:
+    """``bgzipped`` decompressed, and recompressed with gzip's default level (once)."""
+    import gzip
+
+    text = where / bgzipped.name.removesuffix(".gz")
+    plain_gz = where / bgzipped.name.replace(".vcf.gz", ".plain.vcf.gz")
+    if not text.exists():
+        with gzip.open(bgzipped, "rb") as src, open(f"{text}.part", "wb") as dst:
+            shutil.copyfileobj(src, dst, 1 << 20)
+        os.replace(f"{text}.part", text)
+    if not plain_gz.exists():
+        with open(text, "rb") as src, gzip.open(f"{plain_gz}.part", "wb", compresslevel=6) as dst:
+            shutil.copyfileobj(src, dst, 1 << 20)
+        os.replace(f"{plain_gz}.part", plain_gz)
+    return text, plain_gz
+
+
 def _label(n: int) -> str:
     return f"{n // 1_000_000}M" if n % 1_000_000 == 0 else f"{n // 1000}k"
 
@@ -175,7 +195,13 @@ def build(paths: dict[str, Path], big: str, small: str, jobs: int) -> list[Bench
         Bench(f"bcftools view -T panel.bed, {big}",
               ["bcftools", "view", "-T", bed, "-Ou", "-o", os.devnull, str(paths[f"{big}-unindexed"])]),
         Bench(f"bare cyvcf2 loop, {big}", [PY, "-c", CYVCF2_LOOP, str(paths[f"{big}-unindexed"])]),
+        Bench(f"resmark default formats, unindexed bgzip, {big}",
+              resmark("unidx_big_default", str(paths[f"{big}-unindexed"]), formats=None)),
     ]
+    for key, kind in (("plain", "plain text"), ("plaingz", "plain gzip")):  # the same records, not BGZF
+        b.append(Bench(f"resmark, unindexed {kind}, {big}", resmark(f"unidx_{key}", str(paths[f"{big}-{key}"]))))
+        b.append(Bench(f"bcftools view -T panel.bed, {big} {kind}",
+                       ["bcftools", "view", "-T", bed, "-Ou", "-o", os.devnull, str(paths[f"{big}-{key}"])]))
     if "cohort" in paths:
         b.extend(cohort_benches(paths["cohort"], jobs))
     return b
@@ -197,17 +223,22 @@ def cohort_benches(sheet: Path, jobs: int) -> list[Bench]:
     return b
 
 
-def dense_inputs(sizes: list[int]) -> tuple[dict[int, Path], Path, Path]:
-    """Panel-dense VCFs (``generate.py dense``) and the FASTA + GFF3 bcftools csq reads."""
+def dense_inputs(sizes: list[int], exons: int | None = None) -> tuple[dict[int | str, Path], Path, Path]:
+    """Panel-dense VCFs (``generate.py dense``; ``exons``: also one of that many records over
+    coding exons only, keyed "exons") and the FASTA + GFF3 bcftools csq reads."""
     import dense  # type: ignore[import-not-found]
 
     gen = [PY, str(REPO / "bench" / "generate.py")]
-    paths = {}
-    for n in sizes:
-        p = WORK / f"dense_{_label(n)}.vcf.gz"
+    paths: dict[int | str, Path] = {}
+    wanted: list[tuple[int | str, int, str, str]] = [(n, n, "genes", f"dense_{_label(n)}") for n in sizes]
+    if exons:
+        wanted.append(("exons", exons, "exons", f"dense_exons_{_label(exons)}"))
+    for key, n, targets, name in wanted:
+        p = WORK / f"{name}.vcf.gz"
         if not (p.exists() and Path(f"{p}.tbi").exists()):
-            subprocess.run([*gen, "dense", "--records", str(n), "-o", str(p), "--index"], check=True)
-        paths[n] = p
+            subprocess.run([*gen, "dense", "--records", str(n), "--targets", targets, "-o", str(p),
+                            "--index"], check=True)
+        paths[key] = p
     fasta, gff = dense.write_csq_reference(WORK, dense.load_regions())
     return paths, fasta, gff
 
@@ -218,18 +249,19 @@ def csq_argv(vcf: Path, fasta: Path, gff: Path, out: str = os.devnull, fmt: str 
     return ["bcftools", "csq", "-f", str(fasta), "-g", str(gff), "-s", "-", f"-O{fmt}", "-o", out, str(vcf)]
 
 
-def dense_benches(paths: dict[int, Path], fasta: Path, gff: Path) -> list[Bench]:
+def dense_benches(paths: dict[int | str, Path], fasta: Path, gff: Path) -> list[Bench]:
     out: list[Bench] = []
     for n, p in paths.items():
-        out.append(Bench(f"resmark default formats, dense {_label(n)}",
-                         resmark(f"dense_{_label(n)}", str(p), formats=None)))
-        out.append(Bench(f"bcftools csq, dense {_label(n)}", csq_argv(p, fasta, gff)))
+        label = _label(n) if isinstance(n, int) else f"{n} {p.name.split('_')[-1].split('.')[0]}"
+        out.append(Bench(f"resmark default formats, dense {label}",
+                         resmark(p.name.split(".")[0], str(p), formats=None)))
+        out.append(Bench(f"bcftools csq, dense {label}", csq_argv(p, fasta, gff)))
     return out
 
 
-def check_csq(paths: dict[int, Path], fasta: Path, gff: Path) -> str:
+def check_csq(paths: dict[int | str, Path], fasta: Path, gff: Path) -> str:
     """bcftools csq really annotates the records: BCSQ on most, coding consequences on some."""
-    n = min(paths)
+    n = min(k for k in paths if isinstance(k, int)) if any(isinstance(k, int) for k in paths) else "exons"
     with tempfile.NamedTemporaryFile(suffix=".vcf") as tmp:
         subprocess.run(csq_argv(paths[n], fasta, gff, tmp.name, "v"), check=True, capture_output=True)
         body = [x for x in Path(tmp.name).read_text().splitlines() if not x.startswith("#")]
@@ -255,6 +287,13 @@ def dense_ratios(benches: list[Bench], sizes: list[int]) -> str:
         lines.append(f"- dense {_label(n)}: resmark default formats / bcftools csq: {r.cpu / c.cpu:.1f}x CPU "
                      f"({r.cpu:.2f} s / {c.cpu:.2f} s), peak RSS {max(r.rss_kb) / 1024:.0f} MiB "
                      f"(csq {max(c.rss_kb) / 1024:.0f} MiB)")
+    for name in by:
+        if name.startswith("resmark default formats, dense exons"):
+            r, c = by[name], by.get(name.replace("resmark default formats", "bcftools csq"))
+            if c is not None:
+                lines.append(f"- {name.split(', ')[-1]} (coding exons +/- 20 bp: most alleles coding, "
+                             f"most of those listed): {r.cpu / c.cpu:.1f}x CPU ({r.cpu:.2f} s / {c.cpu:.2f} s), "
+                             f"peak RSS {max(r.rss_kb) / 1024:.0f} MiB")
     if len(points) >= 2:
         (n0, t0), (n1, t1) = points[0], points[-1]
         per = (t1 - t0) / (n1 - n0)
@@ -303,12 +342,17 @@ def ratios(benches: list[Bench]) -> str:
         out.append(f"- indexed {idx[0].name.split(', ')[-1]} / {idx[2].name.split(', ', 2)[-1]}: "
                    f"{idx[0].median / idx[2].median:.2f}x (same panel records, 100x the file)")
     un = next((b for b in benches if b.name.startswith("resmark, unindexed")), None)
-    t = next((b for b in benches if b.name.startswith("bcftools view -T")), None)
     r = next((b for b in benches if b.name.startswith("bcftools view -R")), None)
     cy = next((b for b in benches if b.name.startswith("bare cyvcf2")), None)
-    if un and t:
-        out.append(f"- unindexed resmark / bcftools view -T: {un.median / t.median:.2f}x wall, "
-                   f"{un.cpu / t.cpu:.2f}x CPU")
+    for mine in (b for b in benches if "unindexed" in b.name and b.name.startswith("resmark")):
+        # each unindexed input against bcftools view -T on the same file
+        kind = mine.name.split("unindexed ", 1)[1].rsplit(", ", 1)
+        suffix = kind[1] if kind[0] == "bgzip" else f"{kind[1]} {kind[0]}"
+        other = next((b for b in benches if b.name == f"bcftools view -T panel.bed, {suffix}"), None)
+        if other:
+            what = "resmark default formats" if mine.name.startswith("resmark default") else "resmark"
+            out.append(f"- unindexed {kind[0]}, {what} / bcftools view -T: {mine.median / other.median:.2f}x "
+                       f"wall, {mine.cpu / other.cpu:.2f}x CPU")
     if idx and r:
         out.append(f"- indexed resmark / bcftools view -R: {idx[0].median / r.median:.2f}x")
     if un and cy:
@@ -359,6 +403,8 @@ def main() -> None:
     ap.add_argument("--dense", nargs="?", const="10000,100000,1000000", default=None,
                     help="also time panel-dense VCFs of these sizes against bcftools csq "
                          "(default 10000,100000,1000000; needs ../shared/reference or RESMARK_SHARED)")
+    ap.add_argument("--dense-exons", type=int, default=None, metavar="N",
+                    help="also time a dense VCF of N records over coding exons only (e.g. 40000)")
     ap.add_argument("--skip-wgs", action="store_true", help="leave out the WGS and cohort commands")
     args = ap.parse_args()
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
@@ -377,10 +423,10 @@ def main() -> None:
         benches = build(paths, _label(args.big), _label(args.small), args.jobs)
     sizes = [int(x) for x in args.dense.split(",")] if args.dense else []
     csq_line = ""
-    if sizes:
+    if sizes or args.dense_exons:
         if shutil.which("bcftools") is None:
             raise SystemExit("bcftools is needed for bcftools csq")
-        dpaths, fasta, gff = dense_inputs(sizes)
+        dpaths, fasta, gff = dense_inputs(sizes, args.dense_exons)
         csq_line = check_csq(dpaths, fasta, gff)
         benches += dense_benches(dpaths, fasta, gff)
     if args.only:
@@ -399,7 +445,7 @@ def main() -> None:
     print(table(benches))
     print()
     print(ratios(benches))
-    if sizes:
+    if sizes or args.dense_exons:
         print(dense_ratios(benches, sizes))
         print(csq_line)
 

@@ -30,3 +30,18 @@ def test_html_alert_for_a_long_flag_is_short():
            "accounting": {}}
     (alert,) = [a for a in sample_alerts(doc, []) if "BRCA2" in a["title"]]
     assert len(alert["message"]) < 300 and "1,190 more" in alert["message"]
+
+
+def test_conflict_message_names_a_few_triggers():
+    # knowledge.matcher's interaction text: "<triggers> vs <strategies> (offered for <targets>): why"
+    triggers = [f"RB1 p.Q{i}*" for i in range(10, 190)]
+    targets = [f"PIK3CA p.E{i}K" for i in range(500, 520)]
+    message = (f"{', '.join(triggers)} vs Inavolisib + palbociclib + fulvestrant, Capivasertib "
+               f"(offered for {', '.join(targets)}): RB1 loss removes the target of CDK4/6 inhibition.")
+    short = brief_message(message)
+    assert short.startswith("RB1 p.Q10*, RB1 p.Q11*, RB1 p.Q12* and 177 more vs Inavolisib + palbociclib")
+    assert "(offered for PIK3CA p.E500K, PIK3CA p.E501K, PIK3CA p.E502K and 17 more)" in short
+    assert short.endswith("the target of CDK4/6 inhibition.")
+    # a short trigger list and a plain sentence with " vs " stay as they are
+    two = "ESR1 p.Y537S, ESR1 p.D538G vs Alpelisib + fulvestrant (offered for PIK3CA p.H1047R): why"
+    assert brief_message(two) == two

@@ -77,7 +77,7 @@ def test_pon_counts_equal_what_the_bams_hold(pon_case: dict[str, Path]) -> None:
     assert pon.counts("6", D538, "G") == ([20] * 5, [1000] * 5)
     assert pon.counts("chr6", START + 200, "C") is None  # outside the regions
     m = json.loads((pon_case["pon"] / "pon.json").read_text())
-    assert m["format"] == "resmark-pon" and m["version"] == 1 and m["build"] == "GRCh38"
+    assert m["format"] == "resmark-pon" and m["version"] == 2 and m["build"] == "GRCh38"
     assert m["regions"]["source"] == "bed" and len(m["regions"]["sha256"]) == 64
     assert all(len(n["sha256"]) == 64 for n in m["normals"]) and m["filters"]["min_mapping_quality"] == 20
     assert (pon_case["pon"] / "provenance.json").exists()

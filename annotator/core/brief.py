@@ -22,10 +22,17 @@ def brief_list(items: Sequence[str], limit: int = BRIEF_ITEMS) -> str:
 
 
 def brief_message(message: str, limit: int = BRIEF_ITEMS) -> str:
-    """``message`` with every parenthesised comma list longer than ``limit + 1`` shortened."""
+    """``message`` with every parenthesised comma list longer than ``limit + 1`` shortened,
+    and the leading list of a conflict or caveat (``knowledge.matcher``: "A, B, C vs
+    strategy (offered for X, Y): why")."""
 
     def shorten(m: re.Match[str]) -> str:
         items = [x.strip() for x in m.group(1).split(",")]
         return f"({brief_list(items, limit)})" if len(items) > limit + 1 else m.group(0)
 
+    head, vs, rest = message.partition(" vs ")
+    if vs and "(" not in head:
+        items = [x.strip() for x in head.split(",")]
+        if len(items) > limit + 1:
+            message = f"{brief_list(items, limit)}{vs}{rest}"
     return _PAREN_LIST.sub(shorten, message)

@@ -36,12 +36,13 @@ import hashlib
 import logging
 import re
 import zlib
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
+from annotator.io import linescan
 from annotator.io.bgzf import EOF_BLOCK, HEADER_SIZE, block_size, crc32, inflate_raw
+from annotator.io.linescan import Regions, merged  # noqa: F401 - merged: this module's former name
 
 if TYPE_CHECKING:
     import numpy as np
@@ -51,14 +52,12 @@ log = logging.getLogger(__name__)
 READ_BYTES = 8 << 20  # compressed bytes read (and hashed) at a time
 TEXT_BYTES = 2 << 20  # decompressed text looked at at a time
 _SPAN_TAGS = re.compile(rb"(?:^|[\t;])(?:END|SVLEN)=")
-_MAX_DIGITS = 10  # POS < 2^31 (VCF 4.3 section 1.6.1)
 
 
 class GiveUp(Exception):
     """The file is not what the fast pass can vouch for; the reason is logged."""
 
 
-Regions = Callable[[str], "tuple[np.ndarray, np.ndarray] | None"]  # native CHROM -> merged starts, ends
 
 
 @dataclass
@@ -70,26 +69,6 @@ class Found:
     chroms: list[str] = field(default_factory=list)  # CHROM names in file order
     kept: int = 0  # lines written to the sink
     sha256: str = ""
-
-
-def merged(regions: Sequence[Sequence[tuple[str, int, int]]]) -> dict[str, tuple[list[int], list[int]]]:
-    """The union of several region sets per chromosome: sorted, non-overlapping (start, end) lists."""
-    by_chrom: dict[str, list[tuple[int, int]]] = {}
-    for regs in regions:
-        for chrom, start, end in regs:
-            by_chrom.setdefault(chrom, []).append((start, end))
-    out: dict[str, tuple[list[int], list[int]]] = {}
-    for chrom, spans in by_chrom.items():
-        starts: list[int] = []
-        ends: list[int] = []
-        for start, end in sorted(spans):
-            if ends and start <= ends[-1] + 1:
-                ends[-1] = max(ends[-1], end)
-            else:
-                starts.append(start)
-                ends.append(end)
-        out[chrom] = (starts, ends)
-    return out
 
 
 def scan(path: Path, regions: Regions, sink: IO[bytes]) -> Found:
@@ -184,10 +163,7 @@ class _Body:
             self.spans_tags = self.spans_tags or text.find(b"END=", 0, cut) >= 0 \
                 or text.find(b"SVLEN=", 0, cut) >= 0
         arr = np.frombuffer(text, dtype=np.uint8, count=cut)
-        ends = np.flatnonzero(arr == 10)  # the newline of each line
-        starts = np.empty(len(ends), dtype=np.int64)
-        starts[0] = 0
-        starts[1:] = ends[:-1] + 1
+        starts, ends = linescan.line_bounds(arr)
         first = 0
         while first < len(ends):
             first = self._one_chrom(text, arr, starts, ends, first)
@@ -222,10 +198,7 @@ class _Body:
         if tab <= at or b"\n" in chrom or chrom.startswith(b"#"):
             raise GiveUp("a record line without CHROM and POS (a blank or # line among the records?)")
         # lines of this CHROM: each starts with CHROM and a tab
-        same = np.ones(len(starts) - first, dtype=bool)
-        for k, c in enumerate(chrom + b"\t"):
-            same &= arr[np.minimum(starts[first:] + k, len(arr) - 1)] == c
-        n = len(same) if bool(same.all()) else int(np.argmin(same))
+        n = linescan.run_length(arr, starts[first:], chrom + b"\t")
         if chrom != self.chrom:
             if chrom in self.seen:
                 raise GiveUp(f"records of CHROM {_shown(chrom)} are not together (the file is not sorted)")
@@ -256,9 +229,7 @@ class _Body:
             tagged = [m.start() for m in _SPAN_TAGS.finditer(lines, lo, hi)]
             if tagged:
                 reach[np.searchsorted(ends, np.array(tagged, dtype=np.int64))] = np.iinfo(np.int64).max
-        j = np.searchsorted(r_start, reach, side="right") - 1
-        near = (j >= 0) & (r_end[np.maximum(j, 0)] >= pos)
-        for i in np.flatnonzero(near).tolist():
+        for i in np.flatnonzero(linescan.near(spans, pos, reach)).tolist():
             self.sink.write(lines[starts[i] : ends[i] + 1])
             self.found.kept += 1
 
@@ -272,92 +243,8 @@ def _shown(chrom: bytes) -> str:
 
 
 def _positions(text: bytes, cut: int, at: np.ndarray) -> np.ndarray:
-    """The decimal number starting at each offset ``at`` of ``text[:cut]`` and ending at a tab.
-
-    Eight bytes at a time (one unaligned 64-bit load per line, digits summed
-    in the word: the "SWAR" parse); ``_positions_bytewise`` where a line is
-    too short for that.
-    """
-    import numpy as np
-
-    if len(at) == 0 or int(at.max()) + 16 > cut:
-        return _positions_bytewise(np.frombuffer(text, dtype=np.uint8, count=cut), at)
-    u = np.uint64
-    words = np.ndarray((cut - 7,), dtype="<u8", buffer=text, strides=(1,))
-    x = words[at] ^ u(0x3030303030303030)  # a digit's byte becomes its value 0-9
-    length = _digits(x)
-    if bool((length == 0).any()):
-        raise GiveUp("a POS that is not a number")
-    short = length < 8
-    term = np.where(short, (x >> (u(8) * length.astype(u))) & u(0xFF), u(9 ^ 0x30))
-    if not bool((term == u(9 ^ 0x30)).all()):  # the byte after the digits: a tab
-        raise GiveUp("a POS that is not a number")
-    keep = np.where(short, (u(1) << (u(8) * length.astype(u))) - u(1), u(0xFFFFFFFFFFFFFFFF))
-    value = _eight_digits((x & keep) << (u(8) * (u(8) - length.astype(u)))).astype(np.int64)
-    long_ = np.flatnonzero(~short)
-    if len(long_):  # 9 or 10 digits: the next word holds the rest and the tab
-        y = words[at[long_] + 8] ^ u(0x3030303030303030)
-        more = _digits(y)
-        if bool((more > 2).any()):
-            raise GiveUp("a POS of more than 10 digits")
-        if not bool((((y >> (u(8) * more.astype(u))) & u(0xFF)) == u(9 ^ 0x30)).all()):
-            raise GiveUp("a POS that is not a number")
-        tail = np.where(more >= 1, y & u(0xFF), u(0)).astype(np.int64)
-        tail = np.where(more == 2, tail * 10 + ((y >> u(8)) & u(0xFF)).astype(np.int64), tail)
-        value[long_] = value[long_] * np.where(more == 2, 100, np.where(more == 1, 10, 1)) + tail
-    if bool((value <= 0).any()):
-        raise GiveUp("POS 0 (a telomere record)")
-    return value
-
-
-def _digits(x: np.ndarray) -> np.ndarray:
-    """Leading bytes of each word (XOR 0x30) that are digits, 0-8."""
-    import numpy as np
-
-    u = np.uint64
-    # a byte's high bit is set where it is >= 10; a carry only leaves a byte already flagged
-    flags = ((x + u(0x7676767676767676)) | x) & u(0x8080808080808080)
-    below = (flags - u(1)) & ~flags  # the bits under the lowest flag: 7 + 8 * digits (64 if none)
-    count = getattr(np, "bitwise_count", None)  # numpy >= 2.0
-    if count is not None:
-        return (count(below) // 8).astype(np.int64)
-    with np.errstate(divide="ignore", invalid="ignore"):  # log2(0) where no flag: replaced by 8
-        n = (np.log2((below + u(1)).astype(np.float64)) - 7) // 8
-    return np.where(flags == 0, 8, n).astype(np.int64)
-
-
-def _eight_digits(x: np.ndarray) -> np.ndarray:
-    """Eight digit values (first byte most significant) summed into one number."""
-    import numpy as np
-
-    u = np.uint64
-    x = ((x & u(0x0F0F0F0F0F0F0F0F)) * u(2561)) >> u(8)
-    x = ((x & u(0x00FF00FF00FF00FF)) * u(6553601)) >> u(16)
-    return ((x & u(0x0000FFFF0000FFFF)) * u(42949672960001)) >> u(32)
-
-
-def _positions_bytewise(arr: np.ndarray, at: np.ndarray) -> np.ndarray:
-    """``_positions`` one byte column at a time (lines shorter than 16 bytes from POS on)."""
-    import numpy as np
-
-    top = len(arr) - 1
-    value = np.zeros(len(at), dtype=np.int64)
-    alive = np.ones(len(at), dtype=bool)
-    for k in range(_MAX_DIGITS + 1):
-        c = arr[np.minimum(at + k, top)]
-        digit = c - np.uint8(48)
-        is_digit = digit <= 9
-        if k == 0 and not bool(is_digit.all()):
-            raise GiveUp("a POS that is not a number")
-        ended = alive & ~is_digit
-        if bool(ended.any()) and not bool((c[ended] == 9).all()):
-            raise GiveUp("a POS that is not a number")
-        alive &= is_digit
-        if not alive.any():
-            break
-        if k == _MAX_DIGITS:
-            raise GiveUp("a POS of more than 10 digits")
-        value = np.where(alive, value * 10 + digit, value)
-    if bool((value <= 0).any()):
-        raise GiveUp("POS 0 (a telomere record)")
+    """POS of each line whose POS starts at ``at``; gives up on any that is not a positive number."""
+    value, ok = linescan.positions(text, cut, at)
+    if not bool(ok.all()):
+        raise GiveUp("a POS that is not a number of 1 to 10 digits, or POS 0 (a telomere record)")
     return value

@@ -14,8 +14,9 @@ outside the regions must not become Python objects:
   directory; the input is never touched) and read the same way;
 * a plain or ordinary-gzip VCF (and a bgzipped one htslib cannot index,
   e.g. unsorted) is pre-filtered as text in the same pass that checks its
-  structure and hashes it (``annotator.io.vcfcheck.scan_text``): only CHROM,
-  POS and the length of REF of each line are looked at, and kept lines go
+  structure and hashes it (``annotator.io.vcfcheck.scan_text``, made over
+  whole chunks by ``annotator.io.textscan``): only CHROM, POS and the
+  length of REF of each line are looked at, with numpy, and kept lines go
   to a small temporary VCF that cyvcf2 parses;
 * a BCF without index, and any file under ``SMALL_FILE`` bytes, is read
   record by record by htslib, but only records inside the regions are
@@ -48,6 +49,7 @@ from typing import IO, Protocol
 from annotator.core import chromnames
 from annotator.errors import InputError
 from annotator.io import bgzfscan
+from annotator.io.textscan import RegionSelect
 from annotator.io.vcfcheck import Container, Scan, Select
 from annotator.io.vcfmodel import HtsRecord, HtsVcf, InputRecord, VcfHeader
 
@@ -261,15 +263,24 @@ class _Tagger:
 
 def _text_records(source: RegionReader, sets: Sequence[Sequence[Region]]) -> Iterator[Tagged]:
     import cyvcf2
+    import numpy as np
 
     tagger = _Tagger(sets)
     names: dict[bytes, str] = {}
+    union = {c: (np.array(a, dtype=np.int64), np.array(b, dtype=np.int64))
+             for c, (a, b) in bgzfscan.merged(sets).items()}
 
-    def select(chrom: bytes, pos: int, ref_len: int) -> bool:
+    def near(native: str) -> tuple[np.ndarray, np.ndarray] | None:
+        return union.get(tagger.spans[0].canonical(native)) if tagger.spans else None
+
+    def exact(chrom: bytes, pos: int, ref_len: int) -> bool:
         name = names.get(chrom)
         if name is None:
             name = names[chrom] = chrom.decode("utf-8", "replace")
         return tagger.any(name, pos, pos + max(ref_len - 1, 0))
+
+    # the union of the sets as arrays: the scan tests most lines in numpy, the rest with ``exact``
+    select = RegionSelect(exact, near)
 
     with tempfile.TemporaryDirectory(prefix="resmark-scan-") as tmp:
         kept_path = Path(tmp) / "panel.vcf"

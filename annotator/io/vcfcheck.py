@@ -23,12 +23,13 @@ import gzip
 import logging
 import tempfile
 import zlib
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 from annotator.errors import InputError
+from annotator.io import textscan
 from annotator.io.htslog import (  # noqa: F401 - the reader's htslib log names, kept here too
     HTS_LOG_OFF,
     captured_stderr,
@@ -36,6 +37,7 @@ from annotator.io.htslog import (  # noqa: F401 - the reader's htslib log names,
     htslib_message,
 )
 from annotator.io.inputbytes import HashingReader, buffered
+from annotator.io.textscan import LineChecker, RegionSelect, Scan, Select  # noqa: F401 - names of this module
 from annotator.io.vcfmodel import HtsRecord, HtsVcf
 
 log = logging.getLogger(__name__)
@@ -48,13 +50,9 @@ _FOREIGN = (
     (b"\x1f\x9d", "Unix compress (.Z)"),
     (b"\x28\xb5\x2f\xfd", "zstd"),
 )
-_MANDATORY = ("#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO")
 # longest line read (header or record); a longer one is refused, naming file and line,
 # so that a file without newlines (or /dev/zero) cannot exhaust memory
 MAX_LINE = 32 << 20
-
-# select(chrom as written, pos, length of REF) -> keep the line (region pre-filter)
-Select = Callable[[bytes, int, int], bool]
 
 
 @dataclass(frozen=True)
@@ -68,25 +66,6 @@ class Container:
     @property
     def indexable(self) -> bool:
         return self.kind.startswith("bgzf")
-
-
-@dataclass
-class Scan:
-    """What the structural scan of a text VCF found."""
-
-    header_lines: int = 0  # lines up to and including #CHROM
-    n_columns: int = 0
-    records: int = 0  # body lines (htslib makes one record of each, blank ones included)
-    skip: set[int] = field(default_factory=set)  # body line indexes that are blank or '#'
-    chroms: dict[str, int] = field(default_factory=dict)  # name -> first line, in order of use
-    sorted: bool = True
-    unsorted_at: int | None = None  # line number of the first out-of-order record
-    samples: tuple[str, ...] = ()  # names in the #CHROM line, as written
-    kept: int = 0  # records the ``select`` of the scan kept
-    sha256: str | None = None  # of the file's bytes, when the scan read all of them
-
-    def line_of(self, raw_index: int) -> int:
-        return self.header_lines + raw_index + 1
 
 
 def _headerless_vcf(path: Path) -> bool:
@@ -185,143 +164,26 @@ def scan_text(
     With ``sink``, header lines and the record lines ``select`` keeps are
     written to it (the region pre-filter of ``annotator.io.regionscan``), so
     the checks and the filter share one read.  A full scan also hashes the
-    file (``Scan.sha256``).
+    file (``Scan.sha256``).  The rules are ``textscan.LineChecker``'s; a
+    full scan applies them through ``textscan.scan`` (numpy first).
+    ``declared`` (the header's contigs) is not needed by the checks.
     """
-    scan = Scan()
-    seen: set[bytes] = set()
-    declared_b = {c.encode() for c in declared}
-    last_chrom: bytes | None = None
-    last_pos = -1
-    done_chroms: set[bytes] = set()
-    lineno = 0
-    in_header = True
+    checker = LineChecker(path, MAX_LINE, header_only, select, sink)
     try:
-        with _open_text(path, container) as (fh, hashing):
+        if not header_only:
+            return textscan.scan(path, container.kind != "text", checker)
+        with _open_text(path, container) as (fh, _):
             while True:
                 raw = fh.readline(MAX_LINE + 1)
-                if not raw:
+                if not raw or checker.line(raw):
                     break
-                lineno += 1
-                if len(raw) > MAX_LINE and not raw.endswith(b"\n"):
-                    raise InputError(
-                        f"line longer than {MAX_LINE >> 20} MiB (no line break; is this a VCF?)",
-                        path=path, where=f"line {lineno}",
-                    )
-                line = raw.rstrip(b"\r\n")
-                if in_header:
-                    if line.startswith(b"#CHROM"):
-                        scan.samples = _check_chrom_line(path, lineno, line)
-                        scan.header_lines = lineno
-                        scan.n_columns = line.count(b"\t") + 1
-                        in_header = False
-                        if header_only:
-                            return scan
-                    elif not line.startswith(b"#") and line.strip():
-                        raise InputError(
-                            "record before the #CHROM header line (header missing or damaged)",
-                            path=path, where=f"line {lineno}",
-                        )
-                    if sink is not None:
-                        sink.write(_as_text(line))
-                    continue
-                i = scan.records
-                scan.records += 1
-                if not line.strip():
-                    scan.skip.add(i)
-                    continue
-                if line.startswith(b"#"):
-                    raise InputError(
-                        "header or comment line ('#') after the first record", path=path,
-                        where=f"line {lineno}",
-                    )
-                chrom, pos, ref_len = _check_record(path, lineno, line, declared_b)
-                if sink is not None and select is not None and select(chrom, pos, ref_len):
-                    scan.kept += 1
-                    sink.write(_as_text(line))
-                if chrom not in seen:
-                    seen.add(chrom)
-                    scan.chroms[chrom.decode("utf-8", "replace")] = lineno
-                if scan.sorted:
-                    if chrom == last_chrom:
-                        if pos < last_pos:
-                            scan.sorted, scan.unsorted_at = False, lineno
-                    elif chrom in done_chroms:
-                        scan.sorted, scan.unsorted_at = False, lineno
-                    else:
-                        if last_chrom is not None:
-                            done_chroms.add(last_chrom)
-                        last_chrom = chrom
-                    last_pos = pos
-            scan.sha256 = hashing.finish()
     except (EOFError, zlib.error, gzip.BadGzipFile) as e:
         raise InputError(
-            f"truncated or damaged compressed data after line {lineno} ({e})", path=path
+            f"truncated or damaged compressed data after line {checker.lineno} ({e})", path=path
         ) from e
     except OSError as e:
-        raise InputError(f"read error after line {lineno} ({e.strerror or e})", path=path) from e
-    if in_header:
-        raise InputError("no #CHROM header line; is this a VCF?", path=path)
-    return scan
-
-
-def _as_text(line: bytes) -> bytes:
-    """A line as the pre-filtered VCF holds it: UTF-8 (bad bytes replaced), one newline."""
-    if line.isascii():
-        return line + b"\n"
-    return line.decode("utf-8", "replace").encode("utf-8") + b"\n"
-
-
-def _check_chrom_line(path: Path, lineno: int, line: bytes) -> tuple[str, ...]:
-    try:
-        text = line.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise InputError(
-            f"the #CHROM line (sample names) is not valid UTF-8 (byte 0x{line[e.start]:02x} at "
-            f"column {e.start + 1}); re-encode the header as UTF-8",
-            path=path, where=f"line {lineno}",
-        ) from e
-    cols = text.split("\t")
-    if tuple(c.upper() for c in cols[:8]) != _MANDATORY:
-        shown = " ".join(cols[:9])[:120]
-        raise InputError(
-            f"the #CHROM line must start with the 8 tab-separated columns {' '.join(_MANDATORY)} "
-            f"(found {shown!r})",
-            path=path, where=f"line {lineno}",
-        )
-    if len(cols) > 8 and cols[8] != "FORMAT":
-        raise InputError(
-            f"column 9 of the #CHROM line must be FORMAT, not {cols[8][:40]!r}",
-            path=path, where=f"line {lineno}",
-        )
-    return tuple(cols[9:])
-
-
-def _check_record(
-    path: Path, lineno: int, line: bytes, declared: set[bytes]
-) -> tuple[bytes, int, int]:
-    cols = line.split(b"\t", 3)
-    where = f"line {lineno}"
-    if len(cols) < 4 or line.count(b"\t") < 7:
-        n = line.count(b"\t") + 1
-        hint = " (are the columns separated by spaces instead of tabs?)" if b" " in line else ""
-        raise InputError(
-            f"{n} tab-separated column(s); a VCF record needs at least 8{hint}", path=path, where=where
-        )
-    chrom, pos_b = cols[0], cols[1]
-    if not chrom.strip():
-        raise InputError("CHROM is empty", path=path, where=where)
-    if not pos_b.isdigit():
-        raise InputError(
-            f"POS {_show(pos_b)} is not a whole number", path=path, where=where
-        )
-    ref = cols[3].split(b"\t", 1)[0]
-    if not ref:
-        raise InputError("REF is empty", path=path, where=where)
-    return chrom, int(pos_b), len(ref)
-
-
-def _show(b: bytes) -> str:
-    return repr(b[:40].decode("utf-8", "replace"))
+        raise InputError(f"read error after line {checker.lineno} ({e.strerror or e})", path=path) from e
+    return checker.end()
 
 
 # -- safe iteration ----------------------------------------------------------------------

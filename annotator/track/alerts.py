@@ -280,6 +280,10 @@ def variant_alerts(patient: str, obs: Sequence[Observation], therapies: Sequence
         best = prev if prev is not None and prev.change in INCREASES else base
         test = (f"; beta-binomial LRT p={best.p_value:.2g}, BH q={best.q_value:.2g} vs {best.against}"
                 if best is not None and best.p_value is not None and best.q_value is not None else "")
+        if best is not None and best.pooled_p_value is not None and best.pooled_q_value is not None:
+            # emerging against the earlier draws below detection, pooled (docs/track.md)
+            test += (f"; p={best.pooled_p_value:.2g}, BH q={best.pooled_q_value:.2g} vs "
+                     f"{best.pooled_from}-{best.against} pooled ({best.pooled_alt}/{best.pooled_depth})")
         on = related_therapy(v.drug_classes, therapy)
         msg = (
             f"{v.label} {kind.replace('_', ' ')} at {o.timepoint} (VAF {_pct(o.vaf)}{test})"

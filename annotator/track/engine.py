@@ -163,7 +163,7 @@ def track_patient(name: str, specs: Sequence[TimepointSpec], ctx: TrackContext) 
     for v in variants:
         if v.is_copy_number:
             continue
-        pon_bg = pon.background(_key(v), th.background_floor, th.background_cv) if pon is not None else None
+        pon_bg = _pon_background(pon, v, ctx, build) if pon is not None else None
         if pon_bg is not None and v.variant_key in unit_bg:
             pon_bg = unit_bg[v.variant_key]  # the samples count molecules: so does the background
         others = [(a, d) for p, a, d in ctx.sheet_counts.get(v.variant_key, []) if p != name]
@@ -261,7 +261,7 @@ def _pon_in_units(
 
     th = ctx.thresholds
     chosen = [v for v in variants if not v.is_copy_number and wants_molecules(evidence[v.variant_key])
-              and pon.background(_key(v), th.background_floor, th.background_cv) is not None]
+              and _pon_background(pon, v, ctx, build) is not None]
     if not chosen:
         return {}
 
@@ -272,6 +272,15 @@ def _pon_in_units(
             return _count_all(g, todo, ctx, path)
 
     return molecule_backgrounds(pon, chosen, count, th, ctx.normal_counts)
+
+
+def _pon_background(pon: Pon, v: TrackedVariant, ctx: TrackContext, build: str) -> Background | None:
+    """The PON's read-level background; for an indel over the repeat it can move in."""
+    from annotator.track.regenotype import repeat_end
+
+    key, th = _key(v), ctx.thresholds
+    span = repeat_end(key, _fetcher(ctx, build)) if len(v.ref) != len(v.alt) else None
+    return pon.background(key, th.background_floor, th.background_cv, span_end=span)
 
 
 def _key(v: TrackedVariant) -> VariantKey:

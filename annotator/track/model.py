@@ -27,7 +27,7 @@ STATUS_REASONS = (
 )
 CHANGES = (
     "baseline",  # the reference timepoint itself
-    "emerging",  # significant big increase to detected, no level established before
+    "emerging",  # significant big increase to detected (vs the previous draw or the pooled run), no level before
     "rising",  # significant big increase to detected from an established level
     "stable",  # no significant big change; established level before and alt evidence now
     "falling",  # significant big decrease from an established level (absence not powered)
@@ -35,6 +35,18 @@ CHANGES = (
     "inconclusive",  # no significant change, evidence on one side only
     "absent",  # not shown present at either draw (below detection at both; docs/track.md)
     "not_evaluable",  # read counts missing at one of the two timepoints
+)
+CHANGE_REASONS = (  # which rule of status.change_and_reason decided (docs/track.md)
+    "baseline", "copy_number", "missing_counts",
+    "increase",  # significant big increase vs the previous draw (emerging / rising)
+    "increase_vs_pooled_run",  # emerging: significant big increase vs the pooled earlier draws
+    "powered_absence", "decrease",  # cleared / falling
+    "level_persists",  # stable: no change from the established level, variant shown now
+    "low_level_together",  # stable: two low-level draws shown present together
+    "nothing_shown_now",  # inconclusive: established before, nothing (or one count) now
+    "differs_from_pooled_level",  # inconclusive: agrees with the previous draw, not with the pooled run
+    "no_level_before",  # inconclusive: detected now, no level established before
+    "not_shown_present",  # absent
 )
 RESPONSES = (
     "baseline", "clearance", "response", "stable", "progression", "emerging_resistance",
@@ -260,6 +272,11 @@ class Comparison:
     pooled_from: str | None = None  # earliest timepoint of the pooled run (None: the pair alone)
     pooled_alt: int | None = None
     pooled_depth: int | None = None
+    # cur against the pooled run, when no level was established before (the run's draws all
+    # below detection): the emergence test after several shallow draws (docs/track.md)
+    pooled_p_value: float | None = None
+    pooled_q_value: float | None = None
+    reason: str | None = None  # CHANGE_REASONS: which rule decided the change
 
 
 @dataclass(frozen=True, slots=True)

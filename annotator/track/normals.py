@@ -10,7 +10,7 @@ test: on the simulator it was 3-10x the molecule-level rate at ordinary sites
 (the same at artefact sites), which made detection conservative.
 
 So when the normals that ``pon.json`` names are readable, each tracked SNV of
-such a patient is re-genotyped in every normal with the samples' own
+such a patient (and, with a version 2 PON, each indel) is re-genotyped in every normal with the samples' own
 re-genotyper, read filters and molecule rules, and its background fitted on
 the molecule counts (``background_source`` ``pon_molecules``).  Otherwise the
 read-level PON is used and the notes say so.  The normals are not re-hashed
@@ -59,7 +59,7 @@ def molecule_backgrounds(
     pon: Pon, variants: Sequence[TrackedVariant], count: Counter, th: Thresholds,
     cache: dict[tuple[str, str], AlleleCounts],
 ) -> dict[str, Background]:
-    """variant_key -> beta-binomial over the normals' molecule counts (SNVs the PON covers).
+    """variant_key -> beta-binomial over the normals' molecule counts (sites the PON covers).
 
     ``cache`` (normal path, variant_key) -> counts is shared by the run's patients.  A site
     none of whose normals yields molecules is left out (its read-level PON background stays).
@@ -67,7 +67,8 @@ def molecule_backgrounds(
     paths = normal_paths(pon)
     if paths is None:
         return {}
-    snvs = [v for v in variants if len(v.ref) == len(v.alt) == 1 and not v.is_copy_number]
+    # SNVs and (version 2 PONs) indels: the re-genotyper counts either allele in the normals
+    snvs = [v for v in variants if not v.is_copy_number]
     for p in paths:
         todo = [v for v in snvs if (str(p), v.variant_key) not in cache]
         if todo:

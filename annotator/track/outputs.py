@@ -23,6 +23,7 @@ from annotator.io import jsonout, tsvout
 from annotator.io.atomic import OutputDir, safe_name
 from annotator.track import plots
 from annotator.track.model import (
+    CHANGE_REASONS,
     CHANGES,
     MRD_CALLS,
     ORIGINS,
@@ -56,7 +57,11 @@ STATISTICS = {
                        "not_detected needs power >= min_power, else not_assessable",
     "change_test": "two-sided likelihood-ratio test, one VAF vs two, each count beta-binomial with "
                    "rho = change_rho; chi-square 1 df; classified on p (adjust=none) or BH q (adjust=bh)",
-    "multiple_testing": "Benjamini-Hochberg over all tests of one patient (vs previous and vs baseline), "
+    "pooled_emergence_test": "when the earlier draws consistent with the previous one (pooled_from..) "
+                             "establish no level, the current draw is also tested against them pooled "
+                             "(same test, pooled_p_value): emerging when significant and big",
+    "multiple_testing": "Benjamini-Hochberg over all tests of one patient (vs previous, vs baseline, "
+                        "pooled emergence tests), "
                         "reported as q_value",
     "effect_sizes": "vaf_delta = vaf2 - vaf1; log2_fc = log2(((alt2+0.5)/(depth2+1)) / ((alt1+0.5)/(depth1+1))); "
                     "emerging/rising/falling need |log2_fc| >= log2(min_fold_change)",
@@ -233,6 +238,7 @@ def write_outputs(config: TrackConfig, ctx: TrackContext, result: TrackResult) -
             "thresholds": asdict(th),
             "statistics": stats_doc,
             "vocabulary": {"status": STATUSES, "status_reason": STATUS_REASONS, "change": CHANGES,
+                           "change_reason": CHANGE_REASONS,
                            "molecular_response": RESPONSES, "mrd_call": MRD_CALLS, "origin": ORIGINS},
             "pon": _pon_doc(ctx),
             "warnings": result.warnings,

@@ -10,8 +10,11 @@ pileup; no per-read Python walk).  PON_DIR holds (format version
 
 * ``pon.parquet``: one row per covered position x normal: ``chrom``
   (canonical ``chrN``), ``pos`` (1-based), ``normal`` (index into the
-  manifest's normals), ``depth`` (= A + C + G + T), ``A``, ``C``, ``G``, ``T``.
-  Indels are not counted (their background comes from track's fallback).
+  manifest's normals), ``depth`` (= A + C + G + T), ``A``, ``C``, ``G``, ``T``,
+  and (version 2) ``ins`` / ``del``: reads with an insertion right after /
+  a deletion starting right after this position (the VCF anchor base), any
+  length or sequence.  Version 1 PONs (no indel columns) are still read;
+  their indels get track's fallback background.
 * ``pon.json``: the manifest: format, version, build, regions (source,
   checksum, panel name/version/checksum), normals (path, sha256, sample),
   filters, tool version, command, created.
@@ -26,7 +29,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -48,7 +51,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PON_FORMAT = "resmark-pon"
-PON_VERSION = 1
+PON_VERSION = 2  # 2: + ins/del counts per anchor position
+PON_READABLE = (1, 2)
+INDEL_COLUMNS = ("ins", "del")
 PON_PARQUET = "pon.parquet"
 PON_MANIFEST = "pon.json"
 BASES = ("A", "C", "G", "T")
@@ -147,7 +152,7 @@ def count_normal(
         def keep(read: pysam.AlignedSegment) -> bool:
             return not (read.flag & SKIP_FLAGS) and read.mapping_quality >= min_mapq
 
-        cols: dict[str, list[np.ndarray]] = {"chrom": [], "pos": [], **{b: [] for b in BASES}}
+        cols: dict[str, list[np.ndarray]] = {"chrom": [], "pos": [], **{b: [] for b in (*BASES, *INDEL_COLUMNS)}}
         for chrom, start, end in usable:
             acgt = bam.count_coverage(native[chrom], start - 1, end, quality_threshold=min_bq,
                                       read_callback=keep)
@@ -158,7 +163,40 @@ def count_normal(
             cols["pos"].append((idx + start).astype(np.int32))
             for i, b in enumerate(BASES):
                 cols[b].append(arr[i, idx])
+            indels = indel_counts(bam, native[chrom], start, end, keep)
+            for name, counts in zip(INDEL_COLUMNS, indels, strict=True):
+                cols[name].append(counts[idx])
         return cols, _sample_name(bam, path), bam_build
+
+
+def indel_counts(
+    bam: pysam.AlignmentFile, contig: str, start: int, end: int, keep: Callable[[pysam.AlignedSegment], bool],
+) -> tuple[np.ndarray, np.ndarray]:
+    """Reads with an insertion / a deletion anchored at each position of ``start..end`` (1-based).
+
+    The anchor is the reference base before the inserted or deleted bases (VCF's padding
+    base).  Only reads whose CIGAR has an I or D (``get_cigar_stats``, in htslib) are walked;
+    read filters as for the base counts, no base-quality filter (an indel has no base of its
+    own at the anchor: counting every one keeps the background conservative).
+    """
+    import numpy as np
+
+    n = end - start + 1
+    ins = np.zeros(n, dtype=np.int32)
+    dels = np.zeros(n, dtype=np.int32)
+    for read in bam.fetch(contig, start - 1, end):
+        if not keep(read):
+            continue
+        ops = read.get_cigar_stats()[0]
+        if not (ops[1] or ops[2]):
+            continue
+        nxt = read.reference_start  # 0-based next reference base = 1-based anchor of an indel here
+        for op, length in read.cigartuples or ():
+            if op in (1, 2) and start <= nxt <= end:
+                (ins if op == 1 else dels)[nxt - start] += 1
+            if op in (0, 2, 3, 7, 8):
+                nxt += length
+    return ins, dels
 
 
 def build_pon(config: PonBuildConfig) -> Path:
@@ -189,9 +227,9 @@ def build_pon(config: PonBuildConfig) -> Path:
             "pos": pa.array(np.concatenate(cols["pos"]) if n else [], pa.int32()),
             "normal": pa.array(np.full(n, i, dtype=np.int16), pa.int16()),
         }
-        counts = {b: np.concatenate(cols[b]) if n else np.zeros(0, np.int32) for b in BASES}
-        data["depth"] = pa.array(sum(counts.values()) if n else [], pa.int32())
-        for b in BASES:
+        counts = {b: np.concatenate(cols[b]) if n else np.zeros(0, np.int32) for b in (*BASES, *INDEL_COLUMNS)}
+        data["depth"] = pa.array(sum(counts[b] for b in BASES) if n else [], pa.int32())
+        for b in (*BASES, *INDEL_COLUMNS):
             data[b] = pa.array(counts[b], pa.int32())
         tables.append(pa.table(data))
         depth = data["depth"].to_numpy() if n else np.zeros(0)
@@ -215,10 +253,13 @@ def build_pon(config: PonBuildConfig) -> Path:
         "format": PON_FORMAT, "version": PON_VERSION, "build": build, "regions": region_meta,
         "normals": meta_normals,
         "filters": {"min_base_quality": config.min_base_quality,
-                    "min_mapping_quality": config.min_mapping_quality, "skip_flags": SKIP_FLAGS},
+                    "min_mapping_quality": config.min_mapping_quality, "skip_flags": SKIP_FLAGS,
+                    "indels": "same flags and mapping quality; no base-quality filter"},
         "columns": {"chrom": "canonical chromosome", "pos": "1-based position",
                     "normal": "index into normals", "depth": "A+C+G+T reads passing the filters",
-                    **{b: f"reads with base {b}" for b in BASES}},
+                    **{b: f"reads with base {b}" for b in BASES},
+                    "ins": "reads with an insertion right after this position (any length/sequence)",
+                    "del": "reads with a deletion starting right after this position (any length)"},
         "provenance": prov,
     }
     with OutputDir(config.outdir, config.force) as out:
@@ -301,12 +342,18 @@ class Pon:
     def n_normals(self) -> int:
         return len(self.manifest.get("normals", []))
 
-    def counts(self, chrom: str, pos: int, base: str) -> tuple[list[int], list[int]] | None:
-        """(alt counts, depths) per normal at chrom:pos for ``base``; None when not covered."""
+    @property
+    def has_indels(self) -> bool:
+        """Version 2 and later count insertions and deletions per anchor position."""
+        return int(self.manifest.get("version") or 1) >= 2
+
+    def counts(self, chrom: str, pos: int, base: str, end: int | None = None) -> tuple[list[int], list[int]] | None:
+        """(alt counts, depths) per normal at chrom:pos for ``base`` (A/C/G/T, or ``ins``/``del``
+        summed over the anchors ``pos..end``); depth at ``pos``; None when not covered."""
         import numpy as np
 
         a = self.arrays.get(chromnames.canonical(chrom))
-        if a is None or base not in BASES:
+        if a is None or base not in a or (base not in BASES and base not in INDEL_COLUMNS):
             return None
         lo = int(np.searchsorted(a["pos"], pos, side="left"))
         hi = int(np.searchsorted(a["pos"], pos, side="right"))
@@ -315,18 +362,32 @@ class Pon:
         depth_by = dict.fromkeys(range(self.n_normals), 0)
         alt_by = dict.fromkeys(range(self.n_normals), 0)
         for j in range(lo, hi):
-            n = int(a["normal"][j])
-            depth_by[n] = int(a["depth"][j])
-            alt_by[n] = int(a[base][j])
+            depth_by[int(a["normal"][j])] = int(a["depth"][j])
+        top = int(np.searchsorted(a["pos"], max(pos, end or pos), side="right"))
+        for j in range(lo, top):
+            alt_by[int(a["normal"][j])] += int(a[base][j])
         return [alt_by[i] for i in range(self.n_normals)], [depth_by[i] for i in range(self.n_normals)]
 
     def background(
-        self, key: VariantKey, floor: float = DEFAULT_FLOOR, cv: float = DEFAULT_CV
+        self, key: VariantKey, floor: float = DEFAULT_FLOOR, cv: float = DEFAULT_CV, span_end: int | None = None,
     ) -> Background | None:
-        """The site's beta-binomial across the normals; None for indels/MNVs or uncovered sites."""
-        if len(key.ref) != 1 or len(key.alt) != 1:
+        """The site's beta-binomial across the normals; None for MNVs, complex alleles, uncovered
+        sites and (version 1 PONs) indels.
+
+        SNV: the alt base's reads at the position.  Indel (VCF-anchored, ``ref[0] == alt[0]``):
+        reads with an indel of the same kind (insertion or deletion, any length) anchored at
+        the padding base or anywhere up to ``span_end`` (the last base of the repeat the indel
+        can move in, ``regenotype.repeat_end``: an aligner may place it anywhere there), over
+        the depth at the padding base.
+        """
+        if len(key.ref) == len(key.alt) == 1:
+            c = self.counts(key.chrom, key.pos, key.alt.upper())
+        elif self.has_indels and min(len(key.ref), len(key.alt)) == 1 and key.ref[0] == key.alt[0] \
+                and len(key.ref) != len(key.alt):
+            kind = "ins" if len(key.alt) > len(key.ref) else "del"
+            c = self.counts(key.chrom, key.pos, kind, span_end if span_end is not None else key.pos)
+        else:
             return None
-        c = self.counts(key.chrom, key.pos, key.alt.upper())
         if c is None or not any(c[1]):
             return None
         return fit(c[0], c[1], "pon", floor=floor, cv=cv)
@@ -345,9 +406,10 @@ def load(path: str | Path, *, build: str | None = None, panel: Panel | None = No
         manifest = json.loads(mpath.read_text(encoding="utf-8"))
     except (OSError, ValueError) as e:
         raise InputError(f"unreadable PON manifest ({e})", path=mpath) from e
-    if manifest.get("format") != PON_FORMAT or manifest.get("version") != PON_VERSION:
+    if manifest.get("format") != PON_FORMAT or manifest.get("version") not in PON_READABLE:
         raise InputError(f"PON format {manifest.get('format')!r} version {manifest.get('version')!r}; "
-                         f"this resmark reads {PON_FORMAT} version {PON_VERSION}", path=mpath)
+                         f"this resmark reads {PON_FORMAT} version {', '.join(map(str, PON_READABLE))}",
+                         path=mpath)
     if build is not None and manifest.get("build") != build:
         raise InputError(f"PON is {manifest.get('build')} but the samples are {build}", path=mpath)
     regions = manifest.get("regions", {})
@@ -364,7 +426,8 @@ def load(path: str | Path, *, build: str | None = None, panel: Panel | None = No
     import numpy as np
 
     chroms = table.column("chrom").to_numpy(zero_copy_only=False)
-    cols = {c: table.column(c).to_numpy() for c in ("pos", "normal", "depth", *BASES)}
+    names = ("pos", "normal", "depth", *BASES, *(c for c in INDEL_COLUMNS if c in table.column_names))
+    cols = {c: table.column(c).to_numpy() for c in names}
     for chrom in np.unique(chroms) if len(chroms) else []:
         sel = chroms == chrom
         order = np.argsort(cols["pos"][sel], kind="stable")

@@ -8,7 +8,8 @@ beta-binomial likelihood-ratio test (``stats.bb_change``) of the two draws
 with a minimum effect; whether the variant was *established* before a draw
 (the previous draw detected, or the earlier draws consistent with it
 significant together, ``pooled_run``) decides emerging vs rising and stable vs
-inconclusive.  See docs/track.md for every definition.
+inconclusive.  When those earlier draws established nothing, the current draw
+is also tested against them pooled (an emergence after several shallow draws).  See docs/track.md for every definition.
 """
 
 from __future__ import annotations
@@ -198,13 +199,17 @@ def pooled_run(obs: Sequence[Observation], i: int, th: Thresholds) -> list[int]:
     return sorted(run)
 
 
-def _raw(prev: Observation, cur: Observation, rho: float, run: Sequence[Observation] = ()) -> Comparison:
+def _raw(prev: Observation, cur: Observation, rho: float, run: Sequence[Observation] = (),
+         pooled_test: bool = False) -> Comparison:
     """p-value and effect sizes of the two draws before correction; change filled in later.
 
     ``run`` (earlier draws consistent with ``prev``, ``prev`` among them) is recorded as the
     level the variant was established at before ``cur`` (presence only: a change test
     against pooled draws chosen for their agreement with ``prev`` is biased toward
     ``prev``'s value and raised false changes on the benchmark, docs/track.md).
+    ``pooled_test``: the run established no level (every draw of it below detection), so
+    ``cur`` is also tested against the pooled run (``pooled_p_value``): the draws that
+    together rule out the current level (an emergence after several shallow draws).
     """
     if prev.variant.is_copy_number:
         return Comparison("pending", against=prev.timepoint)
@@ -214,12 +219,13 @@ def _raw(prev: Observation, cur: Observation, rho: float, run: Sequence[Observat
     a1, n1 = _counts(prev)
     a2, n2 = _counts(cur)
     pooled = len(run) > 1
+    k = sum(_counts(o)[0] for o in run) if pooled else None
+    n = sum(_counts(o)[1] for o in run) if pooled else None
     return Comparison(
         "pending", p_value=stats.bb_change(a1, n1, a2, n2, rho), vaf_delta=a2 / n2 - a1 / n1,
         log2_fc=stats.log2_fold_change(a1, n1, a2, n2), against=prev.timepoint,
-        pooled_from=run[0].timepoint if pooled else None,
-        pooled_alt=sum(_counts(o)[0] for o in run) if pooled else None,
-        pooled_depth=sum(_counts(o)[1] for o in run) if pooled else None,
+        pooled_from=run[0].timepoint if pooled else None, pooled_alt=k, pooled_depth=n,
+        pooled_p_value=stats.bb_change(k, n, a2, n2, rho) if pooled_test and k is not None and n else None,
     )
 
 
@@ -227,17 +233,26 @@ def classify_change(
     prev: Observation, cur: Observation, c: Comparison, th: Thresholds,
     group: Sequence[Observation] | None = None,
 ) -> str:
-    """The change vocabulary (docs/track.md): significance, a minimum effect and presence.
+    """The change vocabulary (docs/track.md); ``change_and_reason`` says which rule decided."""
+    return change_and_reason(prev, cur, c, th, group)[0]
+
+
+def change_and_reason(
+    prev: Observation, cur: Observation, c: Comparison, th: Thresholds,
+    group: Sequence[Observation] | None = None,
+) -> tuple[str, str]:
+    """(change, reason): significance, a minimum effect and presence (``model.CHANGE_REASONS``).
 
     ``group``: the earlier draws consistent with ``prev`` (``pooled_run``, ``prev`` among
     them) followed by ``cur``.  The level before ``cur`` is *established* when ``prev`` is
     detected or those earlier draws together are significant against the background; a
-    change is tested on the two draws alone (``c``).
+    change is tested on the two draws alone (``c``), an emergence also against the pooled
+    run when it established nothing.
     """
     if prev.variant.is_copy_number:
-        return _cn_change(prev, cur, th)
+        return _cn_change(prev, cur, th), "copy_number"
     if "not_assessed" in (prev.status, cur.status) or c.p_value is None:
-        return "not_evaluable"
+        return "not_evaluable", "missing_counts"
     members = list(group) if group is not None else [prev, cur]
     earlier = [o for o in members if o is not cur]
     tested = c.q_value if th.adjust == "bh" else c.p_value
@@ -247,12 +262,15 @@ def classify_change(
     cur_det = cur.status == "detected"
     before = established(earlier, th)
     if significant and big and up and cur_det:
-        return "rising" if before else "emerging"
+        return ("rising" if before else "emerging"), "increase"
+    if not before and cur_det and _pooled_increase(c, cur, th):
+        # the earlier draws below detection together rule out the current level
+        return "emerging", "increase_vs_pooled_run"
     if significant and down and before:
         if cur.status == "not_detected":
-            return "cleared"
+            return "cleared", "powered_absence"
         if big:
-            return "falling"  # still detected, low level, or absence not powered: not cleared
+            return "falling", "decrease"  # still detected, low level, or absence not powered
     if before:
         # no significant change from an established level: stable when the current draw shows
         # the variant (detected, or low level with >= --min-alt-reads alt counts over the two
@@ -260,12 +278,26 @@ def classify_change(
         # pooled level too, not only with the previous draw; else not decidable
         shows = cur.status == "detected" or (cur.status == "low_level" and _pair_alt(prev, cur) >= min_alt_needed(
             (prev.evidence.depth or 0) + (cur.evidence.depth or 0), th))
-        return "stable" if shows and _agrees_with_run(c, cur, th) else "inconclusive"
+        if not shows:
+            return "inconclusive", "nothing_shown_now"
+        if not _agrees_with_run(c, cur, th):
+            return "inconclusive", "differs_from_pooled_level"
+        return "stable", "level_persists"
     if cur_det:
-        return "inconclusive"  # detected now, not established before: a possible emergence not shown
+        return "inconclusive", "no_level_before"  # a possible emergence the depth cannot show
     if present(prev, members, th) and present(cur, members, th):
-        return "stable"  # two low-level draws shown present together
-    return "absent"
+        return "stable", "low_level_together"  # two low-level draws shown present together
+    return "absent", "not_shown_present"
+
+
+def _pooled_increase(c: Comparison, cur: Observation, th: Thresholds) -> bool:
+    """``cur`` significantly and at least ``min_fold_change`` above the pooled run (when tested)."""
+    tested = c.pooled_q_value if th.adjust == "bh" else c.pooled_p_value
+    if tested is None or tested > th.alpha or c.pooled_alt is None or not c.pooled_depth:
+        return False
+    a, n = _counts(cur)
+    fc = stats.log2_fold_change(c.pooled_alt, c.pooled_depth, a, n)
+    return a / n > c.pooled_alt / c.pooled_depth and fc >= math.log2(th.min_fold_change)
 
 
 def _pair_alt(prev: Observation, cur: Observation) -> int:
@@ -352,26 +384,30 @@ def compare(
             if i > 0:
                 runs[(key, i)] = pooled_run(obs, i, th)
                 run = [obs[j] for j in runs[(key, i)]]
-                raw.append((key, i, "prev", _raw(obs[i - 1], cur, th.change_rho, run)))
+                pooled_test = len(run) > 1 and not established(run, th)
+                raw.append((key, i, "prev", _raw(obs[i - 1], cur, th.change_rho, run, pooled_test)))
             if i != baseline_index and not (i > 0 and i - 1 == baseline_index):
                 raw.append((key, i, "base", _raw(obs[baseline_index], cur, th.change_rho)))
-    tested = [j for j, (_, _, _, c) in enumerate(raw) if c.p_value is not None]
-    qvals = stats.benjamini_hochberg([raw[j][3].p_value or 0.0 for j in tested])
-    qmap = dict(zip(tested, qvals, strict=True))
+    # BH over every test made: the two-draw tests and the pooled-run emergence tests
+    tests = [(j, "pair", c.p_value) for j, (_, _, _, c) in enumerate(raw) if c.p_value is not None]
+    tests += [(j, "pooled", c.pooled_p_value) for j, (_, _, _, c) in enumerate(raw) if c.pooled_p_value is not None]
+    qvals = stats.benjamini_hochberg([p or 0.0 for _, _, p in tests])
+    qmap = {(j, which): q for (j, which, _), q in zip(tests, qvals, strict=True)}
     out = {k: list(v) for k, v in by_variant.items()}
     for j, (key, i, kind, c) in enumerate(raw):
         obs = out[key]
         prev = obs[i - 1] if kind == "prev" else obs[baseline_index]
-        c = replace(c, q_value=qmap.get(j))
+        c = replace(c, q_value=qmap.get((j, "pair")), pooled_q_value=qmap.get((j, "pooled")))
         group = [obs[j] for j in runs[(key, i)]] + [obs[i]] if kind == "prev" else [prev, obs[i]]
-        c = replace(c, change=classify_change(prev, obs[i], c, th, group))
+        change, reason = change_and_reason(prev, obs[i], c, th, group)
+        c = replace(c, change=change, reason=reason)
         if kind == "prev":
             obs[i] = replace(obs[i], vs_previous=c)
             if i - 1 == baseline_index:
                 obs[i] = replace(obs[i], vs_baseline=c)  # same test: counted once
         else:
             obs[i] = replace(obs[i], vs_baseline=c)
-    base = Comparison("baseline")
+    base = Comparison("baseline", reason="baseline")
     for obs in out.values():
         obs[baseline_index] = replace(obs[baseline_index], vs_baseline=base)
     return out

@@ -41,6 +41,10 @@ LONG_SCHEMA: tuple[tuple[str, str], ...] = (
     # tracked from a PASS or only filtered records; the earlier draws pooled with the previous one
     ("tracked_by", "string"), ("pooled_from", "string"), ("pooled_alt_count", "int64"),
     ("pooled_depth", "int64"),
+    # the current draw against that pooled run (only when it established no level: emergence test)
+    ("pooled_p_value", "float64"), ("pooled_q_value", "float64"),
+    # which rule of the change labelling decided (model.CHANGE_REASONS)
+    ("change_reason", "string"), ("change_reason_vs_baseline", "string"),
 )
 LONG_COLUMNS = tuple(c for c, _ in LONG_SCHEMA)
 
@@ -81,6 +85,8 @@ def long_row(o: Observation, *, baseline: str, build: str, tumor_fraction: float
         "tracked_by": v.tracked_by,
         "pooled_from": p.pooled_from if p else None,
         "pooled_alt_count": p.pooled_alt if p else None, "pooled_depth": p.pooled_depth if p else None,
+        "pooled_p_value": p.pooled_p_value if p else None, "pooled_q_value": p.pooled_q_value if p else None,
+        "change_reason": p.reason if p else None, "change_reason_vs_baseline": b.reason if b else None,
     }
 
 
