@@ -136,7 +136,7 @@ def has_pon_command() -> bool:
 
 
 SIM_OPTIONS = (("min_depth", 500), ("max_depth", 5000), ("min_error", 0.001), ("max_error", 0.005),
-               ("min_tf", 0.01), ("max_tf", 0.2), ("normals", 8))
+               ("min_tf", 0.01), ("max_tf", 0.2), ("normals", 8), ("deletions", 0))
 
 
 def simulate(seed: int, args: argparse.Namespace) -> Path:

@@ -74,6 +74,10 @@ class Site:
     artefact_rate: float = 0.0  # molecule-level ALT artefact (artefact sites only)
 
     @property
+    def is_deletion(self) -> bool:
+        return len(self.ref) == 2 and len(self.alt) == 1
+
+    @property
     def key(self) -> str:
         return f"{self.chrom}:{self.pos}:{self.ref}>{self.alt}"
 
@@ -178,8 +182,28 @@ def simulate_site(sample: Sample, tid: int, site: Site, window: str, depth: int,
                 rstart = start if (mate == 1) != r1_reverse else start + flen - READ_LEN
                 i0 = rstart - (w0 - 1)  # index into window
                 seq = list(window[i0 : i0 + READ_LEN].upper())
+                cigar = [(0, READ_LEN)]
                 covers = rstart <= site.pos - 1 < rstart + READ_LEN
-                if covers:
+                if site.is_deletion:
+                    # a 1-bp deletion after the anchor: shown by reads aligned at the anchor and at the
+                    # base after the deleted one (what a re-genotyper needs to call either allele); a
+                    # read carries it when its molecule does (flipped at the error rate / 3)
+                    k = site.pos - rstart  # aligned bases up to and including the anchor
+                    covers = 1 <= k <= READ_LEN - 2
+                    if covers:
+                        deleted = (base == site.alt) != (rng.random() < err / 3)
+                        b = site.alt if deleted else site.ref
+                        if deleted:
+                            seq = list(window[i0 : i0 + k].upper() + window[i0 + k + 1 : i0 + READ_LEN + 1].upper())
+                            cigar = [(0, k), (2, 1), (0, READ_LEN - k)]
+                        seen.append(b)
+                        if dup:
+                            counts.reads_duplicate_flagged += 1
+                        elif deleted:
+                            counts.reads_alt += 1
+                        else:
+                            counts.reads_ref += 1
+                elif covers:
                     b = base
                     if rng.random() < err:
                         b = rng.choice([x for x in BASES if x != base])
@@ -204,7 +228,7 @@ def simulate_site(sample: Sample, tid: int, site: Site, window: str, depth: int,
                 a.reference_id = tid
                 a.reference_start = rstart
                 a.mapping_quality = 60
-                a.cigartuples = [(0, READ_LEN)]
+                a.cigartuples = cigar
                 a.next_reference_id = tid
                 a.next_reference_start = mate_start
                 a.template_length = flen if rstart == start else -flen
@@ -308,6 +332,7 @@ class Params:
     max_error: float = 0.005
     min_tf: float = 0.01  # baseline tumour fraction: log-uniform in [min_tf, max_tf]
     max_tf: float = 0.2
+    deletions: int = 0  # sites (not the artefact ones) made 1-bp deletions instead of SNVs
 
 
 def simulate(outdir: Path, p: Params, fetch: Fetch | None = None) -> dict[str, Path]:
@@ -326,6 +351,8 @@ def simulate(outdir: Path, p: Params, fetch: Fetch | None = None) -> dict[str, P
     artefacts = [Site(s.chrom, s.pos, s.ref, s.alt, s.gene, s.error_rate,
                       round(rng.uniform(0.002, 0.01), 4)) for s in pool[:2]]
     pool = artefacts + pool[2:]
+    if p.deletions:
+        pool = artefacts + _with_deletions(pool[2:], fetch, p.deletions)
     sites_all = sorted(pool, key=lambda s: (list(GRCH38.lengths).index(s.chrom), s.pos))
     windows = {s.key: fetch(s.chrom, s.pos - WINDOW, s.pos + WINDOW) or "" for s in sites_all}
     names = list(GRCH38.lengths)
@@ -413,45 +440,51 @@ def simulate(outdir: Path, p: Params, fetch: Fetch | None = None) -> dict[str, P
             "normals": outdir / "normals.txt", "regions": outdir / "sites.bed"}
 
 
+def _with_deletions(sites: list[Site], fetch: Fetch, n: int) -> list[Site]:
+    """The first ``n`` sites whose next base can be deleted without the deletion moving
+    (anchor, deleted and following bases all differ: no repeat) become 1-bp deletions."""
+    out = []
+    for s in sites:
+        seq = (fetch(s.chrom, s.pos, s.pos + 2) or "").upper()
+        if n > 0 and len(seq) == 3 and seq[0] != seq[1] != seq[2] and "N" not in seq:
+            out.append(Site(s.chrom, s.pos, seq[:2], seq[0], s.gene, s.error_rate))
+            n -= 1
+        else:
+            out.append(s)
+    return out
+
+
 def true_vaf(role: str, tf: float, ccf: float, t: int, emerge: int) -> float:
-    if role == "truncal":
-        return round(tf / 2, 6)
-    if role == "sensitive":
-        return round(tf / 2 * ccf, 6) if t == 0 else 0.0
-    if role == "resistance":
-        return round(tf / 2 * ccf, 6) if t >= emerge else 0.0
-    return 0.0  # noise, artefact
+    present = {"truncal": True, "sensitive": t == 0, "resistance": t >= emerge}.get(role, False)
+    return round(tf / 2 * (1.0 if role == "truncal" else ccf), 6) if present else 0.0  # noise, artefact: 0
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("outdir", type=Path)
-    ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--patients", type=int, default=12)
-    ap.add_argument("--timepoints", type=int, default=5)
-    ap.add_argument("--normals", type=int, default=8)
-    ap.add_argument("--min-depth", type=int, default=500)
-    ap.add_argument("--max-depth", type=int, default=5000)
-    ap.add_argument("--normal-depth", type=int, default=2000)
+    for flag, default in (("seed", 1), ("patients", 12), ("timepoints", 5), ("normals", 8),
+                          ("min-depth", 500), ("max-depth", 5000), ("normal-depth", 2000)):
+        ap.add_argument(f"--{flag}", type=int, default=default)
     ap.add_argument("--modes", default="umi", help=f"comma list from {','.join(MODES)}, cycled over samples")
     ap.add_argument("--min-error", type=float, default=0.001, help="per-base error rate of a site, log-uniform from")
     ap.add_argument("--max-error", type=float, default=0.005, help="... to")
     ap.add_argument("--min-tf", type=float, default=0.01,
                     help="baseline tumour fraction, log-uniform from (truncal VAF = TF/2, subclones x CCF 0.2-0.8)")
     ap.add_argument("--max-tf", type=float, default=0.2, help="... to")
+    ap.add_argument("--deletions", type=int, default=0,
+                    help="make this many sites 1-bp deletions (per-read deletion error = site error / 3)")
     args = ap.parse_args(argv)
     modes = tuple(m.strip() for m in args.modes.split(",") if m.strip())
     if not modes or any(m not in MODES for m in modes):
         ap.error(f"--modes: choose from {', '.join(MODES)}")
-    if args.timepoints < 2:
-        ap.error("--timepoints must be >= 2")
-    if not (0 < args.min_error <= args.max_error < 0.5 and 0 < args.min_tf <= args.max_tf <= 1
-            and 0 < args.min_depth <= args.max_depth):
-        ap.error("need 0 < --min-error <= --max-error < 0.5, 0 < --min-tf <= --max-tf <= 1, "
-                 "0 < --min-depth <= --max-depth")
+    if args.timepoints < 2 or not (0 < args.min_error <= args.max_error < 0.5
+                                   and 0 < args.min_tf <= args.max_tf <= 1 and 0 < args.min_depth <= args.max_depth):
+        ap.error("need --timepoints >= 2, 0 < --min-error <= --max-error < 0.5, "
+                 "0 < --min-tf <= --max-tf <= 1, 0 < --min-depth <= --max-depth")
     p = Params(seed=args.seed, patients=args.patients, timepoints=args.timepoints, normals=args.normals,
                min_depth=args.min_depth, max_depth=args.max_depth, normal_depth=args.normal_depth, modes=modes,
-               min_error=args.min_error, max_error=args.max_error, min_tf=args.min_tf, max_tf=args.max_tf)
+               min_error=args.min_error, max_error=args.max_error, min_tf=args.min_tf, max_tf=args.max_tf,
+               deletions=args.deletions)
     out = simulate(args.outdir, p)
     print(f"wrote {p.patients} patients x {p.timepoints} timepoints, {p.normals} normals in {args.outdir}; "
           f"truth: {out['truth']}", file=sys.stderr)

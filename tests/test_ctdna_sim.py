@@ -150,3 +150,30 @@ def test_every_library_mode_gets_every_course(sim: tuple[Path, list[dict[str, st
     assert {m for m, _ in by_patient.values()} == {"umi", "markdup"}
     # patients 1-4 (all four courses) are umi, patient 5 starts the markdup block
     assert by_patient["P5"] == ("markdup", "stable") and by_patient["P1"] == ("umi", "stable")
+
+
+def test_deletion_sites_are_written_as_the_truth_says(tmp_path: Path) -> None:
+    """--deletions: 1-bp deletions at sites where the deletion cannot move; the re-genotyper's
+    fragment counts equal the simulator's (reads carrying the deletion or spanning it)."""
+    m = _sim()
+    p = m.Params(seed=4, patients=2, timepoints=2, normals=1, min_depth=150, max_depth=200, normal_depth=100,
+                 max_sites=9, deletions=3, min_tf=0.1, max_tf=0.2)
+    files = m.simulate(tmp_path / "s", p)
+    with open(files["truth"], encoding="utf-8") as fh:
+        rows = [r for r in csv.DictReader(fh, delimiter="\t") if len(_key(r["variant_key"]).ref) == 2]
+    assert rows, "no deletion site"
+    from annotator.reference import load_reference
+
+    fetch = load_reference("GRCh38").sequence
+    sheet = _sheet(tmp_path / "s")
+    alt_seen = 0
+    for r in rows:
+        key = _key(r["variant_key"])
+        assert len(key.alt) == 1 and key.ref[0] == key.alt[0]
+        with ReadGenotyper(tmp_path / "s" / sheet[(r["patient"], r["timepoint"])]["bam"], build="GRCh38",
+                           fetch=fetch, min_base_quality=0) as g:
+            c: Any = g.count(key)
+        assert (c.alt, c.ref, c.discordant_pairs) == (
+            int(r["fragments_alt"]), int(r["fragments_ref"]), int(r["discordant_fragments"])), r
+        alt_seen += c.alt
+    assert alt_seen > 0

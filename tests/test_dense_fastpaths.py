@@ -146,3 +146,29 @@ def test_a_deferred_read_fault_names_the_file_and_record(tmp_path: Path, monkeyp
     with pytest.raises(InputError):
         annotate(AnnotateConfig(inputs=[str(vcf)], outdir=str(tmp_path / "out"), report="panel"))
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("indexed", [False, True])
+def test_a_silent_header_dense_file_is_read_again_not_held(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, indexed: bool
+) -> None:
+    """No ##contig / ##reference: the build comes from the REF alleles; past KEPT_RECORDS the
+    records are not held but the chosen build's regions are read again, with the same result."""
+    import pysam
+
+    from annotator.annotation import single
+
+    vcf = tmp_path / "d.vcf"
+    _vcf(vcf)
+    text = "".join(x for x in vcf.read_text().splitlines(keepends=True)
+                   if not x.startswith(("##contig", "##reference")))
+    vcf.write_text(text)
+    if indexed:
+        pysam.tabix_compress(str(vcf), f"{vcf}.gz")
+        pysam.tabix_index(f"{vcf}.gz", preset="vcf")
+        vcf = Path(f"{vcf}.gz")
+    held = _result(vcf, tmp_path / "held", "matched")
+    monkeypatch.setattr(single, "KEPT_RECORDS", 50)
+    again = _result(vcf, tmp_path / "again", "matched")
+    assert held[0] == again[0] and held[1] == again[1] and held[4] == again[4]
+    assert held[1].records_read > 50 and held[1].annotated > 0

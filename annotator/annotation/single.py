@@ -12,8 +12,10 @@ annotated, and the REF alleles of all of them are the build evidence
   (most checked alleles disagree with it and agree with the other build):
   an error naming both counts.
 
-Only ``--report all`` with a silent header reads the file twice (once for the
-panel regions, to decide the build, then every record).
+Only a silent header reads the file twice: with ``--report all`` (once for the
+panel regions, to decide the build, then every record), and when more than
+``KEPT_RECORDS`` panel records would have to be held until the build is decided
+(then the chosen build's regions are read again).
 """
 
 from __future__ import annotations
@@ -49,6 +51,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 BUILD_CHECK_ALLELES = 50_000  # REF alleles compared with a stated build (the first ones read)
+# records held while a silent header's build is decided; a file with more is read again for
+# the chosen build's regions (memory stays bounded; the REF evidence is bounded by its own limit)
+KEPT_RECORDS = 20_000
 
 
 def annotate_file(
@@ -146,26 +151,41 @@ def _build_from_alleles(
     path = source.path
     sets = [ctx.panel_regions(b).query_regions() for b in genome.BUILDS]
     per_build: list[list[InputRecord]] = [[] for _ in genome.BUILDS]
+    read = [0 for _ in genome.BUILDS]
+    keep = True  # records are held until the build is known, up to KEPT_RECORDS of them
     for k, rec in source.records_in_sets(sets):
         seen.add(rec)
-        per_build[k].append(rec)
+        read[k] += 1
+        if keep:
+            per_build[k].append(rec)
+            if read[0] + read[1] > KEPT_RECORDS:  # a dense file: read the chosen build's again
+                keep = False
+                per_build = [[] for _ in genome.BUILDS]
+
+    def chosen_records(build: GenomeBuild) -> Iterable[InputRecord]:
+        i = genome.BUILDS.index(build.name)
+        if keep or not use_index:
+            return _all_or(source, per_build[i], use_index)
+        source.rewind()
+        return (rec for _, rec in source.records_in_sets([sets[i]]))
+
     guess = guess_build(seen.alleles(), _fetch(ctx))
     if guess.build is None:
-        counts = {b: len(per_build[k]) for k, b in enumerate(genome.BUILDS)}
+        counts = {b: read[k] for k, b in enumerate(genome.BUILDS)}
         chosen, why = fallback_build(guess, counts, Path(path).name, source.header.lines)
         if chosen is not None:
             log.warning("%s: no build in the header and too few REF alleles to be sure; "
                         "taking %s from %s (pass --build to state it)", path, chosen, why)
             build = genome.get(chosen)
-            return build, _all_or(source, per_build[genome.BUILDS.index(build.name)], use_index)
-        if not any(per_build):
+            return build, chosen_records(build)
+        if not any(read):
             build = genome.get(genome.BUILDS[-1])
             log.warning(
                 "%s: nothing to annotate: no record falls in a panel gene region of either build, "
                 "and the header names no build (outputs say %s; pass --build to state it)",
                 path, build.name,
             )
-            return build, _all_or(source, per_build[-1], use_index)
+            return build, chosen_records(build)
         raise InputError(
             "cannot tell the genome build: the header has no ##contig lengths or ##reference "
             f"and too few REF alleles fall in resmark's embedded sequence to decide ({guess.explain()}); "
@@ -174,7 +194,7 @@ def _build_from_alleles(
         )
     log.warning("%s: no build in the header; REF alleles say %s (%s)", path, guess.build, guess.explain())
     build = genome.get(guess.build)
-    return build, _all_or(source, per_build[genome.BUILDS.index(build.name)], use_index)
+    return build, chosen_records(build)
 
 
 def _all_or(source: VcfSource, kept: list[InputRecord], use_index: bool) -> Iterable[InputRecord]:
