@@ -60,6 +60,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 from common import REPO, WORK  # type: ignore[import-not-found]
+from ctdna_misses import true_change  # type: ignore[import-not-found]  # the truth's change labels, one place
 
 PY = sys.executable
 RESMARK = [PY, "-m", "annotator"]
@@ -94,19 +95,6 @@ EXTRA = {
 }
 
 
-def true_change(v1: float, v2: float) -> str:
-    if v1 == 0 and v2 == 0:
-        return "absent"
-    if v1 == 0:
-        return "emerging"
-    if v2 == 0:
-        return "cleared"
-    r = v2 / v1
-    if r >= 1.5:
-        return "rising"
-    if r <= 1 / 1.5:
-        return "falling"
-    return "stable"
 
 
 def _env() -> dict[str, str]:
