@@ -191,15 +191,7 @@ class SampleAnnotator:
                 "rejected", "REF is not a sequence of A, C, G, T, N", rec.where()
             )
             return
-        # what depends on the record, not the allele: once per record
-        chrom = self._chrom(rec.chrom)
-        end = coords.vcf_end(rec.pos, rec.ref)
-        on_panel = self.regions.touches(chrom, rec.pos, end)
-        ref_ok: bool | None = None  # None: no reference sequence here
-        if on_panel:
-            seq = self.reference.sequence_canonical(chrom, rec.pos, end)
-            if seq is not None:
-                ref_ok = seq.upper() == rec.ref.upper()
+        chrom, on_panel, ref_ok = self._site(rec)
         if len(rec.alts) == 1:  # most records: no lists to rank
             bucket, reason = self._allele(rec, 1, rec.alts[0], filt, chrom, on_panel, ref_ok)
             reasons = [reason] if reason else []
@@ -223,12 +215,8 @@ class SampleAnnotator:
         """Name a filtered record that would have matched a rule (it is not annotated)."""
         if not is_simple_allele(rec.ref.upper()):
             return
-        chrom = self._chrom(rec.chrom)
-        end = coords.vcf_end(rec.pos, rec.ref)
-        if not self.regions.touches(chrom, rec.pos, end):
-            return
-        seq = self.reference.sequence_canonical(chrom, rec.pos, end)
-        if seq is not None and seq.upper() != rec.ref.upper():
+        chrom, on_panel, ref_ok = self._site(rec)
+        if not on_panel or ref_ok is False:
             return
         for i, alt in enumerate(rec.alts, start=1):
             if not is_simple_allele(alt.upper()):
@@ -297,6 +285,17 @@ class SampleAnnotator:
         if listed:
             self._emit(variant, filt, tc, alteration, norm.left_aligned, matches, disagreement)
         return "annotated", None
+
+    def _site(self, rec: InputRecord) -> tuple[str, bool, bool | None]:
+        """What depends on the record, not the allele (found once per record): the canonical
+        CHROM, whether it touches a panel region, and whether REF equals the reference
+        there (None: no reference sequence, or off the panel)."""
+        chrom = self._chrom(rec.chrom)
+        end = coords.vcf_end(rec.pos, rec.ref)
+        if not self.regions.touches(chrom, rec.pos, end):
+            return chrom, False, None
+        seq = self.reference.sequence_canonical(chrom, rec.pos, end)
+        return chrom, True, None if seq is None else seq.upper() == rec.ref.upper()
 
     def _chrom(self, name: str) -> str:
         chrom = self._canonical.get(name)

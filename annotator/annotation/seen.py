@@ -32,7 +32,7 @@ MOVE_AT = 50_000  # keys in the dict before substitutions behind the reader move
 
 
 class SeenAlleles:
-    """A set of ``VariantKey`` (``add`` / ``in``), compact for substitutions (module docstring)."""
+    """A set of ``VariantKey`` (``add_new`` / ``in``), compact for substitutions (module docstring)."""
 
     def __init__(self, move_at: int = MOVE_AT) -> None:
         self.recent: set[VariantKey] = set()
@@ -87,10 +87,6 @@ class SeenAlleles:
         if len(recent) >= self.next_move:
             self._move(reader_chrom, reader_pos)
         return True
-
-    def add(self, key: VariantKey, reader_chrom: str, reader_pos: int) -> None:
-        """Add ``key`` (not yet in the set: the caller asked)."""
-        self.add_new(key, reader_chrom, reader_pos)
 
     def _move(self, chrom: str, pos: int) -> None:
         """Substitutions behind the reader (other chromosomes, or before ``pos``) to the arrays."""

@@ -125,15 +125,10 @@ class ConsequenceEngine:
     # ------------------------------------------------------------ public
 
     def annotate(self, key: VariantKey) -> tuple[TranscriptConsequence, ...]:
-        chrom = self._chroms.get(key.chrom)
-        if chrom is None:
-            chrom = self._chroms.setdefault(key.chrom, chromnames.canonical(key.chrom))
-        ref, alt = key.ref.upper(), key.alt.upper()
-        if not alt or alt[0] in "<*." or "[" in alt or "]" in alt:
+        span = self._span(key)
+        if span is None:
             return ()
-        start, end, ref, alt = _trim(ref, alt, key.pos)
-        if not ref and not alt:
-            return ()
+        chrom, start, end, ref, alt = span
         genes = self.reference.genes_at_canonical(chrom, min(start, end), max(start, end))
         out = []
         for gene in genes:
@@ -151,24 +146,14 @@ class ConsequenceEngine:
         """The genes whose transcripts ``annotate(key)`` would report, when every one of
         them would report only non-coding terms (UTR, intron, up/downstream); None
         when that is not known without annotating (``consequence.quiet``)."""
-        chrom = self._chroms.get(key.chrom)
-        if chrom is None:
-            chrom = self._chroms.setdefault(key.chrom, chromnames.canonical(key.chrom))
+        span = self._span(key)
+        if span is None:
+            return None
+        chrom, start, end, ref, _ = span
         segments = self._quiet.get(chrom)
         if segments is None:
             maps = [TxMap(t) for t in self.reference.transcripts.values() if t.chrom == chrom]
             segments = self._quiet[chrom] = build_segments(maps)
-        ref, alt = key.ref, key.alt
-        if len(ref) == 1 == len(alt):  # most keys: one base, nothing to trim
-            if ref.upper() == alt.upper() or alt in "<*.[]":
-                return None
-            return segments.at(key.pos, key.pos)
-        ref, alt = ref.upper(), alt.upper()
-        if not alt or alt[0] in "<*." or "[" in alt or "]" in alt:
-            return None
-        start, end, ref, alt = _trim(ref, alt, key.pos)
-        if not ref and not alt:
-            return None
         # an insertion (end = start - 1) is read from the two bases around it
         return segments.at(end, start) if not ref else segments.at(start, end)
 
@@ -186,6 +171,22 @@ class ConsequenceEngine:
         return hgvs.shift_3prime(data.seq, os_, oe, bases, m.tx_end + FLANK)
 
     # ------------------------------------------------------------ internals
+
+    def _span(self, key: VariantKey) -> tuple[str, int, int, str, str] | None:
+        """(canonical CHROM, start, end, REF, ALT) of ``key`` trimmed, upper case (an
+        insertion has end = start - 1); None: nothing to annotate (symbolic, REF = ALT)."""
+        chrom = self._chroms.get(key.chrom)
+        if chrom is None:
+            chrom = self._chroms.setdefault(key.chrom, chromnames.canonical(key.chrom))
+        ref, alt = key.ref.upper(), key.alt.upper()
+        if not alt or alt[0] in "<*." or "[" in alt or "]" in alt:
+            return None
+        if len(ref) == 1 == len(alt):  # most keys: one base, nothing to trim
+            return None if ref == alt else (chrom, key.pos, key.pos, ref, alt)
+        start, end, ref, alt = _trim(ref, alt, key.pos)
+        if not ref and not alt:
+            return None
+        return chrom, start, end, ref, alt
 
     def _data(self, gene: str) -> _TxData | None:
         data = self._tx.get(gene)

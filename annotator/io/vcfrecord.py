@@ -116,23 +116,21 @@ class LazySupport(Sequence[ReadSupport]):
     def __repr__(self) -> str:
         return repr(self._read())
 
-    def not_carried_by_sample(self, i: int) -> bool:
-        """Is ALT ``i`` (0-based) not carried by the sample while another sample carries it?
-        Answered from the AD alone when the sample has alt reads (no support built)."""
-        if self._values is None:
-            try:
-                if self._reader.has_alt_reads(self.v, i + 1, len(self._alts)):
-                    return False
-            except Exception as e:  # noqa: BLE001 - odd values must not become tracebacks
-                raise self.error("read support", e) from e
-        s = self._read()[i] if i < len(self) else None
-        return s is not None and s.carried is False and bool(s.carried_by)
+    def shows_alt_reads(self, i: int) -> bool:
+        """Does the sample's AD show reads of ALT ``i`` (0-based), read from the AD cell alone
+        (no support built)? False: unknown without reading the support."""
+        if self._values is not None:
+            return False
+        try:
+            return self._reader.has_alt_reads(self.v, i + 1, len(self._alts))
+        except Exception as e:  # noqa: BLE001 - odd values must not become tracebacks
+            raise self.error("read support", e) from e
 
 
 def allele_not_carried(support: Sequence[ReadSupport], i: int) -> bool:
     """Is ALT ``i`` (0-based) one the sample does not carry while another sample does?"""
-    if isinstance(support, LazySupport):
-        return support.not_carried_by_sample(i)
+    if isinstance(support, LazySupport) and support.shows_alt_reads(i):
+        return False  # reads of it: carried (what ``SupportReader.read`` would say)
     s = support[i] if i < len(support) else None
     return s is not None and s.carried is False and bool(s.carried_by)
 
