@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -129,17 +128,22 @@ def write_sample(config: AnnotateConfig, ctx: RunContext, s: SampleAnnotation, s
 
     # a large input's annotated VCF (hashing and copying ~all of its bytes, mostly outside
     # the GIL) is written by a thread while this one writes the other formats
-    background = _Background(lambda: attempt("vcf")) if "vcf" in fmts and _large(ctx, s) else None
+    pool = None
+    if "vcf" in fmts and _large(ctx, s):
+        from concurrent.futures import ThreadPoolExecutor
+
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="resmark-vcf")
+    background = pool.submit(attempt, "vcf") if pool is not None else None
     outcomes: dict[str, _Outcome] = {}
     try:
         for fmt in fmts:
             if fmt != "vcf" or background is None:
                 outcomes[fmt] = attempt(fmt)
     finally:
-        if background is not None:
-            background.join()
+        if pool is not None:
+            pool.shutdown(wait=True)
     if background is not None:
-        outcomes["vcf"] = background.result()
+        outcomes["vcf"] = background.result()  # raises what the thread raised
     for fmt in fmts:
         names, digests, failure = outcomes[fmt]
         if failure is not None:  # logged; its files are gone
@@ -164,34 +168,6 @@ def _large(ctx: RunContext, s: SampleAnnotation) -> bool:
         return os.path.getsize(ctx.readable(s.path)) >= LARGE_INPUT_BYTES
     except OSError:
         return False
-
-
-class _Background:
-    """``work()`` in a thread; ``result()`` after ``join()`` returns it or raises what it raised."""
-
-    def __init__(self, work: Callable[[], _Outcome]) -> None:
-        import threading
-
-        self._work = work
-        self._value: _Outcome | None = None
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="resmark-vcf", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        try:
-            self._value = self._work()
-        except BaseException as e:  # noqa: BLE001 - handed to the caller by result()
-            self._error = e
-
-    def join(self) -> None:
-        self._thread.join()
-
-    def result(self) -> _Outcome:
-        if self._error is not None:
-            raise self._error
-        assert self._value is not None
-        return self._value
 
 
 def _names(fmt: str, stem: str) -> list[str]:
