@@ -224,11 +224,8 @@ class SupportReader:
         t = self.tumour
         if t is None or not self.layouts or self.layouts[0] is not AD_LAYOUT:
             return False
-        try:
-            ad = v.format("AD")
-        except Exception:  # noqa: BLE001 - cyvcf2 raises bare Exception
-            return False
-        if ad is None or ad.dtype.kind != "i" or t >= len(ad):
+        ad = _integer_ad(v)
+        if ad is None or t >= len(ad):
             return False
         if self.numbers.format.get("AD", "R") == "R":
             # htslib's missing and vector-end markers are negative: never taken for reads
@@ -439,11 +436,8 @@ def _read_ad(reader: SupportReader, v: RecordFields, alts: Sequence[str]) -> tup
     """
     t, nrm = reader.tumour, reader.normal
     assert t is not None
-    try:
-        ad = v.format("AD")
-    except Exception:  # noqa: BLE001 - cyvcf2 raises bare Exception
-        return None
-    if ad is None or ad.dtype.kind != "i":
+    ad = _integer_ad(v)
+    if ad is None:
         return None
     known = reader.known
     numbers = reader.numbers
@@ -483,6 +477,15 @@ def _read_ad(reader: SupportReader, v: RecordFields, alts: Sequence[str]) -> tup
             normal_rs = ReadSupport(nv, nd, na, AD_SOURCE, nr, nf)
         out.append(ReadSupport(vaf, depth, alt, AD_SOURCE, ref, fields, True, None, normal_rs))
     return tuple(out)
+
+
+def _integer_ad(v: RecordFields) -> np.ndarray | None:
+    """The record's FORMAT/AD as cyvcf2's integer array; None when absent or not integers."""
+    try:
+        ad = v.format("AD")
+    except Exception:  # noqa: BLE001 - cyvcf2 raises bare Exception
+        return None
+    return ad if ad is not None and ad.dtype.kind == "i" else None
 
 
 def _ints(arr: np.ndarray) -> list[list[Value]]:
