@@ -120,3 +120,52 @@ def test_reg2bin_matches_the_specification():
         beg = rng.randint(0, 1 << 28)
         end = beg + rng.choice([1, 2, 100, 16_384, 200_000, 3_000_000, 70_000_000])
         assert reg2bin(beg, end) == spec(beg, end)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_many_records_at_once_index_as_one_by_one(seed):
+    # add_many (numpy, a chunk of one CHROM at a time) against add (one line at a time, itself
+    # checked against htslib above), on records split into chunks at random points
+    np = pytest.importorskip("numpy")
+    rng = random.Random(seed)
+    recs = []
+    voff = rng.randint(1, 5000) << 16
+    first = voff
+    for chrom in rng.sample([f"chr{i}" for i in range(1, 23)], rng.randint(1, 6)):
+        pos = rng.randint(1, 50_000)
+        for _ in range(rng.randint(1, 3000)):
+            pos += rng.choice([0, 1, 3, 50, 900, 20_000, 300_000]) if rng.random() < 0.9 else 1
+            ref_len = rng.choice([1, 2, 5, 40, 17_000, 70_000]) if rng.random() < 0.05 else 1
+            # offsets grow by a line's length, now and then crossing into another block
+            voff = (((voff >> 16) + rng.randint(1, 900)) << 16) if rng.random() < 0.1 \
+                else voff + rng.randint(30, 400)
+            recs.append((chrom.encode(), pos - 1, pos - 1 + ref_len, voff))
+    one = TbiBuilder(first)
+    for chrom, beg, end, off in recs:
+        one.add(b"\t".join([chrom, str(beg + 1).encode(), b".", b"A" * (end - beg), b"T", b".", b".", b"."]),
+                off)
+    many = TbiBuilder(first)
+    i = 0
+    while i < len(recs):
+        j = i + 1
+        while j < len(recs) and recs[j][0] == recs[i][0] and rng.random() > 0.01:
+            j += 1
+        part = recs[i:j]
+        many.add_many(part[0][0], np.array([r[1] for r in part], dtype=np.int64),
+                      np.array([r[2] for r in part], dtype=np.int64),
+                      np.array([r[3] for r in part], dtype=np.int64))
+        i = j
+    final = ((voff >> 16) + 500) << 16
+    assert many.build(final) == one.build(final) is not None
+
+
+def test_many_records_refuse_what_one_by_one_refuses():
+    np = pytest.importorskip("numpy")
+    b = TbiBuilder(0)
+    b.add_many(b"chr1", np.array([99, 98]), np.array([100, 99]), np.array([1 << 16, 2 << 16]))
+    assert b.build(4 << 16) is None  # unsorted
+    b = TbiBuilder(0)
+    b.add_many(b"chr1", np.array([99]), np.array([100]), np.array([1 << 16]))
+    b.add_many(b"chr2", np.array([99]), np.array([100]), np.array([2 << 16]))
+    b.add_many(b"chr1", np.array([199]), np.array([200]), np.array([3 << 16]))
+    assert b.build(4 << 16) is None  # a chromosome resumed

@@ -198,7 +198,8 @@ def _write_format(fmt: str, paths: list[Path], s: SampleAnnotation, prov: Proven
     elif fmt == "vcf":
         from annotator.io import vcfout
 
-        return vcfout.write_vcf(target, str(ctx.readable(s.path)), s.rows, prov.header_lines()).sha256
+        return vcfout.write_vcf(target, str(ctx.readable(s.path)), s.rows, prov.header_lines(),
+                                input_index=s.input_index).sha256
     elif fmt == "maf":
         from annotator.io import mafout
 

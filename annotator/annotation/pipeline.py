@@ -120,6 +120,8 @@ class SampleAnnotation:
     # rule-matched alterations plus the unmatched ones flags and qc read (annotation.seen)
     alterations: list[tuple[str, Alteration, tuple[RuleMatch, ...]]] = field(default_factory=list)
     input_sha256: str | None = None  # of the VCF's bytes, taken by the reader while reading
+    # the VCF's tabix index (decompressed) when the reader built it while reading (no .tbi given)
+    input_index: bytes | None = None
     # side inputs read for this sample (cnv, sv, samplesheet), digests computed while reading
     side_inputs: list[InputFile] = field(default_factory=list)
     # (as given, drug classes resolved) when --prior-therapy / prior_therapy was given

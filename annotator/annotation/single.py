@@ -87,6 +87,7 @@ def annotate_file(
                          header_reasons=evidence.reasons)
         result = annotator.finish(str(path))
         result.input_sha256 = source.sha256()
+        result.input_index = source.built_index
         if use_index and source.total_records is not None:
             result.accounting.off_panel_by_index = max(
                 0, source.total_records - result.accounting.records_read

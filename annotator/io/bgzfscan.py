@@ -43,6 +43,7 @@ from typing import IO, TYPE_CHECKING
 from annotator.io import linescan
 from annotator.io.bgzf import EOF_BLOCK, HEADER_SIZE, block_size, crc32, inflate_raw
 from annotator.io.linescan import Regions, merged  # noqa: F401 - merged: this module's former name
+from annotator.io.tabixbuild import TbiBuilder
 
 if TYPE_CHECKING:
     import numpy as np
@@ -52,6 +53,8 @@ log = logging.getLogger(__name__)
 READ_BYTES = 8 << 20  # compressed bytes read (and hashed) at a time
 TEXT_BYTES = 2 << 20  # decompressed text looked at at a time
 _SPAN_TAGS = re.compile(rb"(?:^|[\t;])(?:END|SVLEN)=")
+# what makes htslib's indexer read a record its own way (annotator.io.tabixbuild): not built then
+_INDEX_AS_HTSLIB = (b"<", b"\r", b"\0")
 
 
 class GiveUp(Exception):
@@ -69,6 +72,8 @@ class Found:
     chroms: list[str] = field(default_factory=list)  # CHROM names in file order
     kept: int = 0  # lines written to the sink
     sha256: str = ""
+    # the whole file's tabix index (decompressed), built on the way; None: not built (why: logged)
+    index: bytes | None = None
 
 
 def scan(path: Path, regions: Regions, sink: IO[bytes]) -> Found:
@@ -80,8 +85,11 @@ def scan(path: Path, regions: Regions, sink: IO[bytes]) -> Found:
     body = _Body(regions, sink)
     sha = hashlib.sha256()
     raw = b""
+    base = 0  # offset in the file of raw[0]
     last_block = b""
     parts: list[bytes] = []
+    coffs: list[int] = []  # offset in the file of each block in ``parts``
+    empty: list[int] = []  # offsets of the blocks holding no text (the EOF block last)
     size = 0
     carry = b""
     with open(path, "rb", buffering=0) as fh:
@@ -106,14 +114,20 @@ def scan(path: Path, regions: Regions, sink: IO[bytes]) -> Found:
                 if len(text) != isize or crc32(text) != crc:
                     raise GiveUp(f"BGZF block at byte {fh.tell() - len(raw) + at} fails its CRC or size check")
                 last_block = bytes(block) if n == len(EOF_BLOCK) else b""
-                at += n
                 if text:
+                    if empty:
+                        body.no_index("an empty BGZF block before the end of the file")
                     parts.append(text)
+                    coffs.append(base + at)
                     size += len(text)
+                else:
+                    empty.append(base + at)
+                at += n
                 if size >= TEXT_BYTES:
-                    carry = body.feed(b"".join([carry, *parts]))
-                    parts, size = [], 0
+                    carry = body.feed(b"".join([carry, *parts]), _layout(carry, parts, coffs, base + at))
+                    parts, coffs, size = [], [], 0
             raw = raw[at:]
+            base += at
             if not data:
                 break
     if raw:
@@ -121,14 +135,37 @@ def scan(path: Path, regions: Regions, sink: IO[bytes]) -> Found:
     if last_block != EOF_BLOCK:
         raise GiveUp("no BGZF end-of-file block (truncated?)")
     rest = b"".join([carry, *parts])
+    layout = _layout(carry, parts, coffs, empty[-1])
     if rest and not rest.endswith(b"\n"):
         rest += b"\n"  # the last line may lack its newline
-    if body.feed(rest):
+        body.no_index("the last line has no newline")
+    if body.feed(rest, layout):
         raise GiveUp("text after the last newline")
     if not body.found.header:
         raise GiveUp("no #CHROM header line")
     body.found.sha256 = sha.hexdigest()
+    if len(empty) > 1:
+        body.no_index("an empty BGZF block before the end of the file")
+    if body.index is not None:
+        # htslib's reader stands at the EOF block after the last line
+        body.found.index = body.index.build(empty[-1] << 16)
+        if body.found.index is None:
+            log.info("%s: records the fast pass cannot index as htslib would: htslib indexes the file", path)
     return body.found
+
+
+def _layout(carry: bytes, parts: list[bytes], coffs: list[int], next_coff: int) -> tuple[np.ndarray, np.ndarray]:
+    """Where each block's text starts in ``carry + parts``, and the block's offset in the file.
+
+    The last entry is the end of the text and the block after it: a line ending there
+    ends, as htslib's ``bgzf_tell`` says, at the start of the next block."""
+    import numpy as np
+
+    starts = np.empty(len(parts) + 1, dtype=np.int64)
+    starts[0] = len(carry)
+    np.cumsum([len(p) for p in parts], out=starts[1:])
+    starts[1:] += len(carry)
+    return starts, np.array([*coffs, next_coff], dtype=np.int64)
 
 
 class _Body:
@@ -144,20 +181,40 @@ class _Body:
         self.seen: set[bytes] = set()
         self.spans_tags = False  # whether END=/SVLEN= must be looked for in records
         self.checked_tags = False
+        self.index: TbiBuilder | None = None  # the whole file's index, while it can be built
+        self.index_off = False
+        self._layout: tuple[np.ndarray, np.ndarray] | None = None
+        self._shift = 0  # where the records of the chunk being read start in its layout
 
-    def feed(self, text: bytes) -> bytes:
-        """Look at the whole lines of ``text``; returns the incomplete last line."""
+    def no_index(self, why: str) -> None:
+        if not self.index_off:
+            log.info("no index from the fast pass (%s): htslib indexes the file", why)
+        self.index_off = True
+        self.index = None
+
+    def feed(self, text: bytes, layout: tuple[np.ndarray, np.ndarray]) -> bytes:
+        """Look at the whole lines of ``text`` (its blocks: ``layout``); returns the incomplete last line."""
         import numpy as np
 
         cut = text.rfind(b"\n") + 1
         rest = text[cut:]
+        self._layout, self._shift = layout, 0
         if not self.found.header:
-            text = self._header(text[:cut])
-            cut = len(text)
+            body = self._header(text[:cut])
+            self._shift = cut - len(body)
+            text, cut = body, len(body)
             if self.found.header:
                 self.spans_tags = self.spans_tags or _declares_span_tags(self.found.header)
+                if not self.index_off:
+                    self.index = TbiBuilder(int(self._voffsets(np.array([0]))[0]))
         if not cut:
             return rest
+        if self.index is not None and (any(text.find(x, 0, cut) >= 0 for x in _INDEX_AS_HTSLIB) or (
+                (self.spans_tags or not self.checked_tags)
+                and (text.find(b"END=", 0, cut) >= 0 or text.find(b"SVLEN=", 0, cut) >= 0))):
+            # END=/SVLEN= only where the header declares them or the first records use them
+            # (as for the kept lines): a search for them costs more than the rest of the pass
+            self.no_index("a symbolic ALT, END=, SVLEN=, a carriage return or a NUL byte")
         if not self.checked_tags:  # undeclared END=/SVLEN=: looked for in the first records
             self.checked_tags = True
             self.spans_tags = self.spans_tags or text.find(b"END=", 0, cut) >= 0 \
@@ -210,10 +267,44 @@ class _Body:
         if int(pos[0]) < self.last_pos or (n > 1 and bool(np.any(pos[1:] < pos[:-1]))):
             raise GiveUp(f"records of CHROM {_shown(chrom)} are not sorted by POS")
         self.last_pos = int(pos[-1])
+        if self.index is not None:
+            self._add_to_index(lines, chrom, pos, line_starts, line_ends)
         spans = self.regions(chrom.decode("utf-8", "surrogateescape"))
         if spans is not None:
             self._keep(lines, spans, pos, line_starts, line_ends)
         return first + n
+
+    def _voffsets(self, at: np.ndarray) -> np.ndarray:
+        """Virtual offsets of the records' text offsets ``at`` (htslib's: a block's end is the next's start)."""
+        import numpy as np
+
+        assert self._layout is not None
+        starts, coffs = self._layout
+        at = at + self._shift
+        k = np.searchsorted(starts, at, side="right") - 1
+        return (coffs[k] << 16) | (at - starts[k])
+
+    def _add_to_index(self, lines: bytes, chrom: bytes, pos: np.ndarray, starts: np.ndarray,
+                      ends: np.ndarray) -> None:
+        """The lines of one CHROM into the index: their extent and where each ends.
+
+        A record's extent is POS to POS + len(REF) - 1 (no END=/SVLEN=: see ``feed``);
+        REF is read only where it could matter, for lines long enough to reach the next
+        16 kb window: elsewhere any REF gives the same bin and windows as a 1-base one."""
+        import numpy as np
+
+        assert self.index is not None
+        beg = pos - 1
+        end = beg + 1
+        for i in np.flatnonzero(((beg + (ends - starts) - 1) >> 14) != (beg >> 14)).tolist():
+            cols = lines[int(starts[i]) : int(ends[i])].split(b"\t", 8)
+            if len(cols) < 8 or not cols[3]:
+                self.no_index("a record of fewer than 8 columns or without REF")
+                return
+            end[i] = beg[i] + len(cols[3])
+        self.index.add_many(chrom, beg, end, self._voffsets(ends + 1))
+        if not self.index.ok:
+            self.no_index("records htslib's indexer would refuse")
 
     def _keep(self, lines: bytes, spans: tuple[np.ndarray, np.ndarray], pos: np.ndarray,
               starts: np.ndarray, ends: np.ndarray) -> None:

@@ -83,6 +83,8 @@ class RegionReader(Protocol):
 
     def known_sha256(self, digest: str) -> None: ...  # of ``file``, taken by a pass that read it all
 
+    def known_index(self, raw: bytes) -> None: ...  # ``file``'s tabix index, built by a pass that read it all
+
 
 def file_kind(path: Path) -> str:
     """``bgzf``, ``gzip``, ``bcf`` or ``text`` from the first bytes."""
@@ -145,6 +147,8 @@ def unindexed_records(source: RegionReader, sets: Sequence[Sequence[Region]]) ->
                     source.declare(vcf, found.chroms)
                     source.total_records = found.records
                     source.known_sha256(found.sha256)
+                    if found.index is not None:
+                        source.known_index(found.index)
                     yield from _query_sets(source, vcf, sets)
                 finally:
                     vcf.close()

@@ -27,6 +27,10 @@ import bisect
 import re
 import struct
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
 
 MIN_SHIFT = 14  # tabix: 16 kb linear windows, 5 levels of bins
 N_LVLS = 5
@@ -159,6 +163,7 @@ class _Ref:
     bins: KHash = field(default_factory=KHash)
     windows: dict[int, int] = field(default_factory=dict)  # linear window -> first offset
     n_intv: int = 0
+    built: bytes = b""  # its part of the index, once its records are all in (then bins are freed)
 
 
 class TbiBuilder:
@@ -192,6 +197,73 @@ class TbiBuilder:
             self.ok = False
             return
         self._push(cols[0], beg, end, end_offset)
+
+    def add_many(self, chrom: bytes, beg: np.ndarray, end: np.ndarray, end_offsets: np.ndarray) -> None:
+        """Records of one CHROM in file order at once, as ``add`` of each line would index them.
+
+        ``beg``/``end``: each record's 0-based extent (end exclusive); ``end_offsets``: the
+        virtual offset where its line ends.  The caller checks what ``add`` checks in the
+        line (columns, symbolic ALT, ``END=``/``SVLEN=``, POS written as a plain number).
+        Bins, windows and chunks are found with numpy; Python runs once per chunk (a change
+        of bin: ~1 in 25 records of a WGS file), where htslib's hash table is filled.
+        """
+        import numpy as np
+
+        n = len(beg)
+        if not self.ok or not n:
+            return
+        ref = self._ref
+        if ref is None or chrom != self._chrom:
+            if chrom in self._refs:  # "chromosome blocks not continuous"
+                self.ok = False
+                return
+            ref = self._ref = self._refs[chrom] = _Ref()
+            self._chrom = chrom
+            self.names.append(chrom)
+            self._last_bin = UNSET
+        elif self._last_coor > int(beg[0]):
+            self.ok = False
+            return
+        if (n > 1 and bool(np.any(beg[1:] < beg[:-1]))) or int(end.max()) > MAX_POS \
+                or bool(np.any(end <= beg)) or int(beg[0]) < 0:
+            self.ok = False
+            return
+        starts = np.empty(n, dtype=np.int64)  # each record's start: where the line before it ended
+        starts[0] = self._last_off
+        starts[1:] = end_offsets[:-1]
+        first, last = beg >> MIN_SHIFT, (end - 1) >> MIN_SHIFT
+        bins = _FIRST_BIN[N_LVLS] + first
+        wide = np.flatnonzero(first != last)  # few: records reaching past their 16 kb window
+        win, off = first, starts
+        if len(wide):
+            for i in wide.tolist():
+                bins[i] = reg2bin(int(beg[i]), int(end[i]))
+            span = (last[wide] - first[wide] + 1)
+            extra = np.repeat(first[wide], span) + (np.arange(int(span.sum()))
+                                                     - np.repeat(np.cumsum(span) - span, span))
+            win = np.concatenate([first, extra])
+            off = np.concatenate([starts, np.repeat(starts[wide], span)])
+        # each window's first offset: that of the first record touching it (offsets grow)
+        order = np.lexsort((off, win))
+        w_sorted = win[order]
+        keep = np.flatnonzero(np.concatenate([[True], w_sorted[1:] != w_sorted[:-1]]))
+        windows = ref.windows
+        for w, o in zip(w_sorted[keep].tolist(), off[order][keep].tolist(), strict=True):
+            windows.setdefault(w, o)
+        ref.n_intv = max(ref.n_intv, int(last.max()) + 1)
+        prev = np.empty(n, dtype=np.int64)
+        prev[0] = self._last_bin
+        prev[1:] = bins[:-1]
+        base = self._n_mapped
+        for i in np.flatnonzero(bins != prev).tolist():
+            self._last_off = int(starts[i])
+            self._n_mapped = base + i
+            self._new_bin(ref, int(bins[i]))
+            if i == 0:
+                base = self._n_mapped  # 0 when a chromosome began: its records are counted from here
+        self._n_mapped = base + n
+        self._last_off = int(end_offsets[-1])
+        self._last_coor = int(beg[-1])
 
     def _push(self, chrom: bytes, beg: int, end: int, offset: int) -> None:
         """htslib ``hts_idx_push`` for a mapped record."""
@@ -236,6 +308,7 @@ class TbiBuilder:
                 self._save_ref.bins.put(META_BIN).append([self._n_mapped, 0])
                 self._n_mapped = 0
                 self._off_beg = self._last_off
+                _close(self._save_ref)  # complete: a whole genome's bins are not held at once
         self._save_off = self._last_off
         self._save_bin = self._last_bin = b
         self._save_ref = ref
@@ -251,21 +324,27 @@ class TbiBuilder:
         self._save_ref.bins.put(self._save_bin).append([self._save_off, final_offset])
         self._save_ref.bins.put(META_BIN).append([self._off_beg, final_offset])
         self._save_ref.bins.put(META_BIN).append([self._n_mapped, 0])
+        _close(self._save_ref)
         names = b"".join(n + b"\0" for n in self.names)
         out = [b"TBI\x01", struct.pack("<i6ii", len(self.names), *_VCF_CONF, len(names)), names]
-        for name in self.names:
-            ref = self._refs[name]
-            _compress_binning(ref.bins)
-            live = ref.bins.live()
-            out.append(struct.pack("<i", len(live)))
-            for k in live:
-                chunks = ref.bins.vals[k]
-                out.append(struct.pack(f"<Ii{2 * len(chunks)}Q", ref.bins.keys[k], len(chunks),
-                                       *(x for c in chunks for x in c)))
-            out.append(struct.pack("<i", ref.n_intv))
-            out.append(_linear(ref))
+        out += [self._refs[name].built for name in self.names]
         out.append(struct.pack("<Q", 0))  # records without coordinates
         return b"".join(out)
+
+
+def _close(ref: _Ref) -> None:
+    """A sequence's bins and linear index as the .tbi stores them (htslib ``hts_idx_save``)."""
+    _compress_binning(ref.bins)
+    live = ref.bins.live()
+    out = [struct.pack("<i", len(live))]
+    for k in live:
+        chunks = ref.bins.vals[k]
+        out.append(struct.pack(f"<Ii{2 * len(chunks)}Q", ref.bins.keys[k], len(chunks),
+                               *(x for c in chunks for x in c)))
+    out.append(struct.pack("<i", ref.n_intv))
+    out.append(_linear(ref))
+    ref.built = b"".join(out)
+    ref.bins, ref.windows = KHash(), {}
 
 
 def _linear(ref: _Ref) -> bytes:

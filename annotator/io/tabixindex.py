@@ -69,12 +69,17 @@ class TabixIndex:
 
     @classmethod
     def load(cls, path: str | Path) -> TabixIndex:
-        import numpy as np
-
         try:
             raw = _inflate_all(Path(path).read_bytes())
         except (OSError, EOFError, zlib.error, gzip.BadGzipFile) as e:
             raise IndexFormatError(f"cannot read tabix index {path} ({e})") from e
+        return cls.parse(raw, str(path))
+
+    @classmethod
+    def parse(cls, raw: bytes, path: str = "index") -> TabixIndex:
+        """An index from its decompressed bytes (``path`` names it in messages)."""
+        import numpy as np
+
         if raw[:4] != MAGIC or len(raw) < 36:
             raise IndexFormatError(f"{path} is not a tabix index")
         n_ref = struct.unpack_from("<i", raw, 4)[0]

@@ -53,11 +53,13 @@ SCAN_ALL_BYTES = 8 << 20  # compressed inputs this small have every record check
 log = logging.getLogger(__name__)
 
 
-def copy(src: Path, dst: Path, editor: RecordEditor, extra: list[str], kind: str) -> Written:
+def copy(src: Path, dst: Path, editor: RecordEditor, extra: list[str], kind: str,
+         built_index: bytes | None = None) -> Written:
+    """``built_index``: the input's index made by the pass that read it, if any (decompressed)."""
     # a small file is quicker to copy line by line than to index and copy by blocks
     if kind == "bgzf" and os.path.getsize(src) >= BLOCK_COPY_MIN_BYTES:
         try:
-            with _input_index(src) as index:
+            with _input_index(src, built_index) as index:
                 if index is not None:
                     written = copy_blocks(src, dst, index, editor, extra)
                     if written is not None:
@@ -68,23 +70,27 @@ def copy(src: Path, dst: Path, editor: RecordEditor, extra: list[str], kind: str
 
 
 @contextlib.contextmanager
-def _input_index(src: Path) -> Iterator[TabixIndex | None]:
-    """The input's .tbi, or one built by htslib in a temporary directory (None: unsorted)."""
+def _input_index(src: Path, built: bytes | None) -> Iterator[TabixIndex | None]:
+    """The input's .tbi, the one the reading pass built, or one built by htslib in a temporary
+    directory (None: unsorted)."""
     tbi = Path(f"{src}.tbi")
     if tbi.is_file() and tbi.stat().st_mtime >= src.stat().st_mtime - 1:
         yield TabixIndex.load(tbi)
         return
+    if built is not None:
+        yield TabixIndex.parse(built, f"{src} (index built while reading)")
+        return
     import pysam
 
     with tempfile.TemporaryDirectory(prefix="resmark-tbi-") as tmp:
-        built = Path(tmp) / "input.tbi"
+        made = Path(tmp) / "input.tbi"
         try:
-            pysam.tabix_index(str(src), preset="vcf", index=str(built), force=True)
+            pysam.tabix_index(str(src), preset="vcf", index=str(made), force=True)
         except Exception as e:  # noqa: BLE001 - unsorted or oddly formed: copy line by line
             log.info("%s: no tabix index (%s); copying line by line", src, e)
             yield None
             return
-        yield TabixIndex.load(built)
+        yield TabixIndex.load(made)
 
 
 # ---------------------------------------------------------------- reading lines of BGZF

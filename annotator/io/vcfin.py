@@ -115,6 +115,7 @@ class VcfSource:
         self.file = Path(path)  # the bytes read
         self.path = Path(name) if name is not None else self.file  # the name in messages
         self._sha256 = sha256
+        self.built_index: bytes | None = None  # ``known_index``
         self._hts_level: int | None = None
         self.renamed_samples: tuple[str, ...] = ()
         if not self.file.exists():
@@ -347,6 +348,13 @@ class VcfSource:
                     vcf.add_to_header(f"##contig=<ID={name}>")
                 except Exception as e:  # noqa: BLE001 - cyvcf2 raises bare Exception
                     raise InputError(f"contig name {name!r} is not valid", path=self.path) from e
+
+    def known_index(self, raw: bytes) -> None:
+        """``file``'s tabix index (decompressed) built by a pass that read all of it.
+
+        The annotated VCF's block copy needs the input's index; without this it would
+        have htslib index the whole file again (``annotator.io.vcfcopy``)."""
+        self.built_index = raw
 
     def known_sha256(self, digest: str) -> None:
         """The digest of ``file`` taken by a pass that read all of it (no second read)."""

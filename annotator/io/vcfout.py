@@ -91,9 +91,13 @@ def write(
 
 
 def write_vcf(
-    path: Path, source_path: str, rows: Sequence[Row], header_lines: Sequence[str]
+    path: Path, source_path: str, rows: Sequence[Row], header_lines: Sequence[str],
+    input_index: bytes | None = None,
 ) -> Written:
-    """As ``write``, returning the record count and the output files' SHA-256."""
+    """As ``write``, returning the record count and the output files' SHA-256.
+
+    ``input_index``: the input's tabix index (decompressed) when the reader built it
+    (``annotator.io.bgzfscan``), for a bgzipped input without a .tbi."""
     from annotator.io import vcfcopy
 
     path = Path(path)
@@ -106,7 +110,7 @@ def write_vcf(
     if kind == "bcf":
         return vcfcopy.Written(_write_htslib(path, source_path, editor, extra), {})
     try:
-        return vcfcopy.copy(Path(source_path), path, editor, extra, kind)
+        return vcfcopy.copy(Path(source_path), path, editor, extra, kind, input_index)
     except vcfcopy.CopyError as e:
         raise InputError(f"cannot copy into the annotated VCF ({e})", path=source_path) from e
 
