@@ -3,7 +3,8 @@
 ``annotator.io.vcfout`` decides what a record becomes (``RecordEditor``) and
 what the header says; this module moves the bytes:
 
-* ``copy_blocks``: bgzipped input with a tabix index.  The index gives, for
+* ``copy_blocks``: bgzipped input with a tabix index (its .tbi, the one the
+  reading pass built, ``annotator.io.bgzfscan``, or htslib's).  The index gives, for
   each annotated position, a virtual offset at or before its record; only
   those records are read.  Compressed blocks holding no changed line (nor
   the header) are copied unchanged; each run of blocks that does is
