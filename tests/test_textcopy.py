@@ -61,8 +61,13 @@ def _lines(seed: int) -> tuple[list[str], dict[str, set[int]]]:
 
 
 def _input(tmp: Path, text: str, kind: str) -> Path:
-    src = tmp / ("in.vcf.gz" if kind == "gzip" else "in.vcf")
-    src.write_bytes(gzip.compress(text.encode(), 1) if kind == "gzip" else text.encode())
+    src = tmp / ("in.vcf" if kind == "text" else "in.vcf.gz")
+    if kind == "bgzf":
+        plain = tmp / "plain.vcf"
+        plain.write_text(text)
+        pysam.tabix_compress(str(plain), str(src), force=True)
+    else:
+        src.write_bytes(gzip.compress(text.encode(), 1) if kind == "gzip" else text.encode())
     return src
 
 
@@ -83,7 +88,7 @@ def _both(tmp: Path, src: Path, kind: str, editor: _Editor) -> tuple[bytes, byte
 
 
 @pytest.mark.parametrize("seed", range(4))
-@pytest.mark.parametrize("kind", ["text", "gzip"])
+@pytest.mark.parametrize("kind", ["text", "gzip", "bgzf"])
 def test_chunk_copy_is_the_line_copy_and_indexes_as_htslib(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                           seed: int, kind: str) -> None:
     monkeypatch.setattr(textcopy, "CHUNK", [5_000, 70_000, 1 << 20, 8 << 20][seed])  # edges anywhere
@@ -141,6 +146,23 @@ def test_symbolic_records_leave_the_index_to_htslib(tmp_path: Path) -> None:
     tbi = Path(f"{out}.tbi")
     if tbi.exists():  # htslib indexed it
         assert gzip.decompress(tbi.read_bytes()) == _htslib_index(out, tmp_path)
+
+
+def test_unsorted_bgzipped_input_is_copied_by_chunks_unindexed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                                              ) -> None:
+    """An unsorted bgzipped file cannot be copied by blocks: by chunks, and left unindexed as the
+    line copy leaves it (htslib cannot index it)."""
+    monkeypatch.setattr(vcfcopy, "SCAN_ALL_BYTES", 0)
+    monkeypatch.setattr(vcfcopy, "BLOCK_COPY_MIN_BYTES", 0)
+    lines, chosen = _lines(5)
+    lines = lines[len(lines) // 2 :] + lines[: len(lines) // 2]  # sorted halves, in the wrong order
+    src = _input(tmp_path, HEADER + "".join(lines), "bgzf")
+    fast = tmp_path / "fast.vcf.gz"
+    written = vcfcopy.copy(src, fast, _Editor(chosen), [], "bgzf")
+    slow = tmp_path / "slow.vcf.gz"
+    vcflines.copy_lines(src, slow, _Editor(chosen), [], "bgzf")
+    assert gzip.decompress(fast.read_bytes()) == gzip.decompress(slow.read_bytes())
+    assert written.records == len(lines) and not Path(f"{fast}.tbi").exists()
 
 
 def test_large_text_inputs_take_the_chunk_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

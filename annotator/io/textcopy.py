@@ -1,4 +1,8 @@
-"""Copy a large plain-text or plain-gzip VCF into a bgzipped file by chunks of text, not lines.
+"""Copy a large text VCF into a bgzipped file by chunks of text, not lines.
+
+Plain text, plain gzip, and the bgzipped files the block copy cannot take
+(``annotator.io.vcfcopy``: unsorted, an index that cannot be read) are read
+as text here.
 
 ``annotator.io.vcflines.copy_lines`` handles every line in Python: ~7 us a
 line, 36 s for 5M records.  Here the text is read in chunks of several MB;
@@ -64,7 +68,7 @@ class _LeaveIt(Exception):
 
 @contextlib.contextmanager
 def _open_text(src: Path, kind: str) -> Iterator[IO[bytes]]:
-    if kind != "gzip":
+    if kind == "text":
         with open(src, "rb") as fh:
             yield fh
         return

@@ -13,8 +13,9 @@ what the header says; this module moves the bytes:
   every offset moved (``TabixIndex.rewritten``), and its SHA-256 is taken
   while writing.  A changed line that crosses a block boundary takes both
   blocks into the re-encoded run.
-* ``copy_chunks`` (``annotator.io.textcopy``): plain text or plain gzip
-  larger than ``SCAN_ALL_BYTES``, by chunks of text;
+* ``copy_chunks`` (``annotator.io.textcopy``): plain text, plain gzip or a
+  bgzipped file the block copy cannot take (unsorted), larger than
+  ``SCAN_ALL_BYTES``, by chunks of text;
 * ``copy_lines`` (``annotator.io.vcflines``): any other text VCF (small,
   unsorted bgzip, no index possible, what the chunk copy leaves), line by line.
 """
@@ -71,7 +72,7 @@ def copy(src: Path, dst: Path, editor: RecordEditor, extra: list[str], kind: str
         except (IndexFormatError, BgzfError) as e:
             log.info("%s: copying line by line (%s)", src, e)
     # large text: by chunks (small files keep the line copy and its scan of every record's tags)
-    if kind in ("text", "gzip") and os.path.getsize(src) > SCAN_ALL_BYTES:
+    if kind in ("text", "gzip", "bgzf") and os.path.getsize(src) > SCAN_ALL_BYTES:
         written = copy_chunks(src, dst, editor, extra, kind)
         if written is not None:
             return written
