@@ -200,6 +200,8 @@ def build(paths: dict[str, Path], big: str, small: str, jobs: int) -> list[Bench
     ]
     for key, kind in (("plain", "plain text"), ("plaingz", "plain gzip")):  # the same records, not BGZF
         b.append(Bench(f"resmark, unindexed {kind}, {big}", resmark(f"unidx_{key}", str(paths[f"{big}-{key}"]))))
+        b.append(Bench(f"resmark default formats, unindexed {kind}, {big}",
+                       resmark(f"unidx_{key}_default", str(paths[f"{big}-{key}"]), formats=None)))
         b.append(Bench(f"bcftools view -T panel.bed, {big} {kind}",
                        ["bcftools", "view", "-T", bed, "-Ou", "-o", os.devnull, str(paths[f"{big}-{key}"])]))
     if "cohort" in paths:

@@ -53,7 +53,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
-from annotator.io import linescan
+from annotator.io import linescan, tabixbuild
 from annotator.io.bgzf import EOF_BLOCK, HEADER_SIZE, block_size, crc32, inflate_raw
 from annotator.io.linescan import Regions, merged  # noqa: F401 - merged: this module's former name
 from annotator.io.tabixbuild import TbiBuilder
@@ -299,23 +299,14 @@ class _Body:
 
     def _add_to_index(self, lines: bytes, chrom: bytes, pos: np.ndarray, starts: np.ndarray,
                       ends: np.ndarray) -> None:
-        """The lines of one CHROM into the index: their extent and where each ends.
-
-        A record's extent is POS to POS + len(REF) - 1 (no END=/SVLEN=: see ``feed``);
-        REF is read only where it could matter, for lines long enough to reach the next
-        16 kb window: elsewhere any REF gives the same bin and windows as a 1-base one."""
-        import numpy as np
-
+        """The lines of one CHROM into the index: their extent (POS to POS + len(REF) - 1:
+        no END=/SVLEN=, see ``feed``) and where each ends."""
         assert self.index is not None
-        beg = pos - 1
-        end = beg + 1
-        for i in np.flatnonzero(((beg + (ends - starts) - 1) >> 14) != (beg >> 14)).tolist():
-            cols = lines[int(starts[i]) : int(ends[i])].split(b"\t", 8)
-            if len(cols) < 8 or not cols[3]:
-                self.no_index("a record of fewer than 8 columns or without REF")
-                return
-            end[i] = beg[i] + len(cols[3])
-        self.index.add_many(chrom, beg, end, self._voffsets(ends + 1))
+        extent = tabixbuild.extents(lines, pos, starts, ends)
+        if extent is None:
+            self.no_index("a record of fewer than 8 columns or without REF")
+            return
+        self.index.add_many(chrom, *extent, self._voffsets(ends + 1))
         if not self.index.ok:
             self.no_index("records htslib's indexer would refuse")
 

@@ -87,7 +87,7 @@ def near(spans: tuple[np.ndarray, np.ndarray], pos: np.ndarray, reach: np.ndarra
     return (j >= 0) & (r_end[np.maximum(j, 0)] >= pos)
 
 
-def positions(text: bytes, cut: int, at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def positions(text: bytes | bytearray, cut: int, at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The decimal number starting at each offset ``at`` of ``text[:cut]``, and where it is a POS.
 
     ``ok`` is true where 1 to 10 digits are followed by a tab and the value
@@ -110,7 +110,7 @@ def positions(text: bytes, cut: int, at: np.ndarray) -> tuple[np.ndarray, np.nda
     return value, ok
 
 
-def _positions_swar(text: bytes, cut: int, at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _positions_swar(text: bytes | bytearray, cut: int, at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     import numpy as np
 
     u = np.uint64

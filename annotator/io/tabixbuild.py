@@ -44,6 +44,7 @@ UNSET = 0xFFFFFFFF
 _VCF_CONF = (2, 1, 2, 0, ord("#"), 0)
 _POS = re.compile(rb"[1-9][0-9]*\Z")
 _U64 = struct.Struct("<Q").pack
+_ONE_CHUNK = struct.Struct("<IiQQ").pack
 
 
 def reg2bin(beg: int, end: int) -> int:
@@ -255,12 +256,23 @@ class TbiBuilder:
         prev[0] = self._last_bin
         prev[1:] = bins[:-1]
         base = self._n_mapped
-        for i in np.flatnonzero(bins != prev).tolist():
-            self._last_off = int(starts[i])
-            self._n_mapped = base + i
-            self._new_bin(ref, int(bins[i]))
-            if i == 0:
-                base = self._n_mapped  # 0 when a chromosome began: its records are counted from here
+        change = np.flatnonzero(bins != prev)
+        at, offs, new = change.tolist(), starts[change].tolist(), bins[change].tolist()
+        k = 0
+        if at and at[0] == 0:  # the bin of the first record changed: maybe a new chromosome, as ``_push``
+            self._last_off = offs[0]
+            self._new_bin(ref, new[0])
+            base = self._n_mapped  # 0 when a chromosome began: its records are counted from here
+            k = 1
+        # the other changes of bin, within this chromosome: ``_new_bin`` without its checks
+        put = ref.bins.put
+        save_bin, save_off = self._save_bin, self._save_off
+        for off, b in zip(offs[k:], new[k:], strict=True):
+            put(save_bin).append([save_off, off])
+            save_bin, save_off = b, off
+        self._save_bin = self._last_bin = save_bin
+        self._save_off = save_off
+        self._save_ref = ref
         self._n_mapped = base + n
         self._last_off = int(end_offsets[-1])
         self._last_coor = int(beg[-1])
@@ -337,14 +349,39 @@ def _close(ref: _Ref) -> None:
     _compress_binning(ref.bins)
     live = ref.bins.live()
     out = [struct.pack("<i", len(live))]
+    keys, vals = ref.bins.keys, ref.bins.vals
     for k in live:
-        chunks = ref.bins.vals[k]
-        out.append(struct.pack(f"<Ii{2 * len(chunks)}Q", ref.bins.keys[k], len(chunks),
-                               *(x for c in chunks for x in c)))
+        chunks = vals[k]
+        if len(chunks) == 1:  # most bins
+            out.append(_ONE_CHUNK(keys[k], 1, *chunks[0]))
+        else:
+            out.append(struct.pack(f"<Ii{2 * len(chunks)}Q", keys[k], len(chunks),
+                                   *(x for c in chunks for x in c)))
     out.append(struct.pack("<i", ref.n_intv))
     out.append(_linear(ref))
     ref.built = b"".join(out)
     ref.bins, ref.windows = KHash(), {}
+
+
+def extents(text: bytes | bytearray, pos: np.ndarray, starts: np.ndarray, ends: np.ndarray
+            ) -> tuple[np.ndarray, np.ndarray] | None:
+    """0-based extent (begin, end exclusive) of the record lines ``text[starts:ends]`` of POS ``pos``.
+
+    For ``add_many``.  REF is read only for the lines long enough to reach past their
+    16 kb window (REF is no longer than its line): elsewhere any REF gives the same
+    bin and windows as a 1-base one.  None: a line of those has fewer than 8 columns
+    or no REF (``add`` refuses such lines).
+    """
+    import numpy as np
+
+    beg = pos - 1
+    end = beg + 1
+    for i in np.flatnonzero(((beg + (ends - starts) - 1) >> MIN_SHIFT) != (beg >> MIN_SHIFT)).tolist():
+        cols = text[int(starts[i]) : int(ends[i])].split(b"\t", 8)
+        if len(cols) < 8 or not cols[3]:
+            return None
+        end[i] = beg[i] + len(cols[3])
+    return beg, end
 
 
 def _linear(ref: _Ref) -> bytes:

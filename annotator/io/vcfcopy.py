@@ -13,8 +13,11 @@ what the header says; this module moves the bytes:
   every offset moved (``TabixIndex.rewritten``), and its SHA-256 is taken
   while writing.  A changed line that crosses a block boundary takes both
   blocks into the re-encoded run.
-* ``copy_lines`` (``annotator.io.vcflines``): any other text VCF (plain,
-  plain gzip, unsorted, no index possible, small), read line by line.
+* ``copy_chunks`` (``annotator.io.textcopy``): plain text, plain gzip or a
+  bgzipped file the block copy cannot take (unsorted), larger than
+  ``SCAN_ALL_BYTES``, by chunks of text;
+* ``copy_lines`` (``annotator.io.vcflines``): any other text VCF (small,
+  unsorted bgzip, no index possible, what the chunk copy leaves), line by line.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from annotator.io.bgzf import (
     copy_range,
 )
 from annotator.io.tabixindex import IndexFormatError, TabixIndex
+from annotator.io.textcopy import copy_chunks
 from annotator.io.vcfheader import Undeclared, build_header
 from annotator.io.vcflines import CopyError, RecordEditor, Written, container, copy_lines, tabix
 
@@ -67,6 +71,11 @@ def copy(src: Path, dst: Path, editor: RecordEditor, extra: list[str], kind: str
                         return written
         except (IndexFormatError, BgzfError) as e:
             log.info("%s: copying line by line (%s)", src, e)
+    # large text: by chunks (small files keep the line copy and its scan of every record's tags)
+    if kind in ("text", "gzip", "bgzf") and os.path.getsize(src) > SCAN_ALL_BYTES:
+        written = copy_chunks(src, dst, editor, extra, kind)
+        if written is not None:
+            return written
     return copy_lines(src, dst, editor, extra, kind)
 
 

@@ -13,8 +13,11 @@ How records are copied (``annotator.io.vcfcopy``): a record resmark does not
 change is never parsed.  From a bgzipped VCF with a tabix index (built into a
 temporary file when the input has none) the compressed blocks without a
 changed record are copied byte for byte, only the blocks around annotated
-records are re-encoded, and the index is the input's with its offsets moved;
-a plain-text or plain-gzip VCF is copied line by line.  BCF input is decoded
+records are re-encoded, and the index is the input's with its offsets moved
+(an unindexed input's index is the one the reading pass built,
+``annotator.io.bgzfscan``); a large plain-text or plain-gzip VCF is copied
+by chunks of text with numpy (``annotator.io.textcopy``), a small one line
+by line.  BCF input is decoded
 and re-encoded by htslib.  Untouched records are therefore the input's own
 bytes (htslib would rewrite ``0.100`` as ``0.1``; the values are the same).
 
@@ -23,9 +26,9 @@ it (as htslib writes it), the run's provenance, the RESMARK_* declarations,
 then a declaration for every INFO/FORMAT tag, FILTER and contig that records
 use but the input header does not declare (htslib only warns about those on
 reading; ``Number=1,Type=String`` or ``Number=0,Type=Flag`` as htslib assumes).
-Records looked at for that: every record of a file under
-``vcfcopy.SCAN_ALL_BYTES`` compressed (or of any file copied line by line), else the records
-resmark annotates.
+Records looked at for that: every record of a file of at most
+``vcfcopy.SCAN_ALL_BYTES`` on disk (or of any file copied line by line), else the records
+at the positions resmark annotates.
 """
 
 from __future__ import annotations
