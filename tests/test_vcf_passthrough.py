@@ -201,3 +201,24 @@ def test_vcf_written_by_a_thread_gives_the_same_results(tmp_path: Path, monkeypa
         runs[threaded] = ([o["file"] for o in prov["outputs"]], texts)
     assert runs[True][0] == runs[False][0]
     assert runs[True][1] == runs[False][1]
+
+
+def test_large_inputs_annotated_vcf_is_listed_unhashed(tmp_path, monkeypatch):
+    """The annotated VCF of a large input (its bytes mostly the input's, copied) is listed with
+    its size and no digest; every other output, and its index, with its true SHA-256."""
+    from annotator.annotation import outputs
+    from annotator.api import AnnotateConfig, annotate
+    from annotator.core.provenance import sha256_file
+
+    monkeypatch.setattr(outputs, "LARGE_INPUT_BYTES", 0)
+    src = datapath("demo", "demo_tumour.grch38.vcf.gz")
+    out = tmp_path / "o"
+    annotate(AnnotateConfig(inputs=[str(src)], outdir=out))
+    prov = json.loads((out / "provenance.json").read_text())
+    listed = {o["file"]: o for o in prov["outputs"]}
+    vcf = "DEMO_TUMOUR.resmark.vcf.gz"
+    assert listed[vcf]["sha256"] is None and listed[vcf]["bytes"] == (out / vcf).stat().st_size
+    others = [o for name, o in listed.items() if name != vcf]
+    assert f"{vcf}.tbi" in {o["file"] for o in others} and len(others) >= 5
+    for o in others:
+        assert o["sha256"] == sha256_file(out / o["file"]), o["file"]

@@ -56,7 +56,8 @@ class SampleOutputs:
 
     sample: str
     names: list[str] = field(default_factory=list)  # files written, in order
-    sha256: dict[str, str] = field(default_factory=dict)
+    # None: not hashed (the annotated VCF of a large input: ``LARGE_INPUT_BYTES``)
+    sha256: dict[str, str | None] = field(default_factory=dict)
     failures: list[dict[str, str]] = field(default_factory=list)  # format, sample, message
 
 
@@ -152,15 +153,19 @@ def write_sample(config: AnnotateConfig, ctx: RunContext, s: SampleAnnotation, s
         for n in names:
             if (staging / n).exists():
                 done.names.append(n)
-                done.sha256[n] = digests.get(n) or sha256_file(staging / n)
+                done.sha256[n] = digests[n] if n in digests else sha256_file(staging / n)
     log.info("%s: %s", s.sample, s.accounting.summary_line())
     log_messages(s.sample, document["qc"])
     return done
 
 
 # what one format gave: its file names, the digests it knew, its failure (format, sample, message)
-_Outcome = tuple[list[str], dict[str, str], "dict[str, str] | None"]
-LARGE_INPUT_BYTES = 64 << 20  # inputs this large have their annotated VCF written by a thread
+_Outcome = tuple[list[str], "dict[str, str | None]", "dict[str, str] | None"]
+# inputs this large have their annotated VCF written by a thread, and not hashed: its bytes are
+# mostly the input's own (copied by blocks), and hashing them would cost as much as annotating
+# the panel of a whole-genome file; provenance.json lists it with its size and the sha256 of
+# its index
+LARGE_INPUT_BYTES = 64 << 20
 
 
 def _large(ctx: RunContext, s: SampleAnnotation) -> bool:
@@ -182,7 +187,7 @@ def _names(fmt: str, stem: str) -> list[str]:
 
 
 def _write_format(fmt: str, paths: list[Path], s: SampleAnnotation, prov: Provenance,
-                  prov_dict: JsonObject, document: JsonObject, ctx: RunContext) -> dict[str, str]:
+                  prov_dict: JsonObject, document: JsonObject, ctx: RunContext) -> dict[str, str | None]:
     """Write one format's file(s); returns the digests already known (the VCF hashes as it writes)."""
     target = paths[0]
     if fmt == "tsv":
@@ -199,7 +204,7 @@ def _write_format(fmt: str, paths: list[Path], s: SampleAnnotation, prov: Proven
         from annotator.io import vcfout
 
         return vcfout.write_vcf(target, str(ctx.readable(s.path)), s.rows, prov.header_lines(),
-                                input_index=s.input_index).sha256
+                                input_index=s.input_index, hashing=not _large(ctx, s)).sha256
     elif fmt == "maf":
         from annotator.io import mafout
 
@@ -233,7 +238,7 @@ def write_outputs(
     done = [written[s.sample] for s in samples]
     prov = build_provenance(config, ctx, samples)
     prov_dict = prov.as_dict()
-    digests: dict[str, str] = {}
+    digests: dict[str, str | None] = {}
     for d in done:
         for n in d.names:
             out.stage(n)
@@ -246,7 +251,9 @@ def write_outputs(
     for name in list(out.names):
         p = out.staging / name
         if p.exists():
-            outputs_meta.append({"file": name, "sha256": digests.get(name) or sha256_file(p)})
+            digest = digests[name] if name in digests else sha256_file(p)
+            outputs_meta.append({"file": name, "sha256": digest} if digest is not None
+                                else {"file": name, "sha256": None, "bytes": p.stat().st_size})
     failures = [f for d in done for f in d.failures]
     final = {**prov_dict, "outputs": outputs_meta,
              "accounting": {s.sample: s.accounting.as_dict() for s in samples}}

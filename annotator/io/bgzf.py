@@ -124,19 +124,25 @@ def compress(data: bytes | bytearray, level: int = 6) -> bytes:
 class BlockWriter:
     """Appends blocks to a file, counting compressed bytes and hashing what it writes."""
 
-    def __init__(self, fh: BinaryIO, level: int = 6) -> None:
+    def __init__(self, fh: BinaryIO, level: int = 6, hashing: bool = True) -> None:
         self.fh = fh
         self.level = level
         self.offset = 0  # compressed bytes written so far: the next block's offset
-        self.sha256 = hashlib.sha256()
+        # None: the caller records no digest of this file (``digest``)
+        self.sha256 = hashlib.sha256() if hashing else None
         self._pending = bytearray()  # text not yet sealed into a block (streaming writes)
         self.starts: list[int] = []  # offset of each block ``encode`` wrote, in order
 
     def write_raw(self, data: bytes | memoryview) -> None:
         """Already-compressed bytes (whole blocks), copied as they are."""
         self.fh.write(data)
-        self.sha256.update(data)
+        if self.sha256 is not None:
+            self.sha256.update(data)
         self.offset += len(data)
+
+    def digest(self) -> str | None:
+        """SHA-256 of what was written (None when not hashing)."""
+        return self.sha256.hexdigest() if self.sha256 is not None else None
 
     def encode(self, text: bytes | bytearray | memoryview) -> list[int]:
         """``text`` as fresh blocks of ``BLOCK_DATA`` bytes; returns each block's offset."""
@@ -182,15 +188,15 @@ class BlockWriter:
             self.encode(bytes(self._pending))
             self._pending.clear()
 
-    def finish(self) -> str:
-        """Seal streamed text, write the EOF block; returns the file's SHA-256."""
+    def finish(self) -> str | None:
+        """Seal streamed text, write the EOF block; returns the file's SHA-256 (``digest``)."""
         self.seal()
         self.write_raw(EOF_BLOCK)
-        return self.sha256.hexdigest()
+        return self.digest()
 
 
 def copy_range(src: BinaryIO, start: int, end: int, out: BlockWriter, chunk: int = 1 << 18) -> None:
-    """Compressed bytes ``[start, end)`` of ``src`` copied to ``out`` unchanged, and hashed.
+    """Compressed bytes ``[start, end)`` of ``src`` copied to ``out`` unchanged (and hashed, if it hashes).
 
     Each chunk is read into one reused buffer, hashed from it and written from it.  The
     buffer stays in the CPU's cache, so the bytes leave memory once: ``os.copy_file_range``

@@ -17,7 +17,7 @@ The header declares the undeclared tags of the edited records, which are
 known only at the end.  It is written first as the input's header makes it,
 in blocks of its own; when the edited records turn out to need more
 declarations (rare), the output is made again: the new header's blocks,
-then the body's blocks copied by the kernel (``bgzf.copy_range``), and the
+then the body's blocks copied (``bgzf.copy_range``), and the
 index has every offset moved by the difference in the header's compressed
 size.  Decompressed, the output is what ``copy_lines`` writes for a file of
 this size; the compression (ISA-L level 1, ~1.7x faster than the level-6
@@ -82,8 +82,11 @@ def _open_text(src: Path, kind: str) -> Iterator[IO[bytes]]:
         yield gz
 
 
-def copy_chunks(src: Path, dst: Path, editor: RecordEditor, extra: list[str], kind: str) -> Written | None:
-    """The chunk copy (module docstring); None: left to ``copy_lines``, nothing written."""
+def copy_chunks(src: Path, dst: Path, editor: RecordEditor, extra: list[str], kind: str,
+                hashing: bool = True) -> Written | None:
+    """The chunk copy (module docstring); None: left to ``copy_lines``, nothing written.
+
+    ``hashing``: take the output's SHA-256."""
     try:
         with _open_text(src, kind) as fh, open(dst, "w+b") as out_fh:
             header = _read_header(fh)
@@ -91,7 +94,7 @@ def copy_chunks(src: Path, dst: Path, editor: RecordEditor, extra: list[str], ki
             first, stale = build_header(header, extra, undeclared)
             if stale:
                 raise _LeaveIt("stale RESMARK_* declarations: every record is rewritten")
-            out = BlockWriter(out_fh, LEVEL)
+            out = BlockWriter(out_fh, LEVEL, hashing)
             out.encode(first.encode("utf-8", "surrogateescape"))
             body = _Body(editor, undeclared, out, spans_tags="ID=END," in header or "ID=SVLEN," in header)
             body.read(fh)
@@ -103,7 +106,7 @@ def copy_chunks(src: Path, dst: Path, editor: RecordEditor, extra: list[str], ki
                 out_fh.flush()
                 again = dst.with_name(dst.name + ".tmp")
                 with open(again, "wb") as again_fh:
-                    out = BlockWriter(again_fh, LEVEL)
+                    out = BlockWriter(again_fh, LEVEL, hashing)
                     out.encode(final.encode("utf-8", "surrogateescape"))
                     shift = out.offset - body.begin
                     copy_range(out_fh, body.begin, end, out)
@@ -111,7 +114,7 @@ def copy_chunks(src: Path, dst: Path, editor: RecordEditor, extra: list[str], ki
                 os.replace(again, dst)
             else:
                 out.write_raw(EOF_BLOCK)
-            digest = out.sha256.hexdigest()
+            digest = out.digest()
     except _LeaveIt as e:
         log.info("%s: copied line by line (%s)", src, e)
         dst.unlink(missing_ok=True)

@@ -59,24 +59,25 @@ log = logging.getLogger(__name__)
 
 
 def copy(src: Path, dst: Path, editor: RecordEditor, extra: list[str], kind: str,
-         built_index: bytes | None = None) -> Written:
-    """``built_index``: the input's index made by the pass that read it, if any (decompressed)."""
+         built_index: bytes | None = None, hashing: bool = True) -> Written:
+    """``built_index``: the input's index made by the pass that read it, if any (decompressed);
+    ``hashing``: take the output's SHA-256 (else its digest is None)."""
     # a small file is quicker to copy line by line than to index and copy by blocks
     if kind == "bgzf" and os.path.getsize(src) >= BLOCK_COPY_MIN_BYTES:
         try:
             with _input_index(src, built_index) as index:
                 if index is not None:
-                    written = copy_blocks(src, dst, index, editor, extra)
+                    written = copy_blocks(src, dst, index, editor, extra, hashing)
                     if written is not None:
                         return written
         except (IndexFormatError, BgzfError) as e:
             log.info("%s: copying line by line (%s)", src, e)
     # large text: by chunks (small files keep the line copy and its scan of every record's tags)
     if kind in ("text", "gzip", "bgzf") and os.path.getsize(src) > SCAN_ALL_BYTES:
-        written = copy_chunks(src, dst, editor, extra, kind)
+        written = copy_chunks(src, dst, editor, extra, kind, hashing)
         if written is not None:
             return written
-    return copy_lines(src, dst, editor, extra, kind)
+    return copy_lines(src, dst, editor, extra, kind, hashing)
 
 
 @contextlib.contextmanager
@@ -349,8 +350,8 @@ def _lines_at(cursor: LineCursor, index: TabixIndex, editor: RecordEditor
             yield got
 
 
-def copy_blocks(src: Path, dst: Path, index: TabixIndex, editor: RecordEditor, extra: list[str]
-                ) -> Written | None:
+def copy_blocks(src: Path, dst: Path, index: TabixIndex, editor: RecordEditor, extra: list[str],
+                hashing: bool = True) -> Written | None:
     """Block copy (module docstring); None when the input needs every line rewritten."""
     with open(src, "rb") as fh:
         cursor = LineCursor(BlockReader(fh))
@@ -369,7 +370,7 @@ def copy_blocks(src: Path, dst: Path, index: TabixIndex, editor: RecordEditor, e
         with open(dst, "wb") as out_fh, open(src, "rb") as raw_fh:
             # re-encoded runs at ISA-L's fastest level (~1.7x level 3's speed, ~5 % larger
             # blocks): they are few (21 of the 5M WGS file's 11,362 blocks), the rest is copied
-            out = BlockWriter(out_fh, level=1)
+            out = BlockWriter(out_fh, level=1, hashing=hashing)
             runs: list[_Run] = []
             run = _Run(0, 0)
             _extend(run, cursor, header_last)
@@ -392,7 +393,7 @@ def copy_blocks(src: Path, dst: Path, index: TabixIndex, editor: RecordEditor, e
             raw_fh.seek(max(0, size - len(EOF_BLOCK)))
             if raw_fh.read() != EOF_BLOCK:
                 out.write_raw(EOF_BLOCK)
-            digest = out.sha256.hexdigest()
+            digest = out.digest()
         index_bytes = index.rewritten(lambda v: _move(runs, v))
         tbi.write_bytes(index_bytes)
     return Written(index.n_records, {dst.name: digest, tbi.name: hashlib.sha256(index_bytes).hexdigest()})

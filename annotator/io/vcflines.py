@@ -36,7 +36,8 @@ class Written:
     """What ``write_vcf`` wrote: records copied and the SHA-256 of the files it made."""
 
     records: int
-    sha256: dict[str, str]  # file name -> digest, for provenance without re-reading
+    # file name -> digest, for provenance without re-reading (None: deliberately not hashed)
+    sha256: dict[str, str | None]
 
 
 class RecordEditor(Protocol):
@@ -104,8 +105,9 @@ def _small_lines(src: Path, kind: str) -> list[bytes] | None:
     return lines
 
 
-def copy_lines(src: Path, dst: Path, editor: RecordEditor, extra: list[str], kind: str) -> Written:
-    """Line-by-line copy of a text VCF (module docstring)."""
+def copy_lines(src: Path, dst: Path, editor: RecordEditor, extra: list[str], kind: str,
+               hashing: bool = True) -> Written:
+    """Line-by-line copy of a text VCF (module docstring); ``hashing``: take the output's SHA-256."""
     header_parts: list[bytes] = []
     small = _small_lines(src, kind)
     try:
@@ -130,7 +132,7 @@ def copy_lines(src: Path, dst: Path, editor: RecordEditor, extra: list[str], kin
     n = 0
     with open(dst, "wb") as out_fh, \
             contextlib.nullcontext(small) if small is not None else _open_text(src, kind) as fh:
-        out = BlockWriter(out_fh)
+        out = BlockWriter(out_fh, hashing=hashing)
         head = text.encode("utf-8", "surrogateescape")
         out.stream(head)
         at = len(head)

@@ -95,12 +95,14 @@ def write(
 
 def write_vcf(
     path: Path, source_path: str, rows: Sequence[Row], header_lines: Sequence[str],
-    input_index: bytes | None = None,
+    input_index: bytes | None = None, hashing: bool = True,
 ) -> Written:
     """As ``write``, returning the record count and the output files' SHA-256.
 
     ``input_index``: the input's tabix index (decompressed) when the reader built it
-    (``annotator.io.bgzfscan``), for a bgzipped input without a .tbi."""
+    (``annotator.io.bgzfscan``), for a bgzipped input without a .tbi.  ``hashing``: take
+    the annotated VCF's SHA-256 while writing it (else its digest is None; BCF input is
+    written by htslib and hashed by the caller)."""
     from annotator.io import vcfcopy
 
     path = Path(path)
@@ -111,9 +113,10 @@ def write_vcf(
     except OSError as e:
         raise InputError(f"cannot reopen for the annotated VCF ({e.strerror or e})", path=source_path) from e
     if kind == "bcf":
-        return vcfcopy.Written(_write_htslib(path, source_path, editor, extra), {})
+        n = _write_htslib(path, source_path, editor, extra)
+        return vcfcopy.Written(n, {} if hashing else {path.name: None})
     try:
-        return vcfcopy.copy(Path(source_path), path, editor, extra, kind, input_index)
+        return vcfcopy.copy(Path(source_path), path, editor, extra, kind, input_index, hashing)
     except vcfcopy.CopyError as e:
         raise InputError(f"cannot copy into the annotated VCF ({e})", path=source_path) from e
 
