@@ -371,3 +371,22 @@ def test_alleles_the_tumour_does_not_carry_are_skipped_and_counted(tmp_path):
     assert acc.balanced and acc.records_in_file == 3
     assert {r.pos for r in s.rows} == {152098788}
     assert "+ 2 not carried" in acc.summary_line()
+
+
+@pytest.mark.parametrize("preset", [None, "3"])
+def test_cli_runs_openblas_without_worker_threads_unless_the_user_chose(preset):
+    """The CLI sets OPENBLAS_NUM_THREADS=1 before numpy loads (its idle workers spin ~0.1 s
+    CPU per run); a number the user set is kept.  Checked in a fresh interpreter, where the
+    value numpy's OpenBLAS was started with is what the environment held at import."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    if preset:
+        env["OPENBLAS_NUM_THREADS"] = preset
+    code = ("import os, sys\nfrom annotator.cli import main\n"
+            "try:\n    main(['--version'])\nexcept SystemExit:\n    pass\n"
+            "print(os.environ.get('OPENBLAS_NUM_THREADS'), 'numpy' in sys.modules, file=sys.stderr)")
+    got = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert got.stderr.split()[-2:] == [preset or "1", "False"]
