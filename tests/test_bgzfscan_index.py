@@ -11,7 +11,6 @@ from __future__ import annotations
 import gzip
 import io
 import random
-import shutil
 from pathlib import Path
 
 import pytest
@@ -19,6 +18,9 @@ import pytest
 from annotator.io import bgzfscan
 
 pysam = pytest.importorskip("pysam")
+
+from tests.test_vcf_passthrough import _tabix_built  # noqa: E402 - htslib's index of a file
+
 np = pytest.importorskip("numpy")
 
 HEADER = ("##fileformat=VCFv4.2\n##contig=<ID=chr1,length=248956422>\n"
@@ -55,13 +57,6 @@ def _bgzip(tmp: Path, text: str, name: str = "calls") -> Path:
     return out
 
 
-def _htslib_index(path: Path, tmp: Path) -> bytes:
-    copy = tmp / "htslib.vcf.gz"
-    shutil.copy(path, copy)
-    pysam.tabix_index(str(copy), preset="vcf", force=True)
-    return gzip.decompress(Path(f"{copy}.tbi").read_bytes())
-
-
 def _scan(path: Path) -> bgzfscan.Found:
     return bgzfscan.scan(path, _regions, io.BytesIO())  # type: ignore[arg-type]
 
@@ -74,7 +69,7 @@ def test_index_built_while_reading_is_htslibs(tmp_path: Path, monkeypatch: pytes
     path = _bgzip(tmp_path, HEADER + "".join(_lines(seed)))
     found = _scan(path)
     assert found.index is not None
-    assert found.index == _htslib_index(path, tmp_path)
+    assert found.index == _tabix_built(path, tmp_path)
 
 
 def test_external_vcfs_index_as_htslib(shared_dir: Path, tmp_path: Path) -> None:
@@ -89,7 +84,7 @@ def test_external_vcfs_index_as_htslib(shared_dir: Path, tmp_path: Path) -> None
         if found.index is None:
             continue
         built += 1
-        assert found.index == _htslib_index(path, tmp_path), path.name
+        assert found.index == _tabix_built(path, tmp_path), path.name
     assert built >= 3
 
 
@@ -157,7 +152,7 @@ def test_annotated_vcf_of_an_unindexed_input_needs_no_second_index(
     (vcf,) = (tmp_path / "out").glob("*.resmark.vcf.gz")
     ours = gzip.decompress(Path(f"{vcf}.tbi").read_bytes())
     monkeypatch.setattr(pysam, "tabix_index", real)
-    assert ours == _htslib_index(vcf, tmp_path)
+    assert ours == _tabix_built(vcf, tmp_path)
     # the same records as the demo, annotated
     body = [x for x in gzip.decompress(vcf.read_bytes()).decode().splitlines() if not x.startswith("#")]
     assert len(body) == sum(not x.startswith("#") for x in kept)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import gzip
 import random
-import shutil
 from pathlib import Path
 
 import pytest
@@ -18,6 +17,8 @@ import pytest
 from annotator.io import textcopy, vcfcopy, vcflines
 
 pysam = pytest.importorskip("pysam")
+
+from tests.test_vcf_passthrough import _tabix_built  # noqa: E402 - htslib's index of a file
 
 HEADER = ("##fileformat=VCFv4.2\n##contig=<ID=chr1,length=248956422>\n"
           '##INFO=<ID=DP,Number=1,Type=Integer,Description="depth">\n'
@@ -71,13 +72,6 @@ def _input(tmp: Path, text: str, kind: str) -> Path:
     return src
 
 
-def _htslib_index(path: Path, tmp: Path) -> bytes:
-    copy = tmp / "htslib.vcf.gz"
-    shutil.copy(path, copy)
-    pysam.tabix_index(str(copy), preset="vcf", force=True)
-    return gzip.decompress(Path(f"{copy}.tbi").read_bytes())
-
-
 def _both(tmp: Path, src: Path, kind: str, editor: _Editor) -> tuple[bytes, bytes, Path]:
     """(chunk copy decompressed, line copy decompressed, the chunk copy)."""
     fast = tmp / "fast.vcf.gz"
@@ -97,7 +91,7 @@ def test_chunk_copy_is_the_line_copy_and_indexes_as_htslib(tmp_path: Path, monke
     fast, slow, out = _both(tmp_path, src, kind, _Editor(chosen))
     assert fast == slow
     assert b"ANN=x" in fast or not chosen
-    assert gzip.decompress(Path(f"{out}.tbi").read_bytes()) == _htslib_index(out, tmp_path)
+    assert gzip.decompress(Path(f"{out}.tbi").read_bytes()) == _tabix_built(out, tmp_path)
 
 
 def test_edited_records_needing_declarations_remake_the_header(tmp_path: Path) -> None:
@@ -119,7 +113,7 @@ def test_edited_records_needing_declarations_remake_the_header(tmp_path: Path) -
     fast, slow, out = _both(tmp_path, src, "text", _Undeclared(chosen))
     assert fast == slow
     assert b"##INFO=<ID=NEWTAG," in fast
-    assert gzip.decompress(Path(f"{out}.tbi").read_bytes()) == _htslib_index(out, tmp_path)
+    assert gzip.decompress(Path(f"{out}.tbi").read_bytes()) == _tabix_built(out, tmp_path)
 
 
 @pytest.mark.parametrize("body", [
@@ -145,7 +139,7 @@ def test_symbolic_records_leave_the_index_to_htslib(tmp_path: Path) -> None:
     assert fast == slow
     tbi = Path(f"{out}.tbi")
     if tbi.exists():  # htslib indexed it
-        assert gzip.decompress(tbi.read_bytes()) == _htslib_index(out, tmp_path)
+        assert gzip.decompress(tbi.read_bytes()) == _tabix_built(out, tmp_path)
 
 
 def test_unsorted_bgzipped_input_is_copied_by_chunks_unindexed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch

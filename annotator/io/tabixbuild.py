@@ -213,17 +213,8 @@ class TbiBuilder:
         n = len(beg)
         if not self.ok or not n:
             return
-        ref = self._ref
-        if ref is None or chrom != self._chrom:
-            if chrom in self._refs:  # "chromosome blocks not continuous"
-                self.ok = False
-                return
-            ref = self._ref = self._refs[chrom] = _Ref()
-            self._chrom = chrom
-            self.names.append(chrom)
-            self._last_bin = UNSET
-        elif self._last_coor > int(beg[0]):
-            self.ok = False
+        ref = self._enter(chrom, int(beg[0]))
+        if ref is None:
             return
         if (n > 1 and bool(np.any(beg[1:] < beg[:-1]))) or int(end.max()) > MAX_POS \
                 or bool(np.any(end <= beg)) or int(beg[0]) < 0:
@@ -277,19 +268,26 @@ class TbiBuilder:
         self._last_off = int(end_offsets[-1])
         self._last_coor = int(beg[-1])
 
-    def _push(self, chrom: bytes, beg: int, end: int, offset: int) -> None:
-        """htslib ``hts_idx_push`` for a mapped record."""
+    def _enter(self, chrom: bytes, beg: int) -> _Ref | None:
+        """The sequence a record of ``chrom`` at ``beg`` goes to (None: htslib would refuse it)."""
         ref = self._ref
         if ref is None or chrom != self._chrom:
             if chrom in self._refs:  # "chromosome blocks not continuous"
                 self.ok = False
-                return
+                return None
             ref = self._ref = self._refs[chrom] = _Ref()
             self._chrom = chrom
             self.names.append(chrom)
             self._last_bin = UNSET
         elif self._last_coor > beg:  # unsorted
             self.ok = False
+            return None
+        return ref
+
+    def _push(self, chrom: bytes, beg: int, end: int, offset: int) -> None:
+        """htslib ``hts_idx_push`` for a mapped record."""
+        ref = self._enter(chrom, beg)
+        if ref is None:
             return
         first, last = beg >> MIN_SHIFT, (end - 1) >> MIN_SHIFT
         windows = ref.windows
