@@ -157,3 +157,9 @@ def test_annotated_vcf_of_an_unindexed_input_needs_no_second_index(
     body = [x for x in gzip.decompress(vcf.read_bytes()).decode().splitlines() if not x.startswith("#")]
     assert len(body) == sum(not x.startswith("#") for x in kept)
     assert any("RESMARK" in x for x in body)
+
+
+def test_no_index_unless_asked(tmp_path: Path) -> None:
+    path = _bgzip(tmp_path, HEADER + "".join(_lines(1)))
+    assert bgzfscan.scan(path, _regions, io.BytesIO(), index=False).index is None  # type: ignore[arg-type]
+    assert _scan(path).index is not None

@@ -64,6 +64,7 @@ def annotate_file(
     """Annotate one VCF/BCF in memory (no files written)."""
     cfg = ctx.config
     source = VcfSource.open(path, sample, ctx.spool)
+    source.index_wanted = "vcf" in cfg.formats  # only the annotated VCF's block copy needs it
     try:
         header = source.header
         evidence = genome.infer_build(header.contigs, header.reference_line, header.assembly_hints)

@@ -70,6 +70,7 @@ class RegionReader(Protocol):
     container: Container
     header: VcfHeader
     total_records: int | None
+    index_wanted: bool  # build the whole file's index on the way (for the annotated VCF)
 
     def scan_all(self, select: Select | None = None, sink: IO[bytes] | None = None) -> Scan: ...
 
@@ -198,7 +199,7 @@ def _near_regions(source: RegionReader, sets: Sequence[Sequence[Region]], tmp: P
     kept = tmp / "near-panel.vcf"
     try:
         with open(kept, "wb") as sink:
-            found = bgzfscan.scan(source.file, regions, sink)
+            found = bgzfscan.scan(source.file, regions, sink, index=source.index_wanted)
     except bgzfscan.GiveUp as e:
         log.info("%s: indexing the whole file instead of one pass (%s)", source.path, e)
         return None

@@ -116,6 +116,7 @@ class VcfSource:
         self.path = Path(name) if name is not None else self.file  # the name in messages
         self._sha256 = sha256
         self.built_index: bytes | None = None  # ``known_index``
+        self.index_wanted = True  # whether a reading pass should build the index (annotated VCF)
         self._hts_level: int | None = None
         self.renamed_samples: tuple[str, ...] = ()
         if not self.file.exists():
