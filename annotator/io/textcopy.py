@@ -62,6 +62,19 @@ _ODD_FIRST = b"#\n\r \t"  # a record line starting so is blank or '#': copy_line
 _SPAN_TAGS = (b"END=", b"SVLEN=")  # with a symbolic ALT: records htslib's indexer reads its own way
 
 
+def _isal_errors() -> tuple[type[Exception], ...]:
+    try:  # ISA-L's reader raises its own error for damaged data (not a zlib.error)
+        from isal import isal_zlib
+    except ImportError:  # pragma: no cover - isal is a dependency
+        return ()
+    error = getattr(isal_zlib, "error", None)
+    return (error,) if isinstance(error, type) and issubclass(error, Exception) else ()
+
+
+# what a damaged or truncated input raises while it is read
+_READ_ERRORS: tuple[type[Exception], ...] = (EOFError, zlib.error, gzip.BadGzipFile, *_isal_errors())
+
+
 class _LeaveIt(Exception):
     """The chunk path cannot copy this file as ``copy_lines`` would; the reason is logged."""
 
@@ -105,13 +118,16 @@ def copy_chunks(src: Path, dst: Path, editor: RecordEditor, extra: list[str], ki
             if final != first:  # the edited records use tags the input's header lacks
                 out_fh.flush()
                 again = dst.with_name(dst.name + ".tmp")
-                with open(again, "wb") as again_fh:
-                    out = BlockWriter(again_fh, LEVEL, hashing)
-                    out.encode(final.encode("utf-8", "surrogateescape"))
-                    shift = out.offset - body.begin
-                    copy_range(out_fh, body.begin, end, out)
-                    out.write_raw(EOF_BLOCK)
-                os.replace(again, dst)
+                try:
+                    with open(again, "wb") as again_fh:
+                        out = BlockWriter(again_fh, LEVEL, hashing)
+                        out.encode(final.encode("utf-8", "surrogateescape"))
+                        shift = out.offset - body.begin
+                        copy_range(out_fh, body.begin, end, out)
+                        out.write_raw(EOF_BLOCK)
+                    os.replace(again, dst)
+                finally:
+                    again.unlink(missing_ok=True)
             else:
                 out.write_raw(EOF_BLOCK)
             digest = out.digest()
@@ -119,7 +135,7 @@ def copy_chunks(src: Path, dst: Path, editor: RecordEditor, extra: list[str], ki
         log.info("%s: copied line by line (%s)", src, e)
         dst.unlink(missing_ok=True)
         return None
-    except (EOFError, zlib.error, gzip.BadGzipFile) as e:
+    except _READ_ERRORS as e:
         raise CopyError(str(e)) from e
     built = body.index.build(end << 16) if body.index is not None else None
     if built is None:  # records htslib reads its own way: its index, as copy_lines leaves it
