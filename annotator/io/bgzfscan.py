@@ -97,8 +97,7 @@ def scan(path: Path, regions: Regions, sink: IO[bytes], index: bool = True) -> F
     Raises ``GiveUp`` when the file is not a sorted, well-formed bgzipped
     VCF (module docstring); ``sink`` then holds a partial copy to discard.
     """
-    body = _Body(regions, sink)
-    body.index_off = not index
+    body = _Body(regions, sink, index)
     sha = hashlib.sha256()
     raw = b""
     base = 0  # offset in the file of raw[0]
@@ -187,7 +186,7 @@ def _layout(carry: bytes, parts: list[bytes], coffs: list[int], next_coff: int) 
 class _Body:
     """Chunks of whole lines: the header first, then records grouped by CHROM."""
 
-    def __init__(self, regions: Regions, sink: IO[bytes]) -> None:
+    def __init__(self, regions: Regions, sink: IO[bytes], index: bool = True) -> None:
         self.regions = regions
         self.sink = sink
         self.found = Found()
@@ -198,7 +197,7 @@ class _Body:
         self.spans_tags = False  # whether END=/SVLEN= must be looked for in records
         self.checked_tags = False
         self.index: TbiBuilder | None = None  # the whole file's index, while it can be built
-        self.index_off = False
+        self.index_off = not index  # not asked for, or given up
         self._layout: tuple[np.ndarray, np.ndarray] | None = None
         self._shift = 0  # where the records of the chunk being read start in its layout
 
