@@ -258,9 +258,9 @@ class TbiBuilder:
         # the other changes of bin, within this chromosome: ``_new_bin`` without its checks
         put = ref.bins.put
         save_bin, save_off = self._save_bin, self._save_off
-        for off, b in zip(offs[k:], new[k:], strict=True):
-            put(save_bin).append([save_off, off])
-            save_bin, save_off = b, off
+        for start, b in zip(offs[k:], new[k:], strict=True):
+            put(save_bin).append([save_off, start])
+            save_bin, save_off = b, start
         self._save_bin = self._last_bin = save_bin
         self._save_off = save_off
         self._save_ref = ref
