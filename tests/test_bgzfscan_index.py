@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import gzip
 import io
-import random
 from pathlib import Path
 
 import pytest
@@ -19,6 +18,7 @@ from annotator.io import bgzfscan
 
 pysam = pytest.importorskip("pysam")
 
+from tests.test_tabixbuild import random_sorted_records  # noqa: E402 - after the skip
 from tests.test_vcf_passthrough import _tabix_built  # noqa: E402 - htslib's index of a file
 
 np = pytest.importorskip("numpy")
@@ -32,21 +32,7 @@ def _regions(native: str) -> object:
 
 
 def _lines(seed: int) -> list[str]:
-    # several chromosomes, dense runs and long gaps, REFs across 16 kb windows and bins, line
-    # lengths that put block and chunk edges anywhere
-    rng = random.Random(seed)
-    out = []
-    for chrom in rng.sample([f"chr{i}" for i in range(1, 23)], rng.randint(1, 6)):
-        pos = rng.randint(1, 50_000)
-        for _ in range(rng.randint(1, 5000)):
-            pos += rng.choice([0, 1, 3, 50, 900, 20_000, 300_000, 5_000_000]) if rng.random() < 0.9 else 1
-            if pos > 240_000_000:
-                break
-            ref_len = rng.choice([1, 2, 5, 40, 17_000, 70_000]) if rng.random() < 0.05 else 1
-            ref = "".join(rng.choice("ACGT") for _ in range(min(ref_len, 50))) + "N" * max(0, ref_len - 50)
-            pad = "".join(rng.choice("xyz") for _ in range(rng.randint(0, 600)))
-            out.append(f"{chrom}\t{pos}\t.\t{ref}\tA\t50\tPASS\tDP={rng.randint(1, 999)};P={pad}\tGT\t0/1\n")
-    return out
+    return random_sorted_records(seed, max_chroms=6, max_records=5000, sample=True)
 
 
 def _bgzip(tmp: Path, text: str, name: str = "calls") -> Path:

@@ -61,22 +61,31 @@ def test_bundled_vcfs_index_as_htslib(path, tmp_path):
     assert mine == theirs
 
 
-@pytest.mark.parametrize("seed", range(6))
-def test_random_sorted_vcfs_index_as_htslib(seed, tmp_path):
-    # several chromosomes, dense runs and long gaps, REFs spanning 16 kb windows and bins,
-    # enough records for many BGZF blocks (bins merged into parents, chunks merged)
+def random_sorted_records(seed: int, max_chroms: int = 8, max_records: int = 4000,
+                          sample: bool = False) -> list[str]:
+    """Sorted record lines for index tests: several chromosomes, dense runs and long gaps,
+    REFs spanning 16 kb windows and bins, enough records for many BGZF blocks (bins merged
+    into parents, chunks merged), line lengths that put block and chunk edges anywhere;
+    ``sample``: FORMAT and one sample column."""
     rng = random.Random(seed)
+    tail = "\tGT\t0/1" if sample else ""
     lines = []
-    for chrom in rng.sample([f"chr{i}" for i in range(1, 23)], rng.randint(1, 8)):
+    for chrom in rng.sample([f"chr{i}" for i in range(1, 23)], rng.randint(1, max_chroms)):
         pos = rng.randint(1, 50_000)
-        for _ in range(rng.randint(1, 4000)):
+        for _ in range(rng.randint(1, max_records)):
             pos += rng.choice([0, 1, 3, 50, 900, 20_000, 300_000, 5_000_000]) if rng.random() < 0.9 else 1
             if pos > 240_000_000:  # within a real chromosome (and the tabix range)
                 break
             ref_len = rng.choice([1, 1, 1, 2, 5, 40, 17_000, 70_000]) if rng.random() < 0.05 else 1
             ref = "".join(rng.choice("ACGT") for _ in range(min(ref_len, 100))) + "N" * max(0, ref_len - 100)
-            pad = "x" * rng.randint(0, 400)  # line lengths vary: block boundaries fall anywhere
-            lines.append(f"{chrom}\t{pos}\t.\t{ref}\tA\t50\tPASS\tDP={rng.randint(1, 999)};P={pad}\n")
+            pad = "".join(rng.choice("xyz") for _ in range(rng.randint(0, 400)))
+            lines.append(f"{chrom}\t{pos}\t.\t{ref}\tA\t50\tPASS\tDP={rng.randint(1, 999)};P={pad}{tail}\n")
+    return lines
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_random_sorted_vcfs_index_as_htslib(seed, tmp_path):
+    lines = random_sorted_records(seed)
     mine, theirs, digests = _both(_vcf(tmp_path, lines), tmp_path)
     assert digests == 2
     assert mine == theirs
