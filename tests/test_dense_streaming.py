@@ -240,3 +240,56 @@ def test_one_piece_ad_reading_on_the_external_corpus(shared_dir, monkeypatch):
     monkeypatch.setattr(readsupport, "AD_LAYOUT", object())
     for p in files:
         assert read(p) == fast[p], p
+
+
+def test_lazy_document_is_the_whole_documents_json_and_report(dense_run):
+    """The run's document makes its rows and explanations as they are read, and its rule
+    matches are shared between alterations: its JSON text and its report must be those of
+    the whole document converted the plain way (``to_plain``, ``json.dumps``)."""
+    from annotator.annotation.document import sample_document
+    from annotator.knowledge import load_panel
+    from annotator.report import html
+    from annotator.report.context import panel_info
+    from annotator.report.plain import to_plain
+
+    _, res, out = dense_run
+    (s,) = res.samples
+    text = (out / "T1.resmark.json").read_text(encoding="utf-8")
+    panel = load_panel()
+    whole = to_plain(sample_document(s, json.loads(text)["resmark"], panel))
+    assert text == json.dumps(whole, indent=2, ensure_ascii=False) + "\n"
+    page = (out / "T1.report.html").read_text(encoding="utf-8")
+    assert page == html.render_sample_document(whole, panel_info(panel))
+
+
+def test_shared_matches_equal_matches_built_afresh(dense_run):
+    from annotator.knowledge import load_panel
+    from annotator.knowledge.matcher import match_alteration
+
+    _, res, _ = dense_run
+    panel = load_panel()
+    matched = [(a, ms) for _, a, ms in res.samples[0].alterations if ms]
+    assert len(matched) > 100
+    for a, ms in matched:
+        assert ms == match_alteration(panel, a)  # the same values as a match of its own
+    distinct = {id(m) for _, ms in matched for m in ms}
+    assert len(distinct) < len(matched) / 10  # and shared: a few rules, many alterations
+
+
+def test_row_object_is_the_rows_json_object():
+    import math
+    from dataclasses import replace
+
+    from annotator.core.rows import COLUMNS, RowObject
+    from annotator.report.plain import to_plain
+    from tests.test_report_data import demo_sample
+
+    sa, _, _ = demo_sample()
+    rows = [*sa.rows, replace(sa.rows[0], vaf=math.nan, qual=math.inf, log2=-math.inf)]
+    for r in rows:
+        view = RowObject(r)
+        assert dict(view) == to_plain(r.as_dict()) and list(view) == list(COLUMNS)
+        assert view.get("no such column", 7) == 7 and "no such column" not in view
+        with pytest.raises(KeyError):
+            view["no such column"]
+    assert RowObject(rows[-1])["vaf"] is None and RowObject(rows[-1]).get("log2") is None

@@ -32,23 +32,65 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from annotator.annotation.qc import sample_qc
-from annotator.core.jsondoc import JsonObject, JsonValue
+from annotator.core.jsondoc import JsonItems, JsonObject, JsonValue
+from annotator.core.rows import Row, RowObject
 from annotator.io.jsonindent import Fragments
 from annotator.report.plain import to_plain
 
 if TYPE_CHECKING:
     from annotator.annotation.pipeline import SampleAnnotation
-    from annotator.knowledge.model import Panel
+    from annotator.core.models import Alteration
+    from annotator.knowledge.model import Panel, RuleMatch
     from annotator.report.views import PanelInfo
 
 
 def sample_document(s: SampleAnnotation, prov: JsonObject, panel: Panel) -> JsonObject:
+    """The document with the run's own objects in it (``to_plain`` gives its JSON values)."""
+    rows, explained = _listed(s)
+    return _document(s, prov, panel, [r.as_dict() for r in rows],
+                     [_explanation(key, alt, matches) for key, alt, matches in explained])
+
+
+def plain_sample_document(s: SampleAnnotation, prov: JsonObject, panel: Panel, cache: DocumentCache) -> JsonObject:
+    """``cache.plain(sample_document(s, prov, panel))``, its rows and explanations made
+    when read (``JsonItems``): a dense sample's tens of thousands of them are not held as
+    JSON values while every format is written, only encoded (or read by the report) one
+    by one.  The same JSON text and report as the whole document's."""
+    plain = cache.plain
+    rows, explained = _listed(s)
+    # the pass shares each RuleMatch among the alterations it matched (knowledge.matcher
+    # BuiltMatches): its JSON value is made once too, for as long as this document is read
+    matches: dict[int, tuple[RuleMatch, JsonValue]] = {}
+
+    def plain_match(m: RuleMatch) -> JsonValue:
+        hit = matches.get(id(m))
+        if hit is None:
+            hit = matches[id(m)] = (m, plain(m))  # the match is kept: its id stays its own
+        return hit[1]
+
+    def explanation(e: _Explained) -> JsonValue:
+        key, alt, ms = e
+        return {"variant_key": key, "alteration": plain(alt), "matches": [plain_match(m) for m in ms]}
+
+    doc = _document(s, prov, panel, JsonItems(rows, RowObject), JsonItems(explained, explanation))
+    return {k: v if isinstance(v, JsonItems) else plain(v) for k, v in doc.items()}
+
+
+_Explained = tuple[str, "Alteration", "tuple[RuleMatch, ...]"]
+
+
+def _listed(s: SampleAnnotation) -> tuple[list[Row], list[_Explained]]:
+    """The rows, and the alterations with a rule match that a row lists (the explanations)."""
     listed = {r.variant_key for r in s.rows}
-    explanations = [
-        {"variant_key": key, "alteration": alt, "matches": list(matches)}
-        for key, alt, matches in s.alterations
-        if key in listed and matches
-    ]
+    return s.rows, [(key, alt, matches) for key, alt, matches in s.alterations if key in listed and matches]
+
+
+def _explanation(key: str, alt: Alteration, matches: tuple[RuleMatch, ...]) -> JsonObject:
+    return {"variant_key": key, "alteration": alt, "matches": list(matches)}
+
+
+def _document(s: SampleAnnotation, prov: JsonObject, panel: Panel, rows: JsonValue,
+              explanations: JsonValue) -> JsonObject:
     return {
         "resmark": prov,
         "sample": s.sample,
@@ -57,7 +99,7 @@ def sample_document(s: SampleAnnotation, prov: JsonObject, panel: Panel) -> Json
         "tumour_sample_chosen_by": s.header.tumour_reason,
         "accounting": s.accounting.as_dict(),
         "flags": list(s.flags),
-        "rows": [r.as_dict() for r in s.rows],
+        "rows": rows,
         "explanations": explanations,
         "upstream_disagreements": s.disagreements,
         "non_dna_markers": list(getattr(panel, "non_dna_markers", ())),

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from annotator.annotation.document import sample_document
+from annotator.annotation.document import plain_sample_document
 from annotator.annotation.qc import log_messages
 from annotator.core.jsondoc import JsonObject
 from annotator.core.provenance import InputFile, Provenance, command_line, sha256_file
@@ -108,9 +108,10 @@ def write_sample(config: AnnotateConfig, ctx: RunContext, s: SampleAnnotation, s
     stem = safe_name(s.sample)
     done = SampleOutputs(s.sample)
     # one document per sample, in plain JSON values: the JSON output and the HTML both
-    # render from it; the panel's part of it is converted (and JSON-encoded) once per process
+    # render from it; the panel's part of it is converted (and JSON-encoded) once per process,
+    # its rows and explanations as they are read
     cache = ctx.document_cache()
-    document = cache.plain(sample_document(s, prov_dict, ctx.panel))
+    document = plain_sample_document(s, prov_dict, ctx.panel, cache)
     fmts = [f for f in FORMAT_NAMES if f in config.formats]  # a fixed order of files
 
     def attempt(fmt: str) -> _Outcome:

@@ -43,11 +43,11 @@ from annotator.core.models import (
 )
 from annotator.core.normalize import is_simple_allele, normalise
 from annotator.core.provenance import InputFile
-from annotator.core.rows import Row, match_columns
+from annotator.core.rows import MatchColumns, Row, match_columns
 from annotator.errors import InputError
 from annotator.io.vcfin import InputRecord, VcfHeader
 from annotator.io.vcfrecord import allele_not_carried
-from annotator.knowledge.matcher import match_alteration
+from annotator.knowledge.matcher import BuiltMatches, match_alteration
 from annotator.knowledge.model import Flag, Panel, RuleMatch
 from annotator.reference import Reference
 
@@ -175,6 +175,10 @@ class SampleAnnotator:
         self._noncoding_rules = frozenset(
             g for g in self.panel_genes if any("noncoding" in r.classes for r in panel.rules_for(g)))
         self._canonical: dict[str, str] = {}  # CHROM as written -> chromnames.canonical
+        # one RuleMatch per (rule, note) and one set of knowledge-base columns per combination
+        # of them: a dense file's thousands of rows share both (memory that grew per row)
+        self._built: BuiltMatches = {}
+        self._columns: dict[tuple[int, ...], MatchColumns] = {}
 
     # -- per record ---------------------------------------------------------------
     def add(self, rec: InputRecord) -> None:
@@ -278,7 +282,8 @@ class SampleAnnotator:
                 self._emit(variant, filt, tc, None, norm.left_aligned, matches=())
             return "off_panel", None
         alteration = from_consequence(tc)
-        matches = tuple(match_alteration(self.panel, alteration)) if tc.gene in self.panel_genes else ()
+        matches = (tuple(match_alteration(self.panel, alteration, built=self._built))
+                   if tc.gene in self.panel_genes else ())
         if matches:
             self.acc.matched += 1
         if matches or kept_unmatched(alteration):  # the rest is counted, not held (annotation.seen)
@@ -378,6 +383,14 @@ class SampleAnnotator:
                 )
         return chosen, disagreement
 
+    def _match_columns(self, matches: tuple[RuleMatch, ...]) -> MatchColumns:
+        # keyed by the matches' ids: they are the pass's own objects (self._built), kept alive
+        key = tuple(map(id, matches))
+        cols = self._columns.get(key)
+        if cols is None:
+            cols = self._columns[key] = match_columns(matches)
+        return cols
+
     def _emit(
         self,
         v: Variant,
@@ -409,7 +422,7 @@ class SampleAnnotator:
                 depth=s.depth,
                 alt_count=s.alt_count,
                 alteration_class=alteration.alteration_class if alteration else None,
-                **match_columns(matches),
+                **self._match_columns(matches),
                 variant_key=str(v.key),
                 build=self.build.name,
                 input_chrom=v.input_chrom,

@@ -7,7 +7,7 @@ the first block is the documented core set that users' scripts rely on.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Protocol, TypedDict
 
@@ -100,6 +100,47 @@ class Row:
 
 
 COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(Row))
+_COLUMN_SET = frozenset(COLUMNS)
+_INF = float("inf")
+
+
+class RowObject(Mapping[str, Cell]):
+    """A row as its JSON object (``Row.as_dict`` with NaN and infinities as null, what the
+    sample document holds), read from the row itself: no dict of 60-odd cells per row,
+    which for a dense sample's tens of thousands of rows was tens of MB while the report
+    and the JSON were written.  Read-only; ``dict(view)`` is the plain object."""
+
+    __slots__ = ("_row",)
+
+    def __init__(self, row: Row) -> None:
+        self._row = row
+
+    def __getitem__(self, key: str) -> Cell:
+        if key not in _COLUMN_SET:
+            raise KeyError(key)
+        return _json_cell(getattr(self._row, key))
+
+    def get(self, key: str, default: Cell = None) -> Cell:  # type: ignore[override]
+        return _json_cell(getattr(self._row, key)) if key in _COLUMN_SET else default
+
+    def __contains__(self, key: object) -> bool:
+        return key in _COLUMN_SET
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(COLUMNS)
+
+    def __len__(self) -> int:
+        return len(COLUMNS)
+
+    def __repr__(self) -> str:
+        return f"RowObject({self._row.variant_key})"
+
+
+def _json_cell(v: Cell) -> Cell:
+    # the document's rule for floats (report.plain.to_plain): JSON has no NaN or infinity
+    if isinstance(v, float) and (v != v or v in (_INF, -_INF)):
+        return None
+    return v
 
 
 # What the row columns read of knowledge.model's Strategy, Mechanism and RuleMatch

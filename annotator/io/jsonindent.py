@@ -14,9 +14,11 @@ each is encoded once at indentation 0 and re-indented where it appears
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from json.encoder import encode_basestring, encode_basestring_ascii
+
+from annotator.core.jsondoc import JsonItems
 
 _INFINITY = float("inf")
 _Str = Callable[[str], str]  # a string's JSON text (the standard library's C encoders)
@@ -99,7 +101,7 @@ def _encode(o: object, nl: str, parts: list[str], frag: Fragments | None, enc: _
 
 def _encode_container(o: object, nl: str, parts: list[str], frag: Fragments | None, enc: _Str) -> None:
     inner = nl + "  "
-    if isinstance(o, (list, tuple)):
+    if isinstance(o, (list, tuple, JsonItems)):
         if not o:
             parts.append("[]")
             return
@@ -110,7 +112,7 @@ def _encode_container(o: object, nl: str, parts: list[str], frag: Fragments | No
             sep = "," + inner
         parts.append(nl + "]")
         return
-    if isinstance(o, dict):
+    if isinstance(o, (dict, Mapping)):  # a Mapping: a view standing for its dict (core.rows.RowObject)
         if not o:
             parts.append("{}")
             return

@@ -17,11 +17,12 @@ from json.encoder import encode_basestring
 from pathlib import Path
 from typing import IO
 
-from annotator.core.jsondoc import JsonObject, JsonValue
+from annotator.core.jsondoc import JsonItems, JsonObject, JsonValue
 from annotator.io import jsonindent
 from annotator.io.jsonindent import Fragments
 
 _SCALARS = (str, int, bool, type(None))
+_LISTS = (list, tuple, JsonItems)  # exact types written item by item (not subclasses)
 FLUSH_CHARS = 1 << 20  # text handed to the file in batches of about this many characters
 STREAM_DEPTH = 2  # container levels written piece by piece; below, each value is one dumps()
 
@@ -86,7 +87,7 @@ def _stream(o: object, nl: str, out: _Batched, frag: Fragments | None, depth: in
     levels of plain lists and str-keyed dicts piece by piece."""
     t = type(o)
     shared = frag is not None and id(o) in frag.constant
-    if depth > 0 and not shared and isinstance(o, (list, tuple)) and t in (list, tuple) and o:
+    if depth > 0 and not shared and isinstance(o, (list, tuple, JsonItems)) and t in _LISTS and o:
         inner = nl + "  "
         sep = "[" + inner
         for v in o:

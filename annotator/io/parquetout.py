@@ -93,16 +93,21 @@ def _from_buffers(values: list[object], type_name: str, arrow_type: pa.DataType)
 
 
 def write_rows(path: Path, rows: Sequence[Row], provenance: JsonObject) -> None:
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
-    table = rows_table(rows, provenance)
-    pq.write_table(
-        table,
-        path,
-        compression="zstd",
-        # strings only, as documented (and as the dataset's files): a dictionary page for a
-        # numeric column of a few rows is pure cost (~0.3 ms of a ~4 ms file)
-        use_dictionary=[c for c in COLUMNS if arrow_type_name(c) == "string"],
-        row_group_size=ROW_GROUP_SIZE,
-        write_statistics=True,
-    )
+    try:
+        pq.write_table(
+            rows_table(rows, provenance),  # freed when written
+            path,
+            compression="zstd",
+            # strings only, as documented (and as the dataset's files): a dictionary page for a
+            # numeric column of a few rows is pure cost (~0.3 ms of a ~4 ms file)
+            use_dictionary=[c for c in COLUMNS if arrow_type_name(c) == "string"],
+            row_group_size=ROW_GROUP_SIZE,
+            write_statistics=True,
+        )
+    finally:
+        # Arrow's allocator keeps what it freed for Arrow's next use, which in an annotate run
+        # never comes: the formats written next (HTML, JSON) reuse only Python's own memory
+        pa.default_memory_pool().release_unused()

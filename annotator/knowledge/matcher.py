@@ -236,17 +236,32 @@ def build_match(
     )
 
 
+# matches already built, by what a match depends on: (rule id, the matcher's note, prior therapy)
+BuiltMatches = dict[tuple[str, "str | None", "frozenset[str] | None"], RuleMatch]
+
+
 def match_alteration(
-    panel: Panel, alt: Alteration, prior: frozenset[str] | None = None
+    panel: Panel, alt: Alteration, prior: frozenset[str] | None = None, built: BuiltMatches | None = None
 ) -> tuple[RuleMatch, ...]:
+    """The rules ``alt`` matches, most specific first.  ``built``: a pass's matches so far,
+    reused (a dense file matches the same few rules thousands of times; one object each
+    keeps the rows' and documents' memory from growing with them)."""
     rules = panel.rules_for(alt.gene)
     if not rules:
         return ()
     found: list[RuleMatch] = []
     for rule in rules:
         ok, match_note = _match_rule(rule, alt)
-        if ok:
+        if not ok:
+            continue
+        if built is None:
             found.append(build_match(panel, rule, match_note, prior))
+            continue
+        key = (rule.id, match_note, prior)
+        match = built.get(key)
+        if match is None:
+            match = built[key] = build_match(panel, rule, match_note, prior)
+        found.append(match)
     found.sort(key=lambda m: MATCH_LEVEL_RANK[m.match_level])
     return tuple(found)
 

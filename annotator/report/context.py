@@ -18,8 +18,9 @@ from annotator.report import views
 from annotator.report.htmlbound import bound_rows
 from annotator.report.markers import relevant_markers
 from annotator.report.plain import brief_message, to_plain
+from annotator.report.sections import provenance_context, qc_context
 
-__all__ = ["relevant_markers", "to_plain"]
+__all__ = ["provenance_context", "relevant_markers", "to_plain"]
 
 # Strongest first: therapy (L) and resistance (R) levels of the same tier side by
 # side (panel 2.0 scale, docs/knowledge_base.md); panel-1.x letters A-E last so
@@ -99,9 +100,10 @@ def sample_context(document: Mapping[str, JsonValue], panel: views.PanelInfo | N
     """Template data for one sample from its JSON document (``plain``: JSON values only)."""
     doc = document if plain else to_plain(document)
     info = views.PanelInfo(**(panel or panel_info(None)))  # a copy
-    rows: list[JsonObject] = [r if isinstance(r, dict) else dict(r) for r in doc.get("rows") or []
-                              if isinstance(r, Mapping)]  # read, not changed: no copy (MBs when dense)
-    explanations = {e.get("variant_key"): e for e in doc.get("explanations") or [] if isinstance(e, Mapping)}
+    # read once, not changed (a run's are made as read: core.jsondoc.JsonItems, core.rows.RowObject)
+    rows: list[Mapping[str, JsonValue]] = [r for r in doc.get("rows") or [] if isinstance(r, Mapping)]
+    explained = [e for e in doc.get("explanations") or [] if isinstance(e, Mapping)]
+    explanations = {e.get("variant_key"): e for e in explained}
     # strongest evidence first, then gene and position, so the table opens in reading order
     rows = sorted(rows, key=lambda r: (level_rank(r.get("evidence_level")), not r.get("rule_id"),
                                        str(r.get("gene") or "~"), r.get("pos") or 0))
@@ -125,7 +127,7 @@ def sample_context(document: Mapping[str, JsonValue], panel: views.PanelInfo | N
         "input": doc.get("input"),
         "genome_build": doc.get("genome_build") or prov.get("genome_build"),
         "tumour_sample_chosen_by": doc.get("tumour_sample_chosen_by"),
-        "alerts": sort_alerts([*sample_alerts(doc, rows), *bounded]),
+        "alerts": sort_alerts([*sample_alerts(doc, rows, explained), *bounded]),
         "mechanisms": mechanisms,
         "strategies": strategies,
         "table": table,
@@ -400,7 +402,8 @@ def sort_alerts(alerts: Iterable[Mapping[str, object]]) -> list[dict[str, object
     return sorted(out, key=lambda a: SEVERITY_ORDER.index(a["severity"]))
 
 
-def sample_alerts(doc: Mapping[str, JsonValue], rows: Sequence[Mapping[str, JsonValue]]) -> list[dict[str, object]]:
+def sample_alerts(doc: Mapping[str, JsonValue], rows: Sequence[Mapping[str, JsonValue]],
+                  explained: Sequence[Mapping[str, JsonValue]] | None = None) -> list[dict[str, object]]:
     alerts: list[views.Alert] = []
     for f in doc.get("flags") or []:
         if isinstance(f, Mapping):
@@ -409,7 +412,7 @@ def sample_alerts(doc: Mapping[str, JsonValue], rows: Sequence[Mapping[str, Json
             sev = "warning" if kind in ("strategy_caveat", "caveat") else "high"
             alerts.append(_alert(sev, title or "Flag", brief_message(_text(f.get("message"))), _text(f.get("gene"))))
     seen_avoid: set[str] = set()
-    for e in doc.get("explanations") or []:
+    for e in doc.get("explanations") or [] if explained is None else explained:
         for m in (e.get("matches") or [])[:1]:
             if m.get("significance") == "uncertain":
                 continue
@@ -444,56 +447,3 @@ def sample_alerts(doc: Mapping[str, JsonValue], rows: Sequence[Mapping[str, Json
         alerts.append(_alert("info", f"{acc['filtered']} record(s) not PASS were excluded",
                              "rerun with --include-filtered to annotate them"))
     return sort_alerts(alerts)
-
-
-def qc_context(doc: Mapping[str, JsonValue], rows: Sequence[Mapping[str, JsonValue]]) -> views.QcView:
-    acc = dict(doc.get("accounting") or {})
-    total = acc.get("records_read") or 0
-    buckets: list[views.Bucket] = []
-    for name, label in (("annotated", "annotated"), ("off_panel", "off-panel"),
-                        ("filtered", "filtered"), ("rejected", "rejected")):
-        n = acc.get(name) or 0
-        pct = (100.0 * n / total) if total else 0.0
-        buckets.append({"name": name, "label": label, "n": n, "pct": round(pct, 2)})
-    sources: dict[str, int] = {}
-    for r in rows:
-        key = str(r.get("support_source") or "none (caller gave no read support)")
-        sources[key] = sources.get(key, 0) + 1
-    depths = [r["depth"] for r in rows if isinstance(r.get("depth"), int)]
-    return {
-        "accounting": acc,
-        "buckets": buckets,
-        "total": total,
-        "support_sources": sorted(sources.items(), key=lambda kv: (-kv[1], kv[0])),
-        "median_depth": sorted(depths)[len(depths) // 2] if depths else None,
-        "disagreements": [str(x) for x in doc.get("upstream_disagreements") or []],
-        "filters": sorted((acc.get("filters") or {}).items()),
-        "rejected_reasons": sorted((acc.get("rejected_reasons") or {}).items()),
-        "rejected_examples": acc.get("rejected_examples") or {},
-    }
-
-
-def provenance_context(prov: Mapping[str, JsonValue]) -> views.ProvenanceView:
-    prov = to_plain(prov) or {}
-    panel = prov.get("panel") or {}
-    ref = prov.get("reference") or {}
-    reference: list[views.ReferenceView] = []
-    if isinstance(ref, Mapping):
-        for build, d in ref.items():
-            if isinstance(d, Mapping):
-                keep = {k: v for k, v in d.items()
-                        if isinstance(v, (str, int, float)) and v != "" and k != "build"}
-                reference.append({"build": str(build), "entries": sorted(keep.items())})
-    return {
-        "tool": prov.get("tool") or "resmark",
-        "tool_version": prov.get("tool_version"),
-        "python": prov.get("python"),
-        "created": prov.get("created"),
-        "command": prov.get("command"),
-        "panel": panel if isinstance(panel, Mapping) else {},
-        "genome_build": prov.get("genome_build"),
-        "samples": prov.get("samples") or [],
-        "inputs": [i for i in prov.get("inputs") or [] if isinstance(i, Mapping)],
-        "reference": reference,
-        "research_use_only": prov.get("research_use_only"),
-    }

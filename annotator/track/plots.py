@@ -24,7 +24,6 @@ from annotator.core.jsondoc import JsonValue
 from annotator.report.trajectory import PALETTE, THERAPY_FILLS, Point, Trajectory, draw, from_track
 
 if TYPE_CHECKING:
-    import datetime as dt
 
     from matplotlib.axes import Axes
     from matplotlib.ticker import FuncFormatter
@@ -90,8 +89,8 @@ def write_png(path: Path, document: Mapping[str, JsonValue], rows: Sequence[Mapp
     return True
 
 
-def _segments(points: Sequence[Point], xs: list[dt.date | int], floor: float) -> list[list[tuple[dt.date | int, float]]]:
-    out: list[list[tuple[dt.date | int, float]]] = [[]]
+def _segments(points: Sequence[Point], xs: list[float], floor: float) -> list[list[tuple[float, float]]]:
+    out: list[list[tuple[float, float]]] = [[]]
     for i, p in enumerate(points):
         if p.vaf is None:
             out.append([])
@@ -100,10 +99,14 @@ def _segments(points: Sequence[Point], xs: list[dt.date | int], floor: float) ->
     return [seg for seg in out if seg]
 
 
-def _x_values(t: Trajectory) -> list[dt.date | int]:
+def _x_values(t: Trajectory) -> list[float]:
+    """Draw dates as matplotlib's day numbers (spaced as the dates are; the ticks are labelled
+    with the dates themselves, ``_draw_context``), else the timepoints' order."""
     if t.timepoints and all(tp.date for tp in t.timepoints):
-        return [tp.date for tp in t.timepoints if tp.date is not None]  # all are, checked above
-    return list(range(len(t.timepoints)))
+        from matplotlib.dates import date2num
+
+        return [float(date2num(tp.date)) for tp in t.timepoints if tp.date is not None]  # all are
+    return [float(i) for i in range(len(t.timepoints))]
 
 
 def _floor(t: Trajectory) -> float:
@@ -112,7 +115,7 @@ def _floor(t: Trajectory) -> float:
     return 10.0 ** math.floor(math.log10(min(vals))) if vals else 1e-3
 
 
-def _draw_context(ax: Axes, t: Trajectory, xs: list[dt.date | int], floor: float) -> None:
+def _draw_context(ax: Axes, t: Trajectory, xs: list[float], floor: float) -> None:
     """Therapy bands, LoD band, tumour fraction, alert lines, MRD calls and x labels."""
     colours: dict[str, str] = {}
     for i, tp in enumerate(t.timepoints):
