@@ -97,3 +97,20 @@ def test_cached_panel_objects_are_not_changed_by_the_report(tmp_path: Path) -> N
     jsonout.write_plain(tmp_path / "x.json", plain, cache.fragments)
     jsonout.write(tmp_path / "y.json", doc)
     assert (tmp_path / "x.json").read_bytes() == (tmp_path / "y.json").read_bytes()
+
+
+def test_a_documents_own_fragments_go_with_it_and_the_panels_stay() -> None:
+    panel_value = {"mechanism": ["shared", "by every document"]}
+    run = jsonindent.Fragments(constant={id(panel_value)})
+    first = run.layer()
+    match = {"rule": "R1", "mechanism": panel_value}
+    first.constant.add(id(match))
+    doc = {"explanations": [{"matches": [match]}, {"matches": [match]}]}
+    assert jsonindent.dumps(doc, first) == _stdlib(doc)
+    assert id(panel_value) in run.text and id(match) not in run.text  # only the run's own is kept
+    assert first.text_of(id(match)) is not None
+    second = run.layer()  # the next document: the match's id may now name another value
+    other = {"rule": "R2"}
+    assert not second.holds(id(match)) and second.holds(id(panel_value))
+    doc2 = {"a": other, "b": [panel_value]}
+    assert jsonindent.dumps(doc2, second) == _stdlib(doc2)

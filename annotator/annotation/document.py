@@ -51,21 +51,33 @@ def sample_document(s: SampleAnnotation, prov: JsonObject, panel: Panel) -> Json
                      [_explanation(key, alt, matches) for key, alt, matches in explained])
 
 
-def plain_sample_document(s: SampleAnnotation, prov: JsonObject, panel: Panel, cache: DocumentCache) -> JsonObject:
+@dataclasses.dataclass(frozen=True)
+class PlainDocument:
+    """A sample document in JSON values, and the fragments its JSON text is written with."""
+
+    value: JsonObject
+    fragments: Fragments
+
+
+def plain_sample_document(s: SampleAnnotation, prov: JsonObject, panel: Panel, cache: DocumentCache) -> PlainDocument:
     """``cache.plain(sample_document(s, prov, panel))``, its rows and explanations made
     when read (``JsonItems``): a dense sample's tens of thousands of them are not held as
     JSON values while every format is written, only encoded (or read by the report) one
-    by one.  The same JSON text and report as the whole document's."""
+    by one.  The same JSON text and report as the whole document's; its fragments are
+    ``cache.fragments`` and the sample's own."""
     plain = cache.plain
     rows, explained = _listed(s)
     # the pass shares each RuleMatch among the alterations it matched (knowledge.matcher
-    # BuiltMatches): its JSON value is made once too, for as long as this document is read
+    # BuiltMatches): its JSON value is made, and its text encoded, once for the document
+    fragments = cache.fragments.layer()
     matches: dict[int, tuple[RuleMatch, JsonValue]] = {}
 
     def plain_match(m: RuleMatch) -> JsonValue:
         hit = matches.get(id(m))
         if hit is None:
-            hit = matches[id(m)] = (m, plain(m))  # the match is kept: its id stays its own
+            # both kept for as long as the document is read: their ids stay their own
+            hit = matches[id(m)] = (m, plain(m))
+            fragments.constant.add(id(hit[1]))
         return hit[1]
 
     def explanation(e: _Explained) -> JsonValue:
@@ -73,7 +85,7 @@ def plain_sample_document(s: SampleAnnotation, prov: JsonObject, panel: Panel, c
         return {"variant_key": key, "alteration": plain(alt), "matches": [plain_match(m) for m in ms]}
 
     doc = _document(s, prov, panel, JsonItems(rows, RowObject), JsonItems(explained, explanation))
-    return {k: v if isinstance(v, JsonItems) else plain(v) for k, v in doc.items()}
+    return PlainDocument({k: v if isinstance(v, JsonItems) else plain(v) for k, v in doc.items()}, fragments)
 
 
 _Explained = tuple[str, "Alteration", "tuple[RuleMatch, ...]"]

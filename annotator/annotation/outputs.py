@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from annotator.annotation.document import plain_sample_document
+from annotator.annotation.document import PlainDocument, plain_sample_document
 from annotator.annotation.qc import log_messages
 from annotator.core.jsondoc import JsonObject
 from annotator.core.provenance import InputFile, Provenance, command_line, sha256_file
@@ -117,7 +117,8 @@ def write_sample(config: AnnotateConfig, ctx: RunContext, s: SampleAnnotation, s
     def attempt(fmt: str) -> _Outcome:
         names = _names(fmt, stem)
         try:
-            return names, _write_format(fmt, [staging / n for n in names], s, prov, prov_dict, document, ctx), None
+            paths = [staging / n for n in names]
+            return names, _write_format(fmt, paths, s, prov, prov_dict, document, ctx), None
         except (OutputError, OSError):
             raise  # disk full, permissions: no output can be trusted; nothing is kept
         except (ResmarkError, ValueError, RuntimeError) as e:
@@ -156,7 +157,7 @@ def write_sample(config: AnnotateConfig, ctx: RunContext, s: SampleAnnotation, s
                 done.names.append(n)
                 done.sha256[n] = digests[n] if n in digests else sha256_file(staging / n)
     log.info("%s: %s", s.sample, s.accounting.summary_line())
-    log_messages(s.sample, document["qc"])
+    log_messages(s.sample, document.value["qc"])
     return done
 
 
@@ -187,8 +188,8 @@ def _names(fmt: str, stem: str) -> list[str]:
     }[fmt]
 
 
-def _write_format(fmt: str, paths: list[Path], s: SampleAnnotation, prov: Provenance,
-                  prov_dict: JsonObject, document: JsonObject, ctx: RunContext) -> dict[str, str | None]:
+def _write_format(fmt: str, paths: list[Path], s: SampleAnnotation, prov: Provenance, prov_dict: JsonObject,
+                  document: PlainDocument, ctx: RunContext) -> dict[str, str | None]:
     """Write one format's file(s); returns the digests already known (the VCF hashes as it writes)."""
     target = paths[0]
     if fmt == "tsv":
@@ -200,7 +201,7 @@ def _write_format(fmt: str, paths: list[Path], s: SampleAnnotation, prov: Proven
     elif fmt == "json":
         from annotator.io import jsonout
 
-        jsonout.write_plain(target, document, ctx.document_cache().fragments)
+        jsonout.write_plain(target, document.value, document.fragments)
     elif fmt == "vcf":
         from annotator.io import vcfout
 
@@ -213,7 +214,7 @@ def _write_format(fmt: str, paths: list[Path], s: SampleAnnotation, prov: Proven
     elif fmt == "html":
         from annotator.report import html
 
-        html.write_sample_report(target, document, ctx.document_cache().panel_info(), plain=True)
+        html.write_sample_report(target, document.value, ctx.document_cache().panel_info(), plain=True)
     return {}
 
 

@@ -26,10 +26,36 @@ _Str = Callable[[str], str]  # a string's JSON text (the standard library's C en
 
 @dataclass
 class Fragments:
-    """Values (by id) whose JSON text is kept once encoded; the caller keeps the values alive."""
+    """Values (by id) whose JSON text is kept once encoded; the caller keeps the values alive.
+
+    ``layer()`` gives the fragments of one document: the values this one names (a run's
+    panel, for as long as the run) and values only that document keeps alive (a sample's
+    shared rule matches), whose texts go when the layer does, so an id reused after
+    the document is gone never finds a stale text.
+    """
 
     constant: set[int] = field(default_factory=set)
     text: dict[int, str] = field(default_factory=dict)
+    parent: Fragments | None = None
+
+    def layer(self) -> Fragments:
+        return Fragments(parent=self)
+
+    def holds(self, key: int) -> bool:
+        return key in self.constant or (self.parent is not None and self.parent.holds(key))
+
+    def text_of(self, key: int) -> str | None:
+        text = self.text.get(key)
+        if text is None and self.parent is not None:
+            return self.parent.text_of(key)
+        return text
+
+    def keep(self, key: int, text: str) -> None:
+        """Remember ``text`` where ``key`` is named (a parent's value: for its next document)."""
+        if key in self.constant or self.parent is None:
+            self.text[key] = text
+        else:
+            self.parent.keep(key, text)
 
 
 def dumps(value: object, fragments: Fragments | None = None, *, ensure_ascii: bool = False) -> str:
@@ -88,12 +114,13 @@ def _encode(o: object, nl: str, parts: list[str], frag: Fragments | None, enc: _
     if isinstance(o, float):
         parts.append(_float(o))
         return
-    if frag is not None and id(o) in frag.constant:
-        text = frag.text.get(id(o))
+    if frag is not None and frag.holds(id(o)):
+        text = frag.text_of(id(o))
         if text is None:
             sub: list[str] = []
             _encode_container(o, "\n", sub, frag, enc)
-            text = frag.text[id(o)] = "".join(sub)
+            text = "".join(sub)
+            frag.keep(id(o), text)
         parts.append(text if nl == "\n" else text.replace("\n", nl))
         return
     _encode_container(o, nl, parts, frag, enc)

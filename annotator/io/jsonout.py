@@ -86,7 +86,7 @@ def _stream(o: object, nl: str, out: _Batched, frag: Fragments | None, depth: in
     """Write ``o`` as ``jsonindent`` encodes it at the indentation ``nl``; the top ``depth``
     levels of plain lists and str-keyed dicts piece by piece."""
     t = type(o)
-    shared = frag is not None and id(o) in frag.constant
+    shared = frag is not None and frag.holds(id(o))
     if depth > 0 and not shared and isinstance(o, (list, tuple, JsonItems)) and t in _LISTS and o:
         inner = nl + "  "
         sep = "[" + inner
