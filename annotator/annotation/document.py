@@ -28,7 +28,7 @@ run and the re-render share one path (``annotator.report.html``).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from annotator.annotation.qc import sample_qc
@@ -82,7 +82,7 @@ def plain_sample_document(s: SampleAnnotation, prov: JsonObject, panel: Panel, c
 
     def explanation(e: _Explained) -> JsonValue:
         key, alt, ms = e
-        return {"variant_key": key, "alteration": plain(alt), "matches": [plain_match(m) for m in ms]}
+        return _explanation(key, plain(alt), [plain_match(m) for m in ms])
 
     doc = _document(s, prov, panel, JsonItems(rows, RowObject), JsonItems(explained, explanation))
     return PlainDocument({k: v if isinstance(v, JsonItems) else plain(v) for k, v in doc.items()}, fragments)
@@ -97,7 +97,7 @@ def _listed(s: SampleAnnotation) -> tuple[list[Row], list[_Explained]]:
     return s.rows, [(key, alt, matches) for key, alt, matches in s.alterations if key in listed and matches]
 
 
-def _explanation(key: str, alt: Alteration, matches: tuple[RuleMatch, ...]) -> JsonObject:
+def _explanation(key: str, alt: Alteration | JsonValue, matches: Sequence[RuleMatch | JsonValue]) -> JsonObject:
     return {"variant_key": key, "alteration": alt, "matches": list(matches)}
 
 
