@@ -136,3 +136,52 @@ def test_manifest_matches_shipped_files() -> None:
         assert hashlib.sha256((root / name).read_bytes()).hexdigest() == digest, name
     total = sum(p.stat().st_size for p in root.iterdir() if p.is_file())
     assert total < 5_000_000
+
+
+@pytest.mark.parametrize("build", ["GRCh37", "GRCh38"])
+def test_gene_table_is_the_files_rows_and_genes_at_finds_every_overlap(build: str) -> None:
+    """Truth: the shipped TSV read with the csv module (first row of a gene wins), and a
+    scan of every span for the genes at a position."""
+    import csv
+    import random
+
+    import annotator.reference as refmod
+    from annotator.reference.genetable import load_gene_coordinates
+
+    path = Path(refmod.__file__).parent.parent / "data" / "reference" / f"gene_coordinates_{build}.tsv"
+    truth: dict[str, tuple[str, int, int, str, str | None]] = {}
+    with path.open(newline="") as fh:
+        for row in csv.reader((x for x in fh if not x.startswith("#")), delimiter="\t"):
+            truth.setdefault(row[0], (row[1], int(row[2]), int(row[3]), row[4], row[5] or None))
+    table = load_gene_coordinates(path)
+    assert len(table) == len(truth) > 15_000 and set(table) == set(truth)
+    rng = random.Random(3)
+    for gene in rng.sample(sorted(truth), 500):
+        g = table[gene]
+        assert (g.chrom, g.start, g.end, g.strand, g.refseq) == truth[gene]
+    ref = load_reference(build)
+    spans = [(t.chrom, t.start - FLANK, t.end + FLANK, t.gene) for t in ref.transcripts.values()]
+    spans += [(c, s, e, gene) for gene, (c, s, e, _, _) in truth.items() if gene not in ref.transcripts]
+    for chrom in ("chr17", "chr3", "chrX", "chr21"):
+        on = [x for x in spans if x[0] == chrom]
+        for _ in range(60):
+            a, b = rng.choice(on)[1:3]
+            pos = rng.randint(a - 5000, b + 5000)
+            expect = {gene for c, s, e, gene in on if s <= pos + 10 and e >= pos}
+            assert set(ref.genes_at(chrom, pos, pos + 10)) == expect
+    assert ref.genes_at("chrUn_nothing", 1, 10) == ()
+
+
+def test_a_malformed_gene_line_is_an_error_naming_the_file(tmp_path: Path) -> None:
+    from annotator.reference.genetable import load_gene_coordinates
+
+    bad = tmp_path / "gene_coordinates_GRCh38.tsv"
+    bad.write_text("#gene\tchrom\tstart\tend\tstrand\trefseq\nA\tchr1\t10\t20\t+\t\nB\tchr1\tten\t20\t+\t\nC\n")
+    with pytest.raises(ReferenceError_, match="fewer than 5 columns"):
+        load_gene_coordinates(bad)
+    bad.write_text("A\tchr1\t10\t20\t+\t\nB\tchr1\tten\t20\t+\t\n")
+    table = load_gene_coordinates(bad)
+    assert table["A"].end == 20 and table["A"].refseq is None
+    with pytest.raises(ReferenceError_, match="gene coordinates of B") as e:
+        table["B"]
+    assert str(bad) in str(e.value) or str(bad) in e.value.one_line()

@@ -22,12 +22,12 @@ from typing import TYPE_CHECKING
 from annotator.core import chromnames, genome, resources
 from annotator.core.jsondoc import JsonObject
 from annotator.errors import ReferenceError_
+from annotator.reference.genetable import GeneTable, load_gene_coordinates
 from annotator.reference.sequence import EmbeddedSequence, UserFasta
 from annotator.reference.transcripts import (
     GeneRegion,
     SequenceContig,
     Transcript,
-    load_gene_coordinates,
     load_transcripts,
 )
 
@@ -97,22 +97,15 @@ class Reference:
         # gene -> "embedded" | "gtf": where each transcript model came from
         self.model_sources = dict(model_sources or dict.fromkeys(transcripts, "embedded"))
         self.requested_genes = tuple(sorted(requested_genes))  # the panel's genes, when given
-        self._coordinates = coordinates
+        self._coordinates = GeneTable.of(coordinates)
         self._embedded = embedded
         self._user = user_fasta
         self._provenance = dict(provenance or {})
-        self._index: dict[str, tuple[list[int], list[tuple[int, int, str]]]] = {}
-        self._max_len: dict[str, int] = {}
-        spans: dict[str, list[tuple[int, int, str]]] = {}
+        # genes_at's index, built per chromosome when first searched (most runs touch a few)
+        self._index: dict[str, tuple[list[int], list[tuple[int, int, str]], int]] = {}
+        self._tx_spans: dict[str, list[tuple[int, int, str]]] = {}
         for t in transcripts.values():
-            spans.setdefault(t.chrom, []).append((t.start - FLANK, t.end + FLANK, t.gene))
-        for g in coordinates.values():
-            if g.gene not in transcripts:
-                spans.setdefault(g.chrom, []).append((g.start, g.end, g.gene))
-        for chrom, lst in spans.items():
-            lst.sort()
-            self._index[chrom] = ([s for s, _, _ in lst], lst)
-            self._max_len[chrom] = max(e - s for s, e, _ in lst) + 1
+            self._tx_spans.setdefault(t.chrom, []).append((t.start - FLANK, t.end + FLANK, t.gene))
 
     # ------------------------------------------------------------ genes
 
@@ -155,12 +148,23 @@ class Reference:
         """``genes_at`` for a name already in canonical form (the engine's hot path)."""
         entry = self._index.get(chrom)
         if entry is None:
+            entry = self._index[chrom] = self._chrom_index(chrom)
+        starts, spans, max_len = entry
+        if not spans:
             return ()
-        starts, spans = entry
         hi = bisect.bisect_right(starts, end)
-        lo = bisect.bisect_left(starts, start - self._max_len[chrom])
+        lo = bisect.bisect_left(starts, start - max_len)
         found = [g for s, e, g in spans[lo:hi] if s <= end and e >= start]
         return tuple(dict.fromkeys(found))
+
+    def _chrom_index(self, chrom: str) -> tuple[list[int], list[tuple[int, int, str]], int]:
+        """(sorted span starts, the spans, the longest span): transcript-model genes with
+        their flank, the table's other genes as given."""
+        spans = list(self._tx_spans.get(chrom, ()))
+        spans += [(g.start, g.end, g.gene) for g in self._coordinates.on_chrom(chrom)
+                  if g.gene not in self.transcripts]
+        spans.sort()
+        return [s for s, _, _ in spans], spans, max((e - s for s, e, _ in spans), default=0) + 1
 
     # ------------------------------------------------------------ sequence
 
@@ -248,7 +252,7 @@ def load_reference(
             "embedded reference is missing; run scripts/build_reference.py", path=tx_path
         )
     tset = load_transcripts(tx_path)
-    coords = load_gene_coordinates(root / f"gene_coordinates_{name}.tsv")
+    coords: Mapping[str, GeneRegion] = load_gene_coordinates(root / f"gene_coordinates_{name}.tsv")
     embedded = EmbeddedSequence(root / f"regions_{name}.fa.gz", tset.contigs)
     user = UserFasta(fasta, name) if fasta is not None else None
     provenance: JsonObject = {}

@@ -86,20 +86,3 @@ def load_transcripts(path: Path) -> TranscriptSet:
         )
     contigs = tuple(SequenceContig(n, c, int(s), int(e)) for n, c, s, e in doc["sequence_contigs"])
     return TranscriptSet(doc["build"], MappingProxyType(tx), contigs)
-
-
-def load_gene_coordinates(path: Path) -> Mapping[str, GeneRegion]:
-    """gene -> span from ``gene_coordinates_{build}.tsv`` (first row wins for duplicates)."""
-    out: dict[str, GeneRegion] = {}
-    try:
-        with path.open() as fh:
-            for line in fh:
-                if line.startswith("#") or not line.strip():
-                    continue
-                cols = line.rstrip("\n").split("\t")
-                gene, chrom, start, end, strand = cols[:5]
-                refseq = cols[5] if len(cols) > 5 and cols[5] else None
-                out.setdefault(gene, GeneRegion(gene, chrom, int(start), int(end), strand, refseq))
-    except (OSError, ValueError) as exc:
-        raise ReferenceError_(f"cannot read gene coordinates: {exc}", path=path) from exc
-    return MappingProxyType(out)
