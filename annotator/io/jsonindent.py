@@ -6,6 +6,9 @@ took ~8 ms.  ``dumps`` walks the value once, appending to one list, and
 encodes strings with the same C function the standard library uses
 (``json.encoder.encode_basestring``), so the text is byte for byte the same.
 
+Beyond the standard library, it writes a ``Mapping`` view (``core.rows.RowObject``)
+and a ``core.jsondoc.JsonItems`` as the dict and the list they stand for.
+
 ``Fragments`` names values that many documents share (the panel's
 mechanisms, strategies and evidence, ``annotator.annotation.document``):
 each is encoded once at indentation 0 and re-indented where it appears
