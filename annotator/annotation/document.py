@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 
 from annotator.annotation.qc import sample_qc
 from annotator.core.jsondoc import JsonItems, JsonObject, JsonValue
-from annotator.core.rows import Row, RowObject
+from annotator.core.rows import RowObject
 from annotator.io.jsonindent import Fragments
 from annotator.report.plain import to_plain
 
@@ -46,9 +46,8 @@ if TYPE_CHECKING:
 
 def sample_document(s: SampleAnnotation, prov: JsonObject, panel: Panel) -> JsonObject:
     """The document with the run's own objects in it (``to_plain`` gives its JSON values)."""
-    rows, explained = _listed(s)
-    return _document(s, prov, panel, [r.as_dict() for r in rows],
-                     [_explanation(key, alt, matches) for key, alt, matches in explained])
+    return _document(s, prov, panel, [r.as_dict() for r in s.rows],
+                     [_explanation(key, alt, matches) for key, alt, matches in _explained(s)])
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,7 +65,6 @@ def plain_sample_document(s: SampleAnnotation, prov: JsonObject, panel: Panel, c
     by one.  The same JSON text and report as the whole document's; its fragments are
     ``cache.fragments`` and the sample's own."""
     plain = cache.plain
-    rows, explained = _listed(s)
     # the pass shares each RuleMatch among the alterations it matched (knowledge.matcher
     # BuiltMatches): its JSON value is made, and its text encoded, once for the document
     fragments = cache.fragments.layer()
@@ -84,17 +82,17 @@ def plain_sample_document(s: SampleAnnotation, prov: JsonObject, panel: Panel, c
         key, alt, ms = e
         return _explanation(key, plain(alt), [plain_match(m) for m in ms])
 
-    doc = _document(s, prov, panel, JsonItems(rows, RowObject), JsonItems(explained, explanation))
+    doc = _document(s, prov, panel, JsonItems(s.rows, RowObject), JsonItems(_explained(s), explanation))
     return PlainDocument({k: v if isinstance(v, JsonItems) else plain(v) for k, v in doc.items()}, fragments)
 
 
 _Explained = tuple[str, "Alteration", "tuple[RuleMatch, ...]"]
 
 
-def _listed(s: SampleAnnotation) -> tuple[list[Row], list[_Explained]]:
-    """The rows, and the alterations with a rule match that a row lists (the explanations)."""
+def _explained(s: SampleAnnotation) -> list[_Explained]:
+    """The alterations with a rule match that a row lists (the document's explanations)."""
     listed = {r.variant_key for r in s.rows}
-    return s.rows, [(key, alt, matches) for key, alt, matches in s.alterations if key in listed and matches]
+    return [(key, alt, matches) for key, alt, matches in s.alterations if key in listed and matches]
 
 
 def _explanation(key: str, alt: Alteration | JsonValue, matches: Sequence[RuleMatch | JsonValue]) -> JsonObject:

@@ -117,8 +117,7 @@ def write_sample(config: AnnotateConfig, ctx: RunContext, s: SampleAnnotation, s
     def attempt(fmt: str) -> _Outcome:
         names = _names(fmt, stem)
         try:
-            paths = [staging / n for n in names]
-            return names, _write_format(fmt, paths, s, prov, prov_dict, document, ctx), None
+            return names, _write_format(fmt, [staging / n for n in names], s, prov, prov_dict, document, ctx), None
         except (OutputError, OSError):
             raise  # disk full, permissions: no output can be trusted; nothing is kept
         except (ResmarkError, ValueError, RuntimeError) as e:

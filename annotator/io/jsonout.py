@@ -87,7 +87,7 @@ def _stream(o: object, nl: str, out: _Batched, frag: Fragments | None, depth: in
     levels of plain lists and str-keyed dicts piece by piece."""
     t = type(o)
     shared = frag is not None and frag.holds(id(o))
-    if depth > 0 and not shared and isinstance(o, (list, tuple, JsonItems)) and t in _LISTS and o:
+    if depth > 0 and not shared and isinstance(o, _LISTS) and t in _LISTS and o:
         inner = nl + "  "
         sep = "[" + inner
         for v in o:

@@ -254,13 +254,12 @@ def match_alteration(
         ok, match_note = _match_rule(rule, alt)
         if not ok:
             continue
-        if built is None:
-            found.append(build_match(panel, rule, match_note, prior))
-            continue
         key = (rule.id, match_note, prior)
-        match = built.get(key)
+        match = built.get(key) if built is not None else None
         if match is None:
-            match = built[key] = build_match(panel, rule, match_note, prior)
+            match = build_match(panel, rule, match_note, prior)
+            if built is not None:
+                built[key] = match
         found.append(match)
     found.sort(key=lambda m: MATCH_LEVEL_RANK[m.match_level])
     return tuple(found)

@@ -24,7 +24,6 @@ from annotator.core.jsondoc import JsonValue
 from annotator.report.trajectory import PALETTE, THERAPY_FILLS, Point, Trajectory, draw, from_track
 
 if TYPE_CHECKING:
-
     from matplotlib.axes import Axes
     from matplotlib.ticker import FuncFormatter
 
